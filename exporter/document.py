@@ -1,0 +1,278 @@
+"""The format-neutral document: what every deliverable says, in order, as plain blocks.
+
+`build_document` turns a `Report` and its `Forecast` into sections of blocks. Renderers lay the
+blocks out; none of them decides what the report says, so the DOCX, PDF and text outputs agree.
+All texts here are plain text (never markup); renderers escape them for their format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .derive import Basis, Forecast
+from .model import Money, Report, Scale
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    role: str = "body"  # body | lead | note
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]  # per column: right-align it
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A column chart of the forecast; reported and derived points are told apart."""
+
+    title: str
+    x_label: str
+    y_label: str
+    forecast: Forecast
+
+
+@dataclass(frozen=True)
+class QA:
+    number: int
+    question: str
+    answer: str
+
+
+Block = Paragraph | Bullets | Table | Chart | QA
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    level: int  # 1 for a chapter, 2 for a sub-section
+    blocks: tuple[Block, ...]
+    key: str  # stable identifier: "overview", "forecast", "faqs", ...
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Document properties every format sets."""
+
+    title: str
+    subject: str
+    author: str
+    keywords: tuple[str, ...]
+    created: dt.datetime  # from the data's as-of date, never the clock
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    subtitle: str
+    as_of: dt.date
+    publisher: str
+    meta: Meta
+    sections: tuple[Section, ...] = field(default_factory=tuple)
+
+
+def money(amount: float, currency: str, scale: Scale, *, digits: int | None = None) -> str:
+    """Format an amount for a reader: ``USD 3.5 billion``."""
+    number = f"{amount:,.{digits}f}" if digits is not None else f"{amount:,g}"
+    return f"{currency} {number}" + ("" if scale is Scale.unit else f" {scale.value}")
+
+
+def stated(value: Money) -> str:
+    return money(value.amount, value.currency, value.scale)
+
+
+def percent(fraction: float, digits: int = 2) -> str:
+    return f"{fraction * 100:.{digits}f}%"
+
+
+def headline(report: Report) -> str:
+    """The key-figures sentence, written from the figures rather than stored as text."""
+    f = report.figures
+    return (
+        f"The {report.geography} {report.market} market was valued at {stated(f.base.size)} in "
+        f"{f.base.year} and is projected to reach {stated(f.projection.size)} by {f.projection.year}, "
+        f"growing at a CAGR of {f.cagr.percent:g}% from {f.cagr.start_year} to {f.cagr.end_year}."
+    )
+
+
+def derivation_note(fc: Forecast) -> str:
+    first, last = fc.base.year, fc.projection.year
+    derived = [p.year for p in fc.points if p.basis is Basis.derived]
+    span = f"{derived[0]}–{derived[-1]}" if derived else "none"
+    return (
+        f"{first} and {last} are reported by the source. Values for {span} are derived estimates, "
+        f"not reported figures: they grow the {first} size at the compound rate implied by the two "
+        f"reported sizes ({percent(fc.implied_cagr)} a year). The source states a CAGR of "
+        f"{fc.stated_cagr * 100:g}% for {fc.stated_period[0]}–{fc.stated_period[1]}."
+    )
+
+
+def forecast_table(fc: Forecast) -> Table:
+    rows = tuple((str(p.year), f"{p.value:,.2f}", p.basis.label) for p in fc.points)
+    return Table(
+        caption=f"Market size by year ({fc.unit})",
+        header=("Year", f"Market size ({fc.unit})", "Basis"),
+        rows=rows,
+        numeric=(False, True, False),
+    )
+
+
+def _section_title(title: str | None, default: str) -> str:
+    return title or default
+
+
+def build_document(report: Report, fc: Forecast) -> Document:
+    """Lay out what the deliverables say, section by section."""
+    f = report.figures
+    sections: list[Section] = []
+    sections.append(
+        Section(
+            _section_title(report.overview.title, "Overview"),
+            1,
+            (Paragraph(headline(report), "lead"), *(Paragraph(p) for p in report.overview.paragraphs)),
+            "overview",
+        )
+    )
+    key_figures = Table(
+        caption="Key figures",
+        header=("Figure", "Value", "Basis"),
+        rows=(
+            (f"Market size {f.base.year}", stated(f.base.size), Basis.reported.label),
+            (f"Market size {f.projection.year} (projection)", stated(f.projection.size), Basis.reported.label),
+            (f"CAGR {f.cagr.start_year}–{f.cagr.end_year}", f"{f.cagr.percent:g}%", Basis.reported.label),
+            (
+                f"CAGR implied by sizes {f.base.year}–{f.projection.year}",
+                percent(fc.implied_cagr),
+                Basis.derived.label,
+            ),
+        ),
+        numeric=(False, True, False),
+    )
+    sections.append(
+        Section(
+            "Market size and forecast",
+            1,
+            (
+                key_figures,
+                forecast_table(fc),
+                Chart(
+                    title=f"{report.geography} {report.market} market size, {fc.base.year}–{fc.projection.year}",
+                    x_label="Year",
+                    y_label=f"Market size ({fc.unit})",
+                    forecast=fc,
+                ),
+                Paragraph(derivation_note(fc), "note"),
+            ),
+            "forecast",
+        )
+    )
+    for n, seg in enumerate(report.segmentations):
+        sections.append(
+            Section(
+                _section_title(seg.title, f"Market by {seg.dimension}"),
+                1,
+                tuple(Paragraph(p) for p in seg.intro),
+                f"segmentation-{n}",
+            )
+        )
+        for m, segment in enumerate(seg.segments):
+            blocks: list[Block] = [Paragraph(p) for p in segment.paragraphs]
+            named = []
+            if segment.conditions:
+                named.append("Conditions named: " + ", ".join(segment.conditions))
+            if segment.drugs:
+                named.append("Drugs named: " + ", ".join(segment.drugs))
+            if named:
+                blocks.append(Bullets(tuple(named)))
+            sections.append(
+                Section(_section_title(segment.title, segment.name), 2, tuple(blocks), f"segment-{n}-{m}")
+            )
+    for key, part, default in (
+        ("trends", report.trends, "Key trends"),
+        ("opportunities", report.opportunities, "Opportunities"),
+    ):
+        if part is not None:
+            sections.append(
+                Section(_section_title(part.title, default), 1, tuple(Paragraph(p) for p in part.paragraphs), key)
+            )
+    if report.faqs is not None:
+        sections.append(
+            Section(
+                _section_title(report.faqs.title, "Frequently asked questions"),
+                1,
+                tuple(QA(i, q.question, q.answer) for i, q in enumerate(report.faqs.entries, 1)),
+                "faqs",
+            )
+        )
+    if report.companies is not None:
+        sections.append(
+            Section(
+                _section_title(report.companies.title, "Companies"),
+                1,
+                (Bullets(tuple(c.name for c in report.companies.entries)),),
+                "companies",
+            )
+        )
+    if report.regions is not None:
+        sections.append(
+            Section(
+                _section_title(report.regions.title, "Regional analysis"),
+                1,
+                (Bullets(tuple(region_line(r) for r in report.regions.entries)),),
+                "regions",
+            )
+        )
+    source_lines = [f"Publisher: {report.publisher.name}", f"Source: {report.source.title}", f"Link: {report.source.url}"]
+    if report.source.sample_url:
+        source_lines.append(f"Sample report: {report.source.sample_url}")
+    sections.append(
+        Section(
+            "Source and method",
+            1,
+            (
+                Bullets(tuple(source_lines)),
+                Paragraph(
+                    f"Data as of {report.as_of.isoformat()}. Figures marked “Reported” are stated by the "
+                    "source; figures marked “Derived (estimate)” are computed from them by exporter and "
+                    "are not reported by the source.",
+                    "note",
+                ),
+            ),
+            "source",
+        )
+    )
+    created = dt.datetime.combine(report.as_of, dt.time(0, 0), tzinfo=dt.timezone.utc)
+    return Document(
+        title=report.title,
+        subtitle=f"Market size, forecast and analysis — {report.geography}",
+        as_of=report.as_of,
+        publisher=report.publisher.name,
+        meta=Meta(
+            title=report.title,
+            subject=f"{report.market} market, {report.geography}: size {f.base.year}, forecast to {f.projection.year}",
+            author=report.publisher.name,
+            keywords=(report.market, report.geography, "market report"),
+            created=created,
+        ),
+        sections=tuple(sections),
+    )
+
+
+def region_line(region) -> str:
+    if not region.countries:
+        return region.name
+    countries = ", ".join(region.countries)
+    if region.more_countries:
+        countries += " and others"
+    return f"{region.name} ({countries})"

@@ -1,0 +1,206 @@
+"""The canonical market-report model: what a report *is*, independent of files and formats.
+
+Readers build it from data files; renderers consume it. It performs no I/O and imports nothing
+from the rest of the project. Instances are frozen; every text in it has been through `clean_text`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import Enum
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+from .text import clean_text
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+ID_RE = re.compile(ID_PATTERN)
+
+
+def _no_blank(value: str) -> str:
+    value = clean_text(value).strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+# Strict scalar types: YAML `yes`, `"3.5"` or `3.5` for a year are type errors, not guesses.
+Text = Annotated[StrictStr, AfterValidator(_no_blank)]
+Paragraphs = Annotated[list[Text], Field(min_length=1)]
+Year = Annotated[StrictInt, Field(ge=1900, le=2200)]
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Date = Annotated[dt.date, Strict()]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scale(str, Enum):
+    """The multiplier a money amount is stated in."""
+
+    unit = "unit"
+    thousand = "thousand"
+    million = "million"
+    billion = "billion"
+    trillion = "trillion"
+
+    @property
+    def factor(self) -> float:
+        return 1000.0 ** list(Scale).index(self)
+
+
+class Money(_Strict):
+    """An amount of money in a currency and a scale, e.g. USD 3.5 billion."""
+
+    amount: Annotated[Number, Field(gt=0, description="A positive, finite number in `scale` units.")]
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD.")]
+    scale: Scale
+
+    def in_scale(self, scale: Scale) -> float:
+        return self.amount * self.scale.factor / scale.factor
+
+
+class MarketSize(_Strict):
+    """The market size stated for one year."""
+
+    year: Year
+    size: Money
+
+
+class Growth(_Strict):
+    """A stated compound annual growth rate over a period."""
+
+    percent: Annotated[Number, Field(gt=-100, description="The rate in percent: 6.5 means 6.5 %.")]
+    start_year: Year
+    end_year: Year
+
+    @model_validator(mode="after")
+    def _period(self):
+        if self.end_year <= self.start_year:
+            raise ValueError(f"end_year {self.end_year} must be after start_year {self.start_year}")
+        return self
+
+
+class Figures(_Strict):
+    """The headline figures as the source states them."""
+
+    base: MarketSize
+    projection: MarketSize
+    cagr: Growth
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.projection.year <= self.base.year:
+            raise ValueError(
+                f"projection.year {self.projection.year} must be after base.year {self.base.year}"
+            )
+        if self.projection.size.currency != self.base.size.currency:
+            raise ValueError(
+                f"projection currency {self.projection.size.currency} differs from "
+                f"base currency {self.base.size.currency}"
+            )
+        return self
+
+
+class Link(_Strict):
+    name: Text
+    url: HttpUrl | None = None
+
+
+class Source(_Strict):
+    title: Text
+    url: HttpUrl
+    sample_url: HttpUrl | None = None
+
+
+class Section(_Strict):
+    """A titled run of paragraphs."""
+
+    title: Text | None = None
+    paragraphs: Paragraphs
+
+
+class Segment(_Strict):
+    """One segment of a segmentation, e.g. the "Spasticity" application."""
+
+    name: Text
+    title: Text | None = None
+    paragraphs: Paragraphs
+    conditions: list[Text] = []
+    drugs: list[Text] = []
+
+
+class Segmentation(_Strict):
+    """Segments along one dimension, e.g. by application."""
+
+    dimension: Text
+    title: Text | None = None
+    intro: list[Text] = []
+    segments: Annotated[list[Segment], Field(min_length=1)]
+
+
+class Faq(_Strict):
+    question: Text
+    answer: Text
+
+
+class Faqs(_Strict):
+    title: Text | None = None
+    entries: Annotated[list[Faq], Field(min_length=1)]
+
+
+class Company(_Strict):
+    name: Text
+
+
+class Companies(_Strict):
+    title: Text | None = None
+    entries: Annotated[list[Company], Field(min_length=1)]
+
+
+class Region(_Strict):
+    name: Text
+    countries: list[Text] = []
+    more_countries: StrictBool = Field(
+        default=False, description='True when the source says the list goes on ("etc.").'
+    )
+
+
+class Regions(_Strict):
+    title: Text | None = None
+    entries: Annotated[list[Region], Field(min_length=1)]
+
+
+class Report(_Strict):
+    """One market report: the canonical data of one file in `data/reports/`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Market report")
+
+    title: Text
+    market: Text
+    geography: Text
+    as_of: Annotated[Date, Field(description="The date the data speaks for, YYYY-MM-DD (unquoted).")]
+    publisher: Link
+    source: Source
+    figures: Figures
+    overview: Section
+    segmentations: list[Segmentation] = []
+    trends: Section | None = None
+    opportunities: Section | None = None
+    faqs: Faqs | None = None
+    companies: Companies | None = None
+    regions: Regions | None = None

@@ -1,0 +1,147 @@
+"""Read a YAML data file into plain Python values and the line of every field.
+
+The loader is deliberately narrow: a safe loader, YAML 1.2-style scalars (only ``true``/``false``
+are booleans, ``NO`` stays a string, ``01234`` is not an octal number), no duplicate keys, and no
+aliases (they can blow a small file up into gigabytes, and canonical data has no use for them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import DataError, Problem
+
+MAX_BYTES = 5 * 1024 * 1024
+
+FieldPath = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema booleans and numbers, refusing aliases."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in data files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+
+
+@dataclass
+class Document:
+    """A parsed data file: its values and the line (1-based) where each field path starts."""
+
+    path: Path
+    data: Any
+    lines: dict[FieldPath, int] = field(default_factory=dict)
+
+    def line_of(self, path: FieldPath) -> int | None:
+        """Return the line of *path*, or of its nearest ancestor that has one."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+
+def read_yaml(path: Path) -> Document:
+    """Parse *path*; raise `DataError` naming the file and line of any syntax problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError([Problem(path, None, "", f"cannot read file: {exc.strerror or exc}")]) from exc
+    if len(raw) > MAX_BYTES:
+        raise DataError([Problem(path, None, "", f"file is larger than {MAX_BYTES} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError([Problem(path, line, "", "not valid UTF-8 text")]) from exc
+
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise DataError([Problem(path, line, "", f"invalid YAML: {exc.problem or exc}")]) from exc
+    except yaml.YAMLError as exc:
+        raise DataError([Problem(path, None, "", f"invalid YAML: {exc}")]) from exc
+    finally:
+        loader.dispose()
+    doc = Document(path, None)
+    if node is None:
+        raise DataError([Problem(path, 1, "", "the file is empty")])
+    problems: list[Problem] = []
+    doc.data = _convert(node, (), doc, loader, problems)
+    if problems:
+        raise DataError(problems)
+    return doc
+
+
+def _convert(node: yaml.Node, where: FieldPath, doc: Document, loader: _Loader, problems: list[Problem]) -> Any:
+    doc.lines.setdefault(where, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(Problem(doc.path, key_node.start_mark.line + 1, dotted(where), "keys must be plain text"))
+                continue
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(Problem(doc.path, key_node.start_mark.line + 1, dotted(where), "merge keys (<<) are not supported"))
+                continue
+            key = key_node.value
+            child = where + (key,)
+            if key in result:
+                problems.append(
+                    Problem(doc.path, key_node.start_mark.line + 1, dotted(child),
+                            f"duplicate key (first given on line {doc.lines[child]})")
+                )
+                continue
+            doc.lines[child] = key_node.start_mark.line + 1
+            result[key] = _convert(value_node, child, doc, loader, problems)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, where + (i,), doc, loader, problems) for i, item in enumerate(node.value)]
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        problems.append(Problem(doc.path, node.start_mark.line + 1, dotted(where), f"invalid value: {exc}"))
+        return None
+
+
+def dotted(path: FieldPath) -> str:
+    """Format a field path the way problems show it: ``faqs.entries[3].answer``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out

@@ -1,0 +1,61 @@
+"""Renderers, looked up by format name. Each turns a `RenderJob` into the bytes of one file.
+
+A renderer is ``render(job: RenderJob) -> bytes`` in its own module; modules are imported only
+when their format is used, so the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+from ..derive import Forecast
+from ..document import Document
+from ..errors import UsageError
+from ..model import Report
+
+__all__ = ["FORMATS", "DEFAULT_FORMATS", "RenderJob", "get_renderer", "render"]
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything a renderer may use. Renderers read nothing else: no files, no clock."""
+
+    report_id: str
+    report: Report
+    forecast: Forecast
+    document: Document
+
+
+# format name -> (module, file extension)
+FORMATS: dict[str, tuple[str, str]] = {
+    "docx": ("exporter.render.docx", "docx"),
+    "xlsx": ("exporter.render.xlsx", "xlsx"),
+    "pdf": ("exporter.render.pdf", "pdf"),
+    "txt": ("exporter.render.native", "txt"),
+}
+DEFAULT_FORMATS = ("docx", "xlsx", "pdf")
+
+Renderer = Callable[[RenderJob], bytes]
+
+
+def get_renderer(name: str) -> Renderer:
+    """Return the renderer for format *name*; raise `UsageError` for an unknown one."""
+    try:
+        module_name, _ = FORMATS[name]
+    except KeyError:
+        known = ", ".join(sorted(FORMATS))
+        raise UsageError(f"unknown format {name!r} (known: {known})") from None
+    return importlib.import_module(module_name).render
+
+
+def extension(name: str) -> str:
+    """Return the file extension of format *name*."""
+    if name not in FORMATS:
+        get_renderer(name)  # raises the same error as a render would
+    return FORMATS[name][1]
+
+
+def render(name: str, job: RenderJob) -> bytes:
+    return get_renderer(name)(job)

@@ -1,0 +1,21 @@
+"""Clean text from data so that every output format can hold it.
+
+This is the one place where XML-illegal characters are removed: DOCX and XLSX are XML, and
+reportlab's PDF text goes through an XML-like parser, so all three share the same rule.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# XML 1.0 allows TAB, LF, CR and everything from U+0020 except surrogates and U+FFFE/U+FFFF.
+# openpyxl's own check misses U+FFFE/U+FFFF and lone surrogates, which then fail at save time.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(value: str) -> str:
+    """Return *value* without XML-illegal characters, with newlines normalised and NFC applied."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = _ILLEGAL.sub("", value)
+    return unicodedata.normalize("NFC", value)

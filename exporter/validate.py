@@ -1,0 +1,53 @@
+"""Turn a parsed data file into a `Report`, reporting every problem with its line and field path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from .derive import cagr_warning
+from .errors import DataError, Problem
+from .model import Report
+from .reader import Document, dotted
+
+_MESSAGES = {
+    "extra_forbidden": "unknown field",
+    "missing": "missing required field",
+}
+
+
+@dataclass(frozen=True)
+class Validated:
+    report: Report
+    warnings: tuple[Problem, ...]
+
+
+def validate(doc: Document) -> Validated:
+    """Validate *doc* against the schema and the business rules; raise `DataError` listing all problems."""
+    if not isinstance(doc.data, dict):
+        raise DataError([Problem(doc.path, 1, "", "the file must hold a mapping of fields")])
+    try:
+        report = Report.model_validate(doc.data)
+    except ValidationError as exc:
+        raise DataError(_problems(doc, exc)) from None
+    warnings = []
+    message = cagr_warning(report.figures)
+    if message:
+        warnings.append(Problem(doc.path, doc.line_of(("figures", "cagr")), "figures.cagr", message))
+    return Validated(report, tuple(warnings))
+
+
+def _problems(doc: Document, exc: ValidationError) -> list[Problem]:
+    problems = []
+    seen = set()
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        message = _MESSAGES.get(error["type"]) or error["msg"].removeprefix("Value error, ")
+        key = (loc, message)
+        if key in seen:
+            continue
+        seen.add(key)
+        problems.append(Problem(doc.path, doc.line_of(loc), dotted(loc), message))
+    problems.sort(key=lambda p: (p.line or 0, p.path))
+    return problems

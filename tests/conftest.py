@@ -1,0 +1,80 @@
+"""Shared fixtures: the shipped report as a render job, and a report full of hostile text."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from exporter.reader import read_yaml
+from exporter.validate import validate
+from exporter.derive import forecast
+from exporter.document import build_document
+from exporter.render import RenderJob
+from exporter.model import Report
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+SHIPPED = DATA_DIR / "reports" / "us-intrathecal-pump-market.yaml"
+
+# Texts a renderer must show literally; the control character \x07 must be cleaned away.
+HOSTILE = {
+    "amp": "AT&T",
+    "markup": "<b>not bold</b>",
+    "formula": '=HYPERLINK("x")',
+    "control": "bell\x07char",
+}
+
+
+def make_job(report: Report, report_id: str = "us-intrathecal-pump-market") -> RenderJob:
+    fc = forecast(report.figures)
+    return RenderJob(report_id, report, fc, build_document(report, fc))
+
+
+def shipped_data() -> dict:
+    return read_yaml(SHIPPED).data
+
+
+@pytest.fixture(scope="session")
+def shipped_report() -> Report:
+    return validate(read_yaml(SHIPPED)).report
+
+
+@pytest.fixture(scope="session")
+def shipped_job(shipped_report) -> RenderJob:
+    return make_job(shipped_report)
+
+
+def hostile_data() -> dict:
+    """The shipped data with hostile strings in a company name, an FAQ, a paragraph and a title."""
+    data = copy.deepcopy(shipped_data())
+    data["companies"]["entries"].append({"name": HOSTILE["amp"]})
+    data["companies"]["entries"].append({"name": HOSTILE["formula"]})
+    data["faqs"]["entries"][0]["question"] = HOSTILE["markup"]
+    data["faqs"]["entries"][0]["answer"] = HOSTILE["control"]
+    data["trends"]["paragraphs"].append(f"{HOSTILE['amp']} {HOSTILE['markup']} {HOSTILE['formula']}")
+    data["regions"]["entries"][0]["name"] = HOSTILE["formula"]
+    return data
+
+
+@pytest.fixture(scope="session")
+def hostile_job() -> RenderJob:
+    return make_job(Report.model_validate(hostile_data()))
+
+
+def need(tool: str) -> str:
+    """Return the path of a command-line tool the test needs; fail (not skip) when it is missing."""
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail(f"{tool} is not installed: run `bash .ci/run` (it installs the test tools)")
+    return path
+
+
+def pdftotext(pdf: bytes, tmp_path: Path) -> str:
+    src = tmp_path / "in.pdf"
+    src.write_bytes(pdf)
+    out = subprocess.run([need("pdftotext"), "-layout", str(src), "-"], check=True, capture_output=True)
+    return out.stdout.decode("utf-8")
