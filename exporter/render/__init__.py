@@ -13,6 +13,7 @@ from typing import Callable
 from ..derive import Forecast
 from ..document import Document
 from ..errors import UsageError
+from ..formats import DEFAULT_FORMATS, FORMATS
 from ..model import Report
 
 __all__ = ["FORMATS", "DEFAULT_FORMATS", "RenderJob", "get_renderer", "render"]
@@ -28,14 +29,6 @@ class RenderJob:
     document: Document
 
 
-# format name -> (module, file extension)
-FORMATS: dict[str, tuple[str, str]] = {
-    "docx": ("exporter.render.docx", "docx"),
-    "xlsx": ("exporter.render.xlsx", "xlsx"),
-    "pdf": ("exporter.render.pdf", "pdf"),
-    "txt": ("exporter.render.native", "txt"),
-}
-DEFAULT_FORMATS = ("docx", "xlsx", "pdf")
 
 Renderer = Callable[[RenderJob], bytes]
 
