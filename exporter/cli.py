@@ -37,6 +37,23 @@ data_dir_option = _dir_option("data-dir", "EXPORTER_DATA_DIR", "data", "Folder h
 output_dir_option = _dir_option("output-dir", "EXPORTER_OUTPUT_DIR", "output", "Folder the deliverables go to.")
 
 
+def _state_dir_option(**kwargs):
+    return click.option(
+        "--state-dir",
+        envvar="EXPORTER_STATE_DIR",
+        show_envvar=True,
+        default=None,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder for the run history and the lock.  [default: OUTPUT/.exporter]",
+        **kwargs,
+    )
+
+
+def _state_dir(state_dir: Path | None) -> Path | None:
+    """Return the command's --state-dir, else the global one given before the command."""
+    return state_dir or click.get_current_context().find_root().params.get("state_dir")
+
+
 def _warn(problem) -> None:
     if not click.get_current_context().find_root().params.get("quiet"):
         click.echo(f"Warning: {problem}", err=True)
@@ -73,10 +90,12 @@ def handle_errors(func):
 @click.version_option(__version__, "-V", "--version", prog_name="exporter")
 @click.option("-v", "--verbose", count=True, help="Say more; -v also shows tracebacks of errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
-def cli(verbose: int, quiet: bool) -> None:
+@_state_dir_option()
+def cli(verbose: int, quiet: bool, state_dir: Path | None) -> None:
     """Build Word, Excel and PDF market reports from canonical data.
 
-    Exit codes: 0 ok, 1 a build failed, 2 usage error or invalid data.
+    Exit codes: 0 ok, 1 a build failed, 2 usage error or invalid data,
+    75 another run holds the lock (try again later).
     """
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
@@ -92,28 +111,48 @@ def cli(verbose: int, quiet: bool) -> None:
     type=click.Choice(sorted(FORMATS)),
     help="Format to build; repeat for several. Default: docx, xlsx and pdf.",
 )
+@click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+@click.option(
+    "--keep", default=5, show_default=True, type=click.IntRange(min=0),
+    help="Published sets to keep in OUTPUT/<id>/history/ (0 keeps none).",
+)
+@click.option(
+    "--wait", default=0.0, type=click.FloatRange(min=0), metavar="SECONDS",
+    help="Wait this long for another run to finish instead of exiting 75 at once.",
+)
 @data_dir_option
 @output_dir_option
+@_state_dir_option()
 @click.pass_context
 @handle_errors
-def build(ctx, report_ids, formats, data_dir, output_dir) -> None:
+def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, state_dir) -> None:
     """Build the deliverables of REPORT_ID (default: every report).
 
-    Writes OUTPUT/<id>/<id>.<format>. Invalid data publishes nothing and exits 2; a report that
-    fails to render or publish exits 1 after the others are built.
+    Publishes OUTPUT/<id>/<id>.<format> and OUTPUT/<id>/manifest.json as one set. A report whose
+    data, formats and exporter version match its manifest is skipped ("unchanged") and no file
+    is touched. Invalid data publishes nothing and exits 2; a report that fails to render or
+    publish keeps its previous set and exits 1 after the others are built. Ends with one line
+    per report: built, unchanged or failed.
     """
-    from .pipeline import build as run_build
+    from .pipeline import BuildRequest, run_build
 
-    result = run_build(data_dir, output_dir, report_ids, formats)
+    request = BuildRequest(
+        data_dir=data_dir, output_dir=output_dir, ids=report_ids, formats=formats,
+        state_dir=_state_dir(state_dir), force=force, keep=keep, wait=wait, trigger="cli",
+    )
+    result = run_build(request)
     for problem in result.warnings:
         _warn(problem)
     quiet = ctx.find_root().params["quiet"]
     for outcome in result.outcomes:
         if outcome.status == "failed":
             click.echo(f"Error: {outcome.error}", err=True)
+    for outcome in result.outcomes:
+        if outcome.status == "failed":
+            click.echo(f"{outcome.report_id}: failed")
         elif not quiet:
-            names = ", ".join(str(p) for p in outcome.files)
-            click.echo(f"{outcome.report_id}: {outcome.status}: {names}")
+            detail = ": " + ", ".join(str(p) for p in outcome.files) if outcome.status == "built" else ""
+            click.echo(f"{outcome.report_id}: {outcome.status}{detail}")
     if not result.ok:
         sys.exit(EXIT_FAILED)
 
@@ -150,8 +189,38 @@ def list_command(data_dir, output_dir) -> None:
     if not rows:
         click.echo(f"no reports in {data_dir / 'reports'}")
     for row in rows:
-        built = row.last_build.strftime("%Y-%m-%d %H:%M UTC") if row.last_build else "never built"
-        click.echo(f"{row.id}\t{row.title or row.problem}\t{built}")
+        click.echo(f"{row.id}\t{row.title or row.problem}\t{row.last_build or 'never built'}")
+
+
+@cli.command()
+@click.argument("report_id", required=False)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Runs to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON array.")
+@output_dir_option
+@_state_dir_option()
+@handle_errors
+def history(report_id, limit, as_json, output_dir, state_dir) -> None:
+    """Show the latest runs, newest first, with each report's outcome.
+
+    With REPORT_ID, only the runs that built or checked that report.
+    """
+    from .history import History
+    from .pipeline import state_dir_for
+
+    runs = History(state_dir_for(output_dir, _state_dir(state_dir))).runs(report_id, limit)
+    if as_json:
+        click.echo(json.dumps([run.as_json() for run in runs], indent=2))
+        return
+    if not runs:
+        click.echo("no runs recorded")
+    for run in runs:
+        ended = run.ended_at or "-"
+        click.echo(f"{run.run_id}  {run.trigger:<8} {run.started_at} -> {ended}  {run.status}")
+        if run.error:
+            click.echo(f"    error: {run.error.splitlines()[0]}")
+        for report in run.reports:
+            error = f": {report.error}" if report.error else ""
+            click.echo(f"    {report.report_id}: {report.outcome}{error}")
 
 
 @cli.command()

@@ -132,8 +132,12 @@ def _section_title(title: str | None, default: str) -> str:
     return title or default
 
 
-def build_document(report: Report, fc: Forecast) -> Document:
-    """Lay out what the deliverables say, section by section."""
+def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None = None) -> Document:
+    """Lay out what the deliverables say, section by section.
+
+    *created* stamps the files' properties; by default midnight UTC of the data's as-of date, so
+    that the same data gives the same bytes.
+    """
     f = report.figures
     sections: list[Section] = []
     sections.append(
@@ -252,7 +256,8 @@ def build_document(report: Report, fc: Forecast) -> Document:
             "source",
         )
     )
-    created = dt.datetime.combine(report.as_of, dt.time(0, 0), tzinfo=dt.timezone.utc)
+    if created is None:
+        created = dt.datetime.combine(report.as_of, dt.time(0, 0), tzinfo=dt.timezone.utc)
     return Document(
         title=report.title,
         subtitle=f"Market size, forecast and analysis — {report.geography}",

@@ -1,25 +1,32 @@
 """The one pipeline every entry point uses: find, read, validate, derive, render, publish.
 
     data/reports/<id>.yaml -> read_yaml -> validate -> Report -> forecast + build_document
-        -> render[format] -> bytes -> publish -> OUTPUT/<id>/<id>.<ext>
+        -> render[format] -> bytes -> publish_set -> OUTPUT/<id>/<id>.<ext> + manifest.json
 
-Data for all selected reports is validated before anything is rendered, so a build with invalid
-data publishes nothing. A report whose rendering fails publishes none of its files.
+`run_build` wraps a build in the run lock and the run history. Reports whose inputs match their
+manifest are skipped without being read further. Data for all reports to build is validated
+before anything is rendered, so a build with invalid data publishes nothing; a report whose
+rendering or publishing fails publishes none of its files and leaves its old set in place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
+import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Mapping
 
 from .derive import forecast
 from .document import build_document
-from .errors import BuildError, DataError, Problem, UsageError
+from .errors import BuildError, DataError, ExporterError, Problem, UsageError
+from .history import History, ReportOutcome
+from .lock import exclusive_run
+from .manifest import Inputs, file_sha256, is_current, make_manifest, read_manifest, sha256
 from .model import ID_RE
-from .publish import atomic_write, remove_temp_files
+from .publish import HISTORY_DIR, publish_set, remove_leftovers
 from .reader import read_yaml
 from .render import DEFAULT_FORMATS, RenderJob, extension, get_renderer
 from .validate import validate
@@ -28,6 +35,14 @@ log = logging.getLogger(__name__)
 
 REPORTS_SUBDIR = "reports"
 DATA_SUFFIX = ".yaml"
+STATE_SUBDIR = ".exporter"
+DEFAULT_KEEP = 5
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -49,19 +64,45 @@ class LoadedReport:
 @dataclass
 class Outcome:
     report_id: str
-    status: str  # built | failed
+    status: str  # built | unchanged | failed
     files: list[Path] = field(default_factory=list)
     error: str | None = None
 
 
 @dataclass
 class BuildResult:
+    run_id: str
     outcomes: list[Outcome]
     warnings: list[Problem]
 
     @property
     def ok(self) -> bool:
         return all(o.status != "failed" for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What to build and how. Time and environment are injected for repeatable runs."""
+
+    data_dir: Path
+    output_dir: Path
+    ids: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
+    state_dir: Path | None = None
+    force: bool = False
+    keep: int = DEFAULT_KEEP
+    wait: float = 0.0
+    trigger: str = "cli"
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    clock: Clock = utc_now
+
+    @property
+    def state(self) -> Path:
+        return state_dir_for(self.output_dir, self.state_dir)
+
+
+def state_dir_for(output_dir: Path, state_dir: Path | None) -> Path:
+    return state_dir if state_dir is not None else output_dir / STATE_SUBDIR
 
 
 def discover(data_dir: Path) -> list[ReportSource]:
@@ -95,23 +136,34 @@ def select(sources: list[ReportSource], ids: tuple[str, ...] | list[str]) -> lis
     return [by_id[i] for i in dict.fromkeys(ids)]
 
 
-def load(source: ReportSource) -> LoadedReport:
+def source_date(env: Mapping[str, str]) -> dt.datetime | None:
+    """Return the SOURCE_DATE_EPOCH date when it is set (the reproducible-builds convention)."""
+    value = env.get("SOURCE_DATE_EPOCH")
+    if value is None or value == "":
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}") from None
+
+
+def load(source: ReportSource, *, created: dt.datetime | None = None, data: bytes | None = None) -> LoadedReport:
     """Read and validate one report and derive its figures and document; raise `DataError`."""
     doc = read_yaml(source.path)
     validated = validate(doc)
     report = validated.report
     fc = forecast(report.figures)
-    job = RenderJob(source.id, report, fc, build_document(report, fc))
-    digest = hashlib.sha256(source.path.read_bytes()).hexdigest()
+    job = RenderJob(source.id, report, fc, build_document(report, fc, created=created))
+    digest = sha256(data if data is not None else source.path.read_bytes())
     return LoadedReport(source, job, validated.warnings, digest)
 
 
-def load_all(sources: list[ReportSource]) -> list[LoadedReport]:
+def load_all(sources: list[ReportSource], *, created: dt.datetime | None = None) -> list[LoadedReport]:
     """Load every report; raise one `DataError` listing the problems of all files."""
     loaded, problems = [], []
     for source in sources:
         try:
-            loaded.append(load(source))
+            loaded.append(load(source, created=created))
         except DataError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -138,73 +190,137 @@ def render_all(report: LoadedReport, formats: tuple[str, ...]) -> dict[str, byte
     return rendered
 
 
-def output_paths(output_dir: Path, report_id: str, formats: tuple[str, ...]) -> dict[str, Path]:
-    """Return where each format of a report is published; names come from validated ids only."""
+def report_folder(output_dir: Path, report_id: str) -> Path:
+    """Return a report's output folder; names come from validated ids only."""
     if not ID_RE.match(report_id):
         raise UsageError(f"invalid report id {report_id!r}")
-    folder = output_dir / report_id
-    return {name: folder / f"{report_id}.{extension(name)}" for name in formats}
+    return output_dir / report_id
 
 
-def publish(output_dir: Path, report_id: str, rendered: dict[str, bytes]) -> list[Path]:
-    targets = output_paths(output_dir, report_id, tuple(rendered))
-    remove_temp_files(targets[next(iter(targets))].parent)
-    written = []
-    for name, data in rendered.items():
+def file_name(report_id: str, fmt: str) -> str:
+    return f"{report_id}.{extension(fmt)}"
+
+
+def new_run_id(now: dt.datetime) -> str:
+    """Return a run id that sorts by time: ``20261123T060000Z-1a2b3c``."""
+    return f"{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def _iso(now: dt.datetime) -> str:
+    return now.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def run_build(request: BuildRequest) -> BuildResult:
+    """Build under the run lock and record the run in the history; see `build`."""
+    formats = check_formats(request.formats)
+    created = source_date(request.env)
+    sources = select(discover(request.data_dir), request.ids)
+    if request.keep < 0:
+        raise UsageError("--keep must be 0 or more")
+    with exclusive_run(request.state, wait=request.wait):
+        history = History(request.state)
+        started = request.clock()
+        run_id = new_run_id(started)
+        history.start(run_id, request.trigger, _iso(started))
         try:
-            atomic_write(targets[name], data)
-        except OSError as exc:
-            raise BuildError(f"{targets[name]}: cannot write: {exc.strerror or exc}") from exc
-        written.append(targets[name])
-    return written
+            result = build(request, run_id=run_id, sources=sources, formats=formats, created=created, history=history)
+        except DataError as exc:
+            history.finish(run_id, _iso(request.clock()), "invalid", str(exc))
+            raise
+        except BaseException as exc:
+            history.finish(run_id, _iso(request.clock()), "failed", str(exc) or type(exc).__name__)
+            raise
+        history.finish(run_id, _iso(request.clock()), "ok" if result.ok else "failed")
+        return result
 
 
 def build(
-    data_dir: Path,
-    output_dir: Path,
-    ids: tuple[str, ...] | list[str] = (),
-    formats: tuple[str, ...] | list[str] = (),
+    request: BuildRequest,
+    *,
+    run_id: str,
+    sources: list[ReportSource],
+    formats: tuple[str, ...],
+    created: dt.datetime | None,
+    history: History,
 ) -> BuildResult:
-    """Build the selected reports into *output_dir*.
+    """Build *sources* into the output folder; the caller holds the run lock."""
+    epoch = int(created.timestamp()) if created else None
+    unchanged, to_build = [], []
+    for source in sources:
+        folder = report_folder(request.output_dir, source.id)
+        remove_leftovers(folder)
+        inputs = Inputs(sha256(source.path.read_bytes()), formats, epoch)
+        if not request.force and is_current(folder, inputs):
+            unchanged.append(source)
+        else:
+            to_build.append((source, inputs))
 
-    Raises `DataError` (nothing published) when any selected report's data is invalid, and
-    `UsageError` for unknown ids or formats. Rendering or publishing failures are reported per
-    report in the result.
-    """
-    formats = check_formats(formats)
-    loaded = load_all(select(discover(data_dir), ids))
-    outcomes, warnings = [], []
-    for report in loaded:
+    loaded = load_all([s for s, _ in to_build], created=created)
+    outcomes: dict[str, Outcome] = {}
+    warnings: list[Problem] = []
+    for source in unchanged:
+        folder = report_folder(request.output_dir, source.id)
+        manifest = read_manifest(folder) or {"files": {}}
+        files = {e["name"]: e["sha256"] for e in manifest["files"].values()}
+        outcomes[source.id] = Outcome(source.id, "unchanged", [folder / n for n in files])
+        history.record(run_id, ReportOutcome(source.id, "unchanged", None, files))
+    for report, (source, inputs) in zip(loaded, to_build):
         warnings.extend(report.warnings)
+        outcome = _build_one(request, run_id, report, inputs, formats)
+        outcomes[source.id] = outcome
+        hashes = {p.name: file_sha256(p) for p in outcome.files} if outcome.status == "built" else {}
+        history.record(run_id, ReportOutcome(source.id, outcome.status, outcome.error, hashes))
+    return BuildResult(run_id, [outcomes[s.id] for s in sources], warnings)
+
+
+def _build_one(request: BuildRequest, run_id: str, report: LoadedReport, inputs: Inputs, formats) -> Outcome:
+    report_id = report.source.id
+    folder = report_folder(request.output_dir, report_id)
+    try:
+        rendered = render_all(report, formats)
+        files = {fmt: (file_name(report_id, fmt), data) for fmt, data in rendered.items()}
+        manifest = make_manifest(
+            report_id=report_id,
+            run_id=run_id,
+            built_at=_iso(request.clock()),
+            as_of=report.job.report.as_of.isoformat(),
+            data_file=report.source.path,
+            inputs=inputs,
+            files=files,
+        )
         try:
-            rendered = render_all(report, formats)
-            files = publish(output_dir, report.source.id, rendered)
-        except BuildError as exc:
-            log.debug("build of %s failed", report.source.id, exc_info=True)
-            outcomes.append(Outcome(report.source.id, "failed", error=str(exc)))
-            continue
-        outcomes.append(Outcome(report.source.id, "built", files))
-    return BuildResult(outcomes, warnings)
+            paths = publish_set(folder, dict(files.values()), manifest, version=run_id, keep=request.keep)
+        except OSError as exc:
+            where = exc.filename or folder
+            raise BuildError(f"{where}: cannot publish {report_id}: {exc.strerror or exc}; the previous set is unchanged") from exc
+    except BuildError as exc:
+        log.debug("build of %s failed", report_id, exc_info=True)
+        return Outcome(report_id, "failed", error=str(exc))
+    return Outcome(report_id, "built", paths)
 
 
 @dataclass(frozen=True)
 class ListedReport:
     id: str
     title: str | None
-    last_build: dt.datetime | None
+    last_build: str | None
     problem: str | None = None
 
 
 def list_reports(data_dir: Path, output_dir: Path) -> list[ListedReport]:
-    """Describe every report found: id, title and when its deliverables were last published."""
+    """Describe every report found: id, title and when its current set was built."""
     listed = []
     for source in discover(data_dir):
         try:
             title, problem = load(source).job.report.title, None
         except DataError as exc:
             title, problem = None, f"invalid data ({len(exc.problems)} problem(s))"
-        folder = output_dir / source.id
-        times = [p.stat().st_mtime for p in folder.glob(f"{source.id}.*")] if folder.is_dir() else []
-        last = dt.datetime.fromtimestamp(max(times), dt.timezone.utc) if times else None
-        listed.append(ListedReport(source.id, title, last, problem))
+        manifest = read_manifest(output_dir / source.id)
+        listed.append(ListedReport(source.id, title, manifest.get("built_at") if manifest else None, problem))
     return listed
+
+
+__all__ = [
+    "BuildRequest", "BuildResult", "Outcome", "ReportSource", "LoadedReport", "ListedReport",
+    "discover", "select", "load", "load_all", "run_build", "list_reports", "HISTORY_DIR", "ExporterError",
+]

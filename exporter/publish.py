@@ -1,38 +1,57 @@
-"""Write deliverables so that a reader never sees a half-written file.
+"""Publish deliverables so that a reader never sees a half-written file or a mixed set.
 
-Each file is written under a hidden temporary name in its target directory, flushed and fsynced,
-then renamed over the old one with `os.replace` (atomic on POSIX); the directory is fsynced so the
-rename survives a crash. On any error the temporary file is removed and the old file stays.
+A file is written under a hidden temporary name in its target folder, flushed and fsynced, then
+renamed over the old one with `os.replace` (atomic on POSIX), and the folder is fsynced so the
+rename survives a crash. A set (all formats of one report) is published as a unit:
+
+1. every file is written to a temporary name first; any failure removes them, the old set stays;
+2. a copy of the set goes to ``history/<run-id>/`` (written as a hidden folder, then renamed);
+3. the old manifest is removed, the files are renamed into place, the new manifest is written
+   last. Old files are hard-linked aside first, so a failure here puts the old set back.
+
+A crash in step 3 can leave new and old files side by side, each complete, but never a
+manifest that disagrees with them; with no manifest the next run rebuilds the set.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
+from .manifest import MANIFEST_NAME, dumps
+
 TEMP_PREFIX = ".tmp-"
+HISTORY_DIR = "history"
 
 
 def atomic_write(target: Path, data: bytes) -> None:
     """Replace *target* with *data* atomically; leave the old file in place on failure."""
-    directory = target.parent
+    temp = write_temp(target.parent, data)
+    try:
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
+
+
+def write_temp(directory: Path, data: bytes) -> Path:
+    """Write *data* to a new hidden temporary file in *directory*, fsynced; return its path."""
     directory.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=directory)
+    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, target)
+        os.chmod(name, 0o644)
     except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
+        Path(name).unlink(missing_ok=True)
         raise
-    fsync_dir(directory)
+    return Path(name)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -43,11 +62,126 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def remove_temp_files(directory: Path) -> list[Path]:
-    """Remove temporary files a crashed run left in *directory*; return what was removed."""
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Remove the temporary files and folders an interrupted run left in *folder*."""
     removed = []
-    if directory.is_dir():
-        for path in directory.glob(TEMP_PREFIX + "*"):
-            path.unlink(missing_ok=True)
+    for parent in (folder, folder / HISTORY_DIR):
+        if not parent.is_dir():
+            continue
+        for path in parent.glob(TEMP_PREFIX + "*"):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def publish_set(folder: Path, files: dict[str, bytes], manifest: dict, *, version: str, keep: int) -> list[Path]:
+    """Publish *files* (name -> bytes) and *manifest* in *folder* as one set; return the paths.
+
+    Files of the folder that belong to no set (other formats of an older set) are removed;
+    they stay in the history.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest_bytes = dumps(manifest)
+    temps: dict[str, Path] = {}
+    try:
+        for name, data in files.items():
+            temps[name] = write_temp(folder, data)
+        if keep > 0:
+            _write_version(folder / HISTORY_DIR, version, {**files, MANIFEST_NAME: manifest_bytes})
+    except BaseException:
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
+        raise
+    _switch(folder, temps, manifest_bytes)
+    prune_history(folder / HISTORY_DIR, keep)
+    return [folder / name for name in files]
+
+
+def _switch(folder: Path, temps: dict[str, Path], manifest_bytes: bytes) -> None:
+    manifest_path = folder / MANIFEST_NAME
+    old_manifest = manifest_path.read_bytes() if manifest_path.exists() else None
+    stale = [p for p in _published_names(old_manifest) if p not in temps]
+    backups: dict[str, Path] = {}
+    placed: list[str] = []
+    try:
+        for name in [*temps, *stale]:
+            if (folder / name).exists():
+                backups[name] = _keep_aside(folder / name)
+        manifest_path.unlink(missing_ok=True)
+        fsync_dir(folder)
+        for name, temp in temps.items():
+            os.replace(temp, folder / name)
+            placed.append(name)
+        for name in stale:
+            (folder / name).unlink(missing_ok=True)
+        fsync_dir(folder)
+        atomic_write(manifest_path, manifest_bytes)
+    except BaseException:
+        for name in placed:
+            if name not in backups:
+                (folder / name).unlink(missing_ok=True)
+        for name, backup in backups.items():
+            os.replace(backup, folder / name)
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
+        if old_manifest is not None:
+            atomic_write(manifest_path, old_manifest)
+        raise
+    for backup in backups.values():
+        backup.unlink(missing_ok=True)
+
+
+def _keep_aside(path: Path) -> Path:
+    """Link (or, where links are unsupported, copy) *path* to a hidden backup name."""
+    backup = path.with_name(f"{TEMP_PREFIX}old-{path.name}")
+    backup.unlink(missing_ok=True)
+    try:
+        os.link(path, backup)
+    except OSError:
+        shutil.copy2(path, backup)
+    return backup
+
+
+def _published_names(manifest_bytes: bytes | None) -> list[str]:
+    if manifest_bytes is None:
+        return []
+    try:
+        return [entry["name"] for entry in json.loads(manifest_bytes)["files"].values()]
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def _write_version(history: Path, version: str, files: dict[str, bytes]) -> None:
+    history.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=history))
+    try:
+        for name, data in files.items():
+            with open(staging / name, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(staging / name, 0o644)
+        os.chmod(staging, 0o755)
+        fsync_dir(staging)
+        os.replace(staging, history / version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    fsync_dir(history)
+
+
+def versions(history: Path) -> list[Path]:
+    """Return the kept sets in *history*, oldest first (names sort by time)."""
+    if not history.is_dir():
+        return []
+    return sorted(p for p in history.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def prune_history(history: Path, keep: int) -> None:
+    """Keep the newest *keep* sets in *history*, remove the rest."""
+    kept = versions(history)
+    for old in kept[: max(len(kept) - keep, 0)]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -33,6 +33,13 @@ def data_dir(tmp_path: Path) -> Path:
     return target
 
 
+def published(output_dir: Path) -> list[Path]:
+    """Every file a reader could see in *output_dir* (the state folder is not for readers)."""
+    if not output_dir.exists():
+        return []
+    return sorted(p for p in output_dir.rglob("*") if p.is_file() and ".exporter" not in p.parts)
+
+
 def break_file(data_dir: Path, old: str, new: str) -> Path:
     path = data_dir / "reports" / f"{REPORT_ID}.yaml"
     text = path.read_text(encoding="utf-8")
@@ -86,7 +93,7 @@ def test_broken_data_exits_2_and_publishes_nothing(tmp_path, data_dir, command, 
     line_number = int(lines[0].split(":")[2])
     assert 1 <= line_number <= len(path.read_text().splitlines())
     assert "Traceback" not in result.output
-    assert not output_dir.exists()
+    assert published(output_dir) == []
 
 
 def test_invalid_data_in_one_report_publishes_no_report(tmp_path, data_dir):
@@ -96,7 +103,7 @@ def test_invalid_data_in_one_report_publishes_no_report(tmp_path, data_dir):
     result = run("build", "-f", "txt", "--data-dir", str(data_dir), "--output-dir", str(output_dir))
     assert result.exit_code == 2
     assert f"Error: {second}:" in result.stderr
-    assert not output_dir.exists()
+    assert published(output_dir) == []
 
 
 def test_build_writes_deliverables_and_says_so(tmp_path):
@@ -120,7 +127,8 @@ def test_directories_from_environment(tmp_path):
     assert listed.exit_code == 0
     id_, title, built = listed.stdout.rstrip("\n").split("\t")
     assert (id_, title) == (REPORT_ID, "United States Intrathecal Pump Market")
-    assert built.endswith("UTC")
+    manifest = json.loads((output_dir / REPORT_ID / "manifest.json").read_text())
+    assert built == manifest["built_at"]
 
 
 def test_list_before_any_build(tmp_path):

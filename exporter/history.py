@@ -1,0 +1,137 @@
+"""The run history: every run, its trigger, its times and each report's outcome, in SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+DB_NAME = "history.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id     TEXT PRIMARY KEY,
+    trigger    TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at   TEXT,
+    status     TEXT NOT NULL,          -- running | ok | failed | invalid | interrupted
+    error      TEXT,
+    pid        INTEGER
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+    run_id    TEXT NOT NULL REFERENCES runs(run_id),
+    report_id TEXT NOT NULL,
+    outcome   TEXT NOT NULL,           -- built | unchanged | failed
+    error     TEXT,
+    files     TEXT NOT NULL DEFAULT '{}',  -- JSON: file name -> sha256
+    PRIMARY KEY (run_id, report_id)
+);
+CREATE INDEX IF NOT EXISTS outcomes_report ON outcomes(report_id);
+"""
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    report_id: str
+    outcome: str
+    error: str | None
+    files: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    trigger: str
+    started_at: str
+    ended_at: str | None
+    status: str
+    error: str | None
+    reports: tuple[ReportOutcome, ...]
+
+    def as_json(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "trigger": self.trigger,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "status": self.status,
+            "error": self.error,
+            "reports": [
+                {"report_id": r.report_id, "outcome": r.outcome, "error": r.error, "files": r.files}
+                for r in self.reports
+            ],
+        }
+
+
+class History:
+    """The run-history database in the state directory."""
+
+    def __init__(self, state_dir: Path):
+        self.path = state_dir / DB_NAME
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        conn.executescript(_SCHEMA)
+        return conn
+
+    def start(self, run_id: str, trigger: str, started_at: str) -> None:
+        """Record that a run started; mark runs that never finished as interrupted.
+
+        Called while holding the run lock, so a run still marked running belongs to a dead process.
+        """
+        with closing(self._connect()) as conn:
+            conn.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            conn.execute(
+                "INSERT INTO runs (run_id, trigger, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
+                (run_id, trigger, started_at, os.getpid()),
+            )
+
+    def record(self, run_id: str, outcome: ReportOutcome) -> None:
+        with closing(self._connect()) as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO outcomes (run_id, report_id, outcome, error, files) VALUES (?, ?, ?, ?, ?)",
+                (run_id, outcome.report_id, outcome.outcome, outcome.error, json.dumps(outcome.files, sort_keys=True)),
+            )
+
+    def finish(self, run_id: str, ended_at: str, status: str, error: str | None = None) -> None:
+        with closing(self._connect()) as conn:
+            conn.execute(
+                "UPDATE runs SET ended_at = ?, status = ?, error = ? WHERE run_id = ?",
+                (ended_at, status, error, run_id),
+            )
+
+    def runs(self, report_id: str | None = None, limit: int = 20) -> list[Run]:
+        """Return the latest runs, newest first; with *report_id*, only runs that touched it."""
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as conn:
+            if report_id is None:
+                rows = conn.execute(
+                    "SELECT run_id, trigger, started_at, ended_at, status, error FROM runs "
+                    "ORDER BY started_at DESC, run_id DESC LIMIT ?",
+                    (limit,),
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT r.run_id, r.trigger, r.started_at, r.ended_at, r.status, r.error FROM runs r "
+                    "JOIN outcomes o ON o.run_id = r.run_id WHERE o.report_id = ? "
+                    "ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?",
+                    (report_id, limit),
+                ).fetchall()
+            result = []
+            for run_id, trigger, started, ended, status, error in rows:
+                query = "SELECT report_id, outcome, error, files FROM outcomes WHERE run_id = ?"
+                params: tuple = (run_id,)
+                if report_id is not None:
+                    query += " AND report_id = ?"
+                    params += (report_id,)
+                outcomes = tuple(
+                    ReportOutcome(rid, outcome, err, json.loads(files))
+                    for rid, outcome, err, files in conn.execute(query + " ORDER BY report_id", params)
+                )
+                result.append(Run(run_id, trigger, started, ended, status, error, outcomes))
+            return result

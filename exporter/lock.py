@@ -1,0 +1,58 @@
+"""One run at a time: an exclusive `flock` on a file in the state directory.
+
+The kernel drops a `flock` when its process dies, however it dies, so a crashed run never leaves
+a stale lock behind and there is no lock file to clean up. (The `filelock` package was considered;
+its 4.x releases fall back to a "soft" lock file where flock is missing, which a dead process does
+leave behind, so the few lines here are the stricter choice.)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .errors import LockBusy
+
+LOCK_NAME = "lock"
+
+
+@contextmanager
+def exclusive_run(state_dir: Path, *, wait: float = 0.0, poll: float = 0.1) -> Iterator[None]:
+    """Hold the run lock in *state_dir* for the block; wait up to *wait* seconds for it.
+
+    Raise `LockBusy` when another process still holds it after that.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _read_holder(fd)
+                    waited = f" after waiting {wait:g} s" if wait else ""
+                    raise LockBusy(
+                        f"another exporter run{holder} holds the lock {path}{waited}; try again later"
+                    ) from None
+                time.sleep(poll)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        pid = os.pread(fd, 32, 0).decode().strip()
+    except OSError:
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""
