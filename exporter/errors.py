@@ -4,6 +4,7 @@
      ├── DataError                exit 2: a data file is unreadable or invalid (lists every problem)
      ├── UsageError               exit 2: an unknown report id, format or option value
      ├── BuildError               exit 1: rendering or publishing a report failed
+     ├── StateError               exit 1: the run history in the state folder cannot be used
      └── LockBusy                 exit 75 (EX_TEMPFAIL): another run holds the lock; try later
 
 Third-party exceptions are mapped to these at the boundary (``raise BuildError(...) from exc``).
@@ -53,6 +54,10 @@ class UsageError(ExporterError):
 
 
 class BuildError(ExporterError):
+    exit_code = EXIT_FAILED
+
+
+class StateError(ExporterError):
     exit_code = EXIT_FAILED
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from contextlib import closing
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
+
+from .errors import StateError
 
 DB_NAME = "history.sqlite"
 
@@ -72,18 +75,27 @@ class History:
     def __init__(self, state_dir: Path):
         self.path = state_dir / DB_NAME
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        conn.executescript(_SCHEMA)
-        return conn
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """Open the database; turn any SQLite or file error into a `StateError`."""
+        conn = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.executescript(_SCHEMA)
+            yield conn
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"{self.path}: cannot use the run history: {exc}") from exc
+        finally:
+            if conn is not None:
+                conn.close()
 
     def start(self, run_id: str, trigger: str, started_at: str) -> None:
         """Record that a run started; mark runs that never finished as interrupted.
 
         Called while holding the run lock, so a run still marked running belongs to a dead process.
         """
-        with closing(self._connect()) as conn:
+        with self._db() as conn:
             conn.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             conn.execute(
                 "INSERT INTO runs (run_id, trigger, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
@@ -91,14 +103,14 @@ class History:
             )
 
     def record(self, run_id: str, outcome: ReportOutcome) -> None:
-        with closing(self._connect()) as conn:
+        with self._db() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO outcomes (run_id, report_id, outcome, error, files) VALUES (?, ?, ?, ?, ?)",
                 (run_id, outcome.report_id, outcome.outcome, outcome.error, json.dumps(outcome.files, sort_keys=True)),
             )
 
     def finish(self, run_id: str, ended_at: str, status: str, error: str | None = None) -> None:
-        with closing(self._connect()) as conn:
+        with self._db() as conn:
             conn.execute(
                 "UPDATE runs SET ended_at = ?, status = ?, error = ? WHERE run_id = ?",
                 (ended_at, status, error, run_id),
@@ -108,7 +120,7 @@ class History:
         """Return the latest runs, newest first; with *report_id*, only runs that touched it."""
         if not self.path.exists():
             return []
-        with closing(self._connect()) as conn:
+        with self._db() as conn:
             if report_id is None:
                 rows = conn.execute(
                     "SELECT run_id, trigger, started_at, ended_at, status, error FROM runs "

@@ -21,7 +21,7 @@ from typing import Callable, Mapping
 
 from .derive import forecast
 from .document import build_document
-from .errors import BuildError, DataError, ExporterError, Problem, UsageError
+from .errors import BuildError, DataError, ExporterError, Problem, StateError, UsageError
 from .history import History, ReportOutcome
 from .lock import exclusive_run
 from .manifest import Inputs, file_sha256, is_current, make_manifest, read_manifest, sha256
@@ -202,8 +202,9 @@ def file_name(report_id: str, fmt: str) -> str:
 
 
 def new_run_id(now: dt.datetime) -> str:
-    """Return a run id that sorts by time: ``20261123T060000Z-1a2b3c``."""
-    return f"{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    """Return a run id that sorts by time: ``20261123T060000.123Z-1a2b3c``."""
+    utc = now.astimezone(dt.timezone.utc)
+    return f"{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 def _iso(now: dt.datetime) -> str:
@@ -228,7 +229,10 @@ def run_build(request: BuildRequest) -> BuildResult:
             history.finish(run_id, _iso(request.clock()), "invalid", str(exc))
             raise
         except BaseException as exc:
-            history.finish(run_id, _iso(request.clock()), "failed", str(exc) or type(exc).__name__)
+            try:
+                history.finish(run_id, _iso(request.clock()), "failed", str(exc) or type(exc).__name__)
+            except StateError:
+                log.debug("cannot record the failed run", exc_info=True)
             raise
         history.finish(run_id, _iso(request.clock()), "ok" if result.ok else "failed")
         return result
