@@ -207,7 +207,8 @@ def history(report_id, limit, as_json, output_dir, state_dir) -> None:
     from .history import History
     from .pipeline import state_dir_for
 
-    runs = History(state_dir_for(output_dir, _state_dir(state_dir))).runs(report_id, limit)
+    with History(state_dir_for(output_dir, _state_dir(state_dir))) as store:
+        runs = store.runs(report_id, limit)
     if as_json:
         click.echo(json.dumps([run.as_json() for run in runs], indent=2))
         return

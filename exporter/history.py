@@ -74,21 +74,31 @@ class History:
 
     def __init__(self, state_dir: Path):
         self.path = state_dir / DB_NAME
+        self._conn: sqlite3.Connection | None = None
+
+    def __enter__(self) -> "History":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        """Open the database; turn any SQLite or file error into a `StateError`."""
-        conn = None
+        """Yield the open database; turn any SQLite or file error into a `StateError`."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            conn.executescript(_SCHEMA)
-            yield conn
+            if self._conn is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+                self._conn.executescript(_SCHEMA)
+            yield self._conn
         except (sqlite3.Error, OSError) as exc:
+            self.close()
             raise StateError(f"{self.path}: cannot use the run history: {exc}") from exc
-        finally:
-            if conn is not None:
-                conn.close()
 
     def start(self, run_id: str, trigger: str, started_at: str) -> None:
         """Record that a run started; mark runs that never finished as interrupted.

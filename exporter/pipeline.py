@@ -218,8 +218,7 @@ def run_build(request: BuildRequest) -> BuildResult:
     sources = select(discover(request.data_dir), request.ids)
     if request.keep < 0:
         raise UsageError("--keep must be 0 or more")
-    with exclusive_run(request.state, wait=request.wait):
-        history = History(request.state)
+    with exclusive_run(request.state, wait=request.wait), History(request.state) as history:
         started = request.clock()
         run_id = new_run_id(started)
         history.start(run_id, request.trigger, _iso(started))
