@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 
 import pytest
-import yaml
 
 from exporter.derive import cagr_warning, forecast, implied_cagr, Basis
 from exporter.errors import DataError

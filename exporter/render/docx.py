@@ -7,11 +7,8 @@ borders, shading, settings) is built here and nowhere else.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-import zipfile
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
@@ -25,6 +22,7 @@ from docx.shared import Inches, Pt, RGBColor
 from ..document import QA, Block, Bullets, Chart, Document, Meta, Paragraph, Table
 from . import RenderJob
 from .chartimage import chart_png
+from .ooxml import reproducible_zip
 
 FONT = "Arial"  # on every Office install; LibreOffice maps it to the metric-equal Liberation Sans
 ACCENT = RGBColor(0x1F, 0x4E, 0x79)
@@ -39,7 +37,6 @@ TOC_INSTRUCTION = 'TOC \\o "1-3" \\h \\z \\u'
 TOC_PLACEHOLDER = "Right-click to update the table of contents."
 # Tables up to this many rows are kept on one page; longer ones split and repeat their header.
 KEEP_TOGETHER_ROWS = 20
-ZIP_EPOCH = dt.datetime(1980, 1, 1)  # the earliest time a zip entry can carry
 # What may follow w:pBdr inside w:pPr (ECMA-376 schema order).
 PPR_AFTER_BORDER = (
     "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap", "overflowPunct", "topLinePunct",
@@ -81,7 +78,7 @@ def render(job: RenderJob) -> bytes:
     _drop_thumbnail(word)
     out = io.BytesIO()
     word.save(out)
-    return _reproducible_zip(
+    return reproducible_zip(
         out.getvalue(), doc.meta.created, replace={"docProps/app.xml": _app_properties()}
     )
 
@@ -447,21 +444,3 @@ def _app_properties() -> bytes:
         "<SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged>"
         "</Properties>"
     ).encode("utf-8")
-
-
-def _reproducible_zip(package: bytes, when: dt.datetime, *, replace: Mapping[str, bytes]) -> bytes:
-    """Rewrite *package* with entries in a fixed order, all dated *when*, so equal input gives equal bytes."""
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    stamp = max(when, ZIP_EPOCH).timetuple()[:6]
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w") as target:
-        # [Content_Types].xml first: some readers sniff the package type from the first entry.
-        names = sorted(source.namelist(), key=lambda name: (name != "[Content_Types].xml", name))
-        for name in names:
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0
-            info.external_attr = 0
-            target.writestr(info, replace.get(name) or source.read(name))
-    return out.getvalue()

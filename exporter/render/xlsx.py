@@ -36,6 +36,7 @@ from ..derive import Basis, Forecast
 from ..document import QA, Chart, Document, Paragraph, Section
 from ..model import Money, Report, Scale
 from . import RenderJob
+from .ooxml import reproducible_zip, utc_naive
 
 # Sheet names are fixed here, never taken from data: Excel limits them to 31 characters and
 # forbids some characters, and other tools find sheets by these names.
@@ -87,8 +88,6 @@ PERCENT_UNIT = "percent per year"
 SCENARIO_BASIS = "Scenario (computed from inputs)"
 
 # The earliest and latest times a zip entry can carry (DOS date format).
-_ZIP_EPOCH = dt.datetime(1980, 1, 1)
-_ZIP_END = dt.datetime(2107, 12, 31, 23, 59, 58)
 
 
 def render(job: RenderJob) -> bytes:
@@ -110,7 +109,7 @@ def render(job: RenderJob) -> bytes:
         _fit_rows(ws)
         _page_setup(ws)
     _properties(wb, doc)
-    return _save(wb, _utc_naive(doc.meta.created))
+    return _save(wb, utc_naive(doc.meta.created))
 
 
 def _default_font(wb: Workbook) -> None:
@@ -614,7 +613,7 @@ def _page_setup(ws: Worksheet) -> None:
 
 def _properties(wb: Workbook, doc: Document) -> None:
     meta = doc.meta
-    when = _utc_naive(meta.created)
+    when = utc_naive(meta.created)
     props = wb.properties
     props.title = meta.title
     props.subject = meta.subject
@@ -625,27 +624,9 @@ def _properties(wb: Workbook, doc: Document) -> None:
     props.created = props.modified = props.lastPrinted = when
 
 
-def _utc_naive(when: dt.datetime) -> dt.datetime:
-    """Return *when* in UTC without tzinfo, the form OOXML properties and zip dates take."""
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return when
-
-
 def _save(wb: Workbook, when: dt.datetime) -> bytes:
     """Serialise *wb* reproducibly: fixed zip entry dates and order, no `modified = now`."""
     raw = io.BytesIO()
     # ExcelWriter rather than wb.save(): save() overwrites `modified` with the clock.
     ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
-    stamp = min(max(when, _ZIP_EPOCH), _ZIP_END).timetuple()[:6]
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(out, "w") as dst:
-        # Content types first, as Office writes it; the rest keep openpyxl's fixed order.
-        names = sorted(src.namelist(), key=lambda name: name != "[Content_Types].xml")
-        for name in names:
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0  # the same bytes whichever OS renders
-            info.external_attr = 0
-            dst.writestr(info, src.read(name))
-    return out.getvalue()
+    return reproducible_zip(raw.getvalue(), when)
