@@ -30,7 +30,7 @@ def validate(doc: Document) -> Validated:
     try:
         report = Report.model_validate(doc.data)
     except ValidationError as exc:
-        raise DataError(_problems(doc, exc)) from None
+        raise DataError(problems_from(doc, exc)) from None
     warnings = []
     message = cagr_warning(report.figures)
     if message:
@@ -38,7 +38,8 @@ def validate(doc: Document) -> Validated:
     return Validated(report, tuple(warnings))
 
 
-def _problems(doc: Document, exc: ValidationError) -> list[Problem]:
+def problems_from(doc: Document, exc: ValidationError) -> list[Problem]:
+    """Turn pydantic's errors into problems located by line and field path."""
     problems = []
     seen = set()
     for error in exc.errors(include_url=False):

@@ -1,0 +1,149 @@
+"""The timetable (`data/schedule.yaml`): when which reports are rebuilt, in which time zone.
+
+Read with the same YAML reader as the report data and validated the same way, so problems come
+out as ``FILE:LINE: field.path: problem``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator, model_validator
+
+from .errors import DataError, Problem
+from .formats import FORMATS
+from .model import ID_PATTERN
+from .reader import read_yaml
+from .validate import problems_from
+
+SCHEDULE_NAME = "schedule.yaml"
+_DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+def _duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise ValueError(f"{value!r} is not a duration: give a number and a unit (s, m, h or d), e.g. 15m")
+    return value
+
+
+Duration = Annotated[StrictStr, AfterValidator(_duration), Field(description="A number and a unit: 30s, 15m, 6h, 1d.")]
+FormatName = Literal[tuple(sorted(FORMATS))]  # type: ignore[valid-type]
+
+
+def seconds(duration: str) -> int:
+    """Return the seconds in a duration such as ``15m``."""
+    match = _DURATION.match(duration)
+    if match is None:
+        raise ValueError(f"not a duration: {duration!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JobSpec(_Strict):
+    """One entry of the timetable: a cron expression or an interval, and what to build."""
+
+    id: Annotated[StrictStr, Field(pattern=ID_PATTERN)]
+    cron: StrictStr | None = Field(default=None, description="5-field crontab, in the timetable's time zone.")
+    every: Duration | None = None
+    reports: Literal["all"] | list[Annotated[StrictStr, Field(pattern=ID_PATTERN)]] = "all"
+    formats: list[FormatName] | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value, timezone=dt.timezone.utc)
+            except ValueError as exc:
+                raise ValueError(f"bad cron expression {value!r}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_trigger(self):
+        if (self.cron is None) == (self.every is None):
+            raise ValueError("give exactly one of cron or every")
+        return self
+
+    @property
+    def report_ids(self) -> tuple[str, ...]:
+        """The ids to build; empty means every report."""
+        return () if self.reports == "all" else tuple(self.reports)
+
+
+class Timetable(_Strict):
+    """The whole timetable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Timetable")
+
+    timezone: StrictStr = Field(description="IANA time zone name, e.g. America/New_York.")
+    misfire_grace: Duration = Field(
+        default="6h", description="How late a missed run may still start (after downtime)."
+    )
+    run_deadline: Duration = Field(default="1h", description="A run still going after this is stopped.")
+    jobs: list[JobSpec] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self):
+        seen = set()
+        for job in self.jobs:
+            if job.id in seen:
+                raise ValueError(f"job id {job.id!r} is used twice")
+            seen.add(job.id)
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class LoadedTimetable:
+    path: Path
+    timetable: Timetable
+
+
+def load_timetable(path: Path, known_reports: list[str] | None = None) -> LoadedTimetable:
+    """Read and validate the timetable at *path*; raise `DataError` listing every problem.
+
+    With *known_reports*, a job naming another report id is a problem too.
+    """
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise DataError([Problem(path, 1, "", "the file must hold a mapping of fields")])
+    try:
+        timetable = Timetable.model_validate(doc.data)
+    except ValidationError as exc:
+        raise DataError(problems_from(doc, exc)) from None
+    if known_reports is not None:
+        problems = []
+        for j, job in enumerate(timetable.jobs):
+            for r, report_id in enumerate(job.report_ids):
+                if report_id not in known_reports:
+                    where = ("jobs", j, "reports", r)
+                    known = ", ".join(known_reports) or "none"
+                    problems.append(
+                        Problem(path, doc.line_of(where), f"jobs[{j}].reports[{r}]",
+                                f"unknown report id {report_id!r} (known: {known})")
+                    )
+        if problems:
+            raise DataError(problems)
+    return LoadedTimetable(path, timetable)
