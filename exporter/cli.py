@@ -6,10 +6,13 @@ codes: 0 ok, 1 a build failed, 2 usage error or invalid data, 75 another run hol
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -47,6 +50,22 @@ def _state_dir_option(**kwargs):
         help="Folder for the run history and the lock.  [default: OUTPUT/.exporter]",
         **kwargs,
     )
+
+
+schedule_option = click.option(
+    "--schedule",
+    envvar="EXPORTER_SCHEDULE",
+    show_envvar=True,
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The timetable.  [default: DATA/schedule.yaml]",
+)
+
+
+def _schedule_path(schedule: Path | None, data_dir: Path) -> Path:
+    from .timetable import SCHEDULE_NAME
+
+    return schedule if schedule is not None else data_dir / SCHEDULE_NAME
 
 
 def _state_dir(state_dir: Path | None) -> Path | None:
@@ -123,9 +142,14 @@ def cli(verbose: int, quiet: bool, state_dir: Path | None) -> None:
 @data_dir_option
 @output_dir_option
 @_state_dir_option()
+@click.option("--trigger", default="cli", hidden=True, help="What started the run, for the history.")
+@click.option("--job-id", default=None, hidden=True, help="The timetable job of a scheduled run.")
+@click.option("--catch-up", default=0, type=click.IntRange(min=0), hidden=True,
+              help="Fire times missed during downtime that this run makes up for.")
 @click.pass_context
 @handle_errors
-def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, state_dir) -> None:
+def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, state_dir, trigger, job_id,
+          catch_up) -> None:
     """Build the deliverables of REPORT_ID (default: every report).
 
     Publishes OUTPUT/<id>/<id>.<format> and OUTPUT/<id>/manifest.json as one set. A report whose
@@ -136,20 +160,25 @@ def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, sta
     """
     from .pipeline import BuildRequest, run_build
 
+    stop = threading.Event()
+    # SIGTERM (a service stopping, a deadline) ends the build at the next safe point: never mid-publish.
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     request = BuildRequest(
         data_dir=data_dir, output_dir=output_dir, ids=report_ids, formats=formats,
-        state_dir=_state_dir(state_dir), force=force, keep=keep, wait=wait, trigger="cli",
+        state_dir=_state_dir(state_dir), force=force, keep=keep, wait=wait, trigger=trigger,
+        job_id=job_id, catch_up=catch_up, should_stop=stop.is_set,
     )
     result = run_build(request)
     for problem in result.warnings:
         _warn(problem)
     quiet = ctx.find_root().params["quiet"]
     for outcome in result.outcomes:
-        if outcome.status == "failed":
-            click.echo(f"Error: {outcome.error}", err=True)
+        if outcome.status in ("failed", "stopped"):
+            click.echo(f"Error: {outcome.report_id}: {outcome.error}" if outcome.status == "stopped"
+                       else f"Error: {outcome.error}", err=True)
     for outcome in result.outcomes:
-        if outcome.status == "failed":
-            click.echo(f"{outcome.report_id}: failed")
+        if outcome.status in ("failed", "stopped"):
+            click.echo(f"{outcome.report_id}: {outcome.status}")
         elif not quiet:
             detail = ": " + ", ".join(str(p) for p in outcome.files) if outcome.status == "built" else ""
             click.echo(f"{outcome.report_id}: {outcome.status}{detail}")
@@ -160,21 +189,43 @@ def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, sta
 @cli.command()
 @click.argument("report_ids", nargs=-1, metavar="[REPORT_ID]...")
 @data_dir_option
+@schedule_option
 @click.pass_context
 @handle_errors
-def validate(ctx, report_ids, data_dir) -> None:
-    """Check the data of REPORT_ID (default: every report) and list every problem.
+def validate(ctx, report_ids, data_dir, schedule) -> None:
+    """Check the data of REPORT_ID (default: every report) and the timetable; list every problem.
 
-    Prints FILE:LINE: field.path: problem for each problem and exits 2 when there is one.
+    Prints FILE:LINE: field.path: problem for each problem and exits 2 when there is one. The
+    timetable (DATA/schedule.yaml unless --schedule) is checked when it exists or is named.
     """
+    from .errors import DataError
     from .pipeline import discover, load_all, select
+    from .timetable import load_timetable
 
-    loaded = load_all(select(discover(data_dir), report_ids))
+    sources = discover(data_dir)
+    problems = []
+    loaded = []
+    try:
+        loaded = load_all(select(sources, report_ids))
+    except DataError as exc:
+        problems.extend(exc.problems)
+    timetable_path = _schedule_path(schedule, data_dir)
+    check_timetable = schedule is not None or timetable_path.exists()
+    if check_timetable:
+        try:
+            load_timetable(timetable_path, [s.id for s in sources])
+        except DataError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DataError(problems)
+    quiet = ctx.find_root().params["quiet"]
     for report in loaded:
         for problem in report.warnings:
             _warn(problem)
-        if not ctx.find_root().params["quiet"]:
+        if not quiet:
             click.echo(f"{report.source.path}: valid")
+    if not quiet and check_timetable:
+        click.echo(f"{timetable_path}: valid")
 
 
 @cli.command("list")
@@ -216,12 +267,96 @@ def history(report_id, limit, as_json, output_dir, state_dir) -> None:
         click.echo("no runs recorded")
     for run in runs:
         ended = run.ended_at or "-"
-        click.echo(f"{run.run_id}  {run.trigger:<8} {run.started_at} -> {ended}  {run.status}")
+        trigger = run.trigger + (f" ({run.job_id})" if run.job_id else "")
+        catch_up = f", catch-up for {run.catch_up} missed" if run.catch_up else ""
+        click.echo(f"{run.run_id}  {trigger}  {run.started_at} -> {ended}  {run.status}{catch_up}")
         if run.error:
             click.echo(f"    error: {run.error.splitlines()[0]}")
         for report in run.reports:
             error = f": {report.error}" if report.error else ""
             click.echo(f"    {report.report_id}: {report.outcome}{error}")
+
+
+@cli.command()
+@data_dir_option
+@output_dir_option
+@_state_dir_option()
+@schedule_option
+@handle_errors
+def schedule(data_dir, output_dir, state_dir, schedule) -> None:
+    """Run the scheduler in the foreground, rebuilding on the timetable.
+
+    Each run is an `exporter build` with trigger "schedule", logged to stderr and recorded in the
+    history. Fire times missed while the service was down are made up for by one catch-up run
+    (within the timetable's misfire_grace). SIGTERM or SIGINT: no new runs; a running build stops
+    before its next publish; exit 0. A second scheduler on the same state folder exits 75.
+    """
+    from .service import ServiceConfig, run_service
+
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        logging.getLogger("exporter").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    run_service(ServiceConfig(_schedule_path(schedule, data_dir), data_dir, output_dir, _state_dir(state_dir)))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
+@click.option("--count", default=5, show_default=True, type=click.IntRange(min=1, max=1000),
+              help="Next fire times to show for each job.")
+@data_dir_option
+@schedule_option
+@handle_errors
+def jobs(as_json, count, data_dir, schedule) -> None:
+    """List the timetable's jobs with their trigger and next fire times (in its time zone)."""
+    from .pipeline import discover
+    from .triggers import fire_times, trigger_for
+    from .timetable import load_timetable
+
+    loaded = load_timetable(_schedule_path(schedule, data_dir), [s.id for s in discover(data_dir)])
+    timetable = loaded.timetable
+    now = dt.datetime.now(timetable.zone)
+    rows = []
+    for job in timetable.jobs:
+        times = fire_times(trigger_for(job, timetable.zone), now, count)
+        rows.append({
+            "id": job.id,
+            "trigger": f"cron {job.cron}" if job.cron else f"every {job.every}",
+            "timezone": timetable.timezone,
+            "reports": list(job.report_ids) or "all",
+            "formats": list(job.formats or ()) or "default",
+            "next": [t.astimezone(timetable.zone).isoformat(timespec="seconds") for t in times],
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        reports = row["reports"] if row["reports"] == "all" else ", ".join(row["reports"])
+        formats = row["formats"] if row["formats"] == "default" else ", ".join(row["formats"])
+        click.echo(f"{row['id']}: {row['trigger']} ({row['timezone']}); reports: {reports}; formats: {formats}")
+        for time in row["next"]:
+            click.echo(f"    {time}")
+
+
+@cli.command()
+@data_dir_option
+@output_dir_option
+@_state_dir_option()
+@schedule_option
+@handle_errors
+def cron(data_dir, output_dir, state_dir, schedule) -> None:
+    """Print crontab lines equivalent to the timetable, for the system's cron instead of the service.
+
+    Paths are absolute. CRON_TZ sets the timetable's time zone (cronie and systemd-cron honour
+    it); interval jobs get a line when a crontab can express them.
+    """
+    from .crontab import crontab_lines
+    from .pipeline import discover
+    from .timetable import load_timetable
+
+    loaded = load_timetable(_schedule_path(schedule, data_dir), [s.id for s in discover(data_dir)])
+    for line in crontab_lines(loaded.timetable, data_dir=data_dir, output_dir=output_dir,
+                              state_dir=_state_dir(state_dir), executable=sys.executable):
+        click.echo(line)
 
 
 @cli.command()

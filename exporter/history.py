@@ -20,9 +20,11 @@ CREATE TABLE IF NOT EXISTS runs (
     trigger    TEXT NOT NULL,
     started_at TEXT NOT NULL,
     ended_at   TEXT,
-    status     TEXT NOT NULL,          -- running | ok | failed | invalid | interrupted
+    status     TEXT NOT NULL,          -- running | ok | failed | invalid | skipped | stopped | interrupted
     error      TEXT,
-    pid        INTEGER
+    pid        INTEGER,
+    job_id     TEXT,                   -- the timetable job of a scheduled run
+    catch_up   INTEGER NOT NULL DEFAULT 0  -- fire times missed during downtime that this run makes up for
 );
 CREATE TABLE IF NOT EXISTS outcomes (
     run_id    TEXT NOT NULL REFERENCES runs(run_id),
@@ -52,12 +54,16 @@ class Run:
     ended_at: str | None
     status: str
     error: str | None
+    job_id: str | None
+    catch_up: int
     reports: tuple[ReportOutcome, ...]
 
     def as_json(self) -> dict:
         return {
             "run_id": self.run_id,
             "trigger": self.trigger,
+            "job_id": self.job_id,
+            "catch_up": self.catch_up,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "status": self.status,
@@ -100,7 +106,8 @@ class History:
             self.close()
             raise StateError(f"{self.path}: cannot use the run history: {exc}") from exc
 
-    def start(self, run_id: str, trigger: str, started_at: str) -> None:
+    def start(self, run_id: str, trigger: str, started_at: str, *, job_id: str | None = None,
+              catch_up: int = 0) -> None:
         """Record that a run started; mark runs that never finished as interrupted.
 
         Called while holding the run lock, so a run still marked running belongs to a dead process.
@@ -108,9 +115,30 @@ class History:
         with self._db() as conn:
             conn.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             conn.execute(
-                "INSERT INTO runs (run_id, trigger, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
-                (run_id, trigger, started_at, os.getpid()),
+                "INSERT INTO runs (run_id, trigger, started_at, status, pid, job_id, catch_up) "
+                "VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                (run_id, trigger, started_at, os.getpid(), job_id, catch_up),
             )
+
+    def skipped(self, run_id: str, trigger: str, at: str, reason: str, *, job_id: str | None = None,
+                catch_up: int = 0) -> None:
+        """Record a run that did not happen (lock taken, fire time missed), so none is lost silently."""
+        with self._db() as conn:
+            conn.execute(
+                "INSERT INTO runs (run_id, trigger, started_at, ended_at, status, error, pid, job_id, catch_up) "
+                "VALUES (?, ?, ?, ?, 'skipped', ?, ?, ?, ?)",
+                (run_id, trigger, at, at, reason, os.getpid(), job_id, catch_up),
+            )
+
+    def fail_latest_of(self, pid: int, ended_at: str, reason: str) -> int:
+        """Mark the latest run of process *pid* as failed (it was stopped); return the rows marked."""
+        with self._db() as conn:
+            return conn.execute(
+                "UPDATE runs SET status = 'failed', ended_at = COALESCE(ended_at, ?), error = ? "
+                "WHERE run_id = (SELECT run_id FROM runs WHERE pid = ? AND status IN ('running', 'stopped') "
+                "ORDER BY started_at DESC, run_id DESC LIMIT 1)",
+                (ended_at, reason, pid),
+            ).rowcount
 
     def record(self, run_id: str, outcome: ReportOutcome) -> None:
         with self._db() as conn:
@@ -133,19 +161,20 @@ class History:
         with self._db() as conn:
             if report_id is None:
                 rows = conn.execute(
-                    "SELECT run_id, trigger, started_at, ended_at, status, error FROM runs "
+                    "SELECT run_id, trigger, started_at, ended_at, status, error, job_id, catch_up FROM runs "
                     "ORDER BY started_at DESC, run_id DESC LIMIT ?",
                     (limit,),
                 ).fetchall()
             else:
                 rows = conn.execute(
-                    "SELECT r.run_id, r.trigger, r.started_at, r.ended_at, r.status, r.error FROM runs r "
+                    "SELECT DISTINCT r.run_id, r.trigger, r.started_at, r.ended_at, r.status, r.error, r.job_id, r.catch_up "
+                    "FROM runs r "
                     "JOIN outcomes o ON o.run_id = r.run_id WHERE o.report_id = ? "
                     "ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?",
                     (report_id, limit),
                 ).fetchall()
             result = []
-            for run_id, trigger, started, ended, status, error in rows:
+            for run_id, trigger, started, ended, status, error, job_id, catch_up in rows:
                 query = "SELECT report_id, outcome, error, files FROM outcomes WHERE run_id = ?"
                 params: tuple = (run_id,)
                 if report_id is not None:
@@ -155,5 +184,5 @@ class History:
                     ReportOutcome(rid, outcome, err, json.loads(files))
                     for rid, outcome, err, files in conn.execute(query + " ORDER BY report_id", params)
                 )
-                result.append(Run(run_id, trigger, started, ended, status, error, outcomes))
+                result.append(Run(run_id, trigger, started, ended, status, error, job_id, catch_up, outcomes))
             return result

@@ -18,16 +18,19 @@ from typing import Iterator
 from .errors import LockBusy
 
 LOCK_NAME = "lock"
+SCHEDULER_LOCK_NAME = "scheduler.lock"
 
 
 @contextmanager
-def exclusive_run(state_dir: Path, *, wait: float = 0.0, poll: float = 0.1) -> Iterator[None]:
-    """Hold the run lock in *state_dir* for the block; wait up to *wait* seconds for it.
+def exclusive_run(
+    state_dir: Path, *, wait: float = 0.0, poll: float = 0.1, name: str = LOCK_NAME, what: str = "exporter run"
+) -> Iterator[None]:
+    """Hold the lock *name* in *state_dir* for the block; wait up to *wait* seconds for it.
 
     Raise `LockBusy` when another process still holds it after that.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / LOCK_NAME
+    path = state_dir / name
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + max(wait, 0.0)
@@ -40,7 +43,7 @@ def exclusive_run(state_dir: Path, *, wait: float = 0.0, poll: float = 0.1) -> I
                     holder = _read_holder(fd)
                     waited = f" after waiting {wait:g} s" if wait else ""
                     raise LockBusy(
-                        f"another exporter run{holder} holds the lock {path}{waited}; try again later"
+                        f"another {what}{holder} holds the lock {path}{waited}; try again later"
                     ) from None
                 time.sleep(poll)
         os.ftruncate(fd, 0)

@@ -21,7 +21,7 @@ from typing import Callable, Mapping
 
 from .derive import forecast
 from .document import build_document
-from .errors import BuildError, DataError, ExporterError, Problem, StateError, UsageError
+from .errors import BuildError, DataError, ExporterError, LockBusy, Problem, StateError, UsageError
 from .history import History, ReportOutcome
 from .lock import exclusive_run
 from .manifest import Inputs, file_sha256, is_current, make_manifest, read_manifest, sha256
@@ -64,7 +64,7 @@ class LoadedReport:
 @dataclass
 class Outcome:
     report_id: str
-    status: str  # built | unchanged | failed
+    status: str  # built | unchanged | failed | stopped
     files: list[Path] = field(default_factory=list)
     error: str | None = None
 
@@ -77,7 +77,11 @@ class BuildResult:
 
     @property
     def ok(self) -> bool:
-        return all(o.status != "failed" for o in self.outcomes)
+        return all(o.status in ("built", "unchanged") for o in self.outcomes)
+
+    @property
+    def stopped(self) -> bool:
+        return any(o.status == "stopped" for o in self.outcomes)
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,11 @@ class BuildRequest:
     keep: int = DEFAULT_KEEP
     wait: float = 0.0
     trigger: str = "cli"
+    job_id: str | None = None  # the timetable job of a scheduled run
+    catch_up: int = 0  # fire times missed during downtime that this run makes up for
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     clock: Clock = utc_now
+    should_stop: Callable[[], bool] = lambda: False  # checked before each report and before publishing
 
     @property
     def state(self) -> Path:
@@ -218,10 +225,23 @@ def run_build(request: BuildRequest) -> BuildResult:
     sources = select(discover(request.data_dir), request.ids)
     if request.keep < 0:
         raise UsageError("--keep must be 0 or more")
-    with exclusive_run(request.state, wait=request.wait), History(request.state) as history:
+    try:
+        with exclusive_run(request.state, wait=request.wait):
+            return _locked_build(request, sources, formats, created)
+    except LockBusy as exc:  # only acquiring the lock raises it
+        # Recorded without the lock: it only adds a row, and SQLite serialises writers itself.
+        with History(request.state) as history:
+            now = request.clock()
+            history.skipped(new_run_id(now), request.trigger, _iso(now), str(exc),
+                            job_id=request.job_id, catch_up=request.catch_up)
+        raise
+
+
+def _locked_build(request: BuildRequest, sources, formats, created) -> BuildResult:
+    with History(request.state) as history:
         started = request.clock()
         run_id = new_run_id(started)
-        history.start(run_id, request.trigger, _iso(started))
+        history.start(run_id, request.trigger, _iso(started), job_id=request.job_id, catch_up=request.catch_up)
         try:
             result = build(request, run_id=run_id, sources=sources, formats=formats, created=created, history=history)
         except DataError as exc:
@@ -233,7 +253,8 @@ def run_build(request: BuildRequest) -> BuildResult:
             except StateError:
                 log.debug("cannot record the failed run", exc_info=True)
             raise
-        history.finish(run_id, _iso(request.clock()), "ok" if result.ok else "failed")
+        status = "ok" if result.ok else ("stopped" if result.stopped else "failed")
+        history.finish(run_id, _iso(request.clock()), status)
         return result
 
 
@@ -269,7 +290,10 @@ def build(
         history.record(run_id, ReportOutcome(source.id, "unchanged", None, files))
     for report, (source, inputs) in zip(loaded, to_build):
         warnings.extend(report.warnings)
-        outcome = _build_one(request, run_id, report, inputs, formats)
+        if request.should_stop():
+            outcome = Outcome(source.id, "stopped", error="stopped before it was built; its previous set is unchanged")
+        else:
+            outcome = _build_one(request, run_id, report, inputs, formats)
         outcomes[source.id] = outcome
         hashes = {p.name: file_sha256(p) for p in outcome.files} if outcome.status == "built" else {}
         history.record(run_id, ReportOutcome(source.id, outcome.status, outcome.error, hashes))
@@ -281,6 +305,8 @@ def _build_one(request: BuildRequest, run_id: str, report: LoadedReport, inputs:
     folder = report_folder(request.output_dir, report_id)
     try:
         rendered = render_all(report, formats)
+        if request.should_stop():
+            return Outcome(report_id, "stopped", error="stopped before publishing; its previous set is unchanged")
         files = {fmt: (file_name(report_id, fmt), data) for fmt, data in rendered.items()}
         manifest = make_manifest(
             report_id=report_id,
