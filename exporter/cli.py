@@ -193,9 +193,9 @@ def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, sta
 @click.pass_context
 @handle_errors
 def validate(ctx, report_ids, data_dir, schedule) -> None:
-    """Check the data of REPORT_ID (default: every report) and the timetable; list every problem.
+    """Check report data and the timetable, listing every problem.
 
-    Prints FILE:LINE: field.path: problem for each problem and exits 2 when there is one. The
+    Checks REPORT_ID (default: every report). Prints FILE:LINE: field.path: problem for each problem and exits 2 when there is one. The
     timetable (DATA/schedule.yaml unless --schedule) is checked when it exists or is named.
     """
     from .errors import DataError
@@ -307,7 +307,10 @@ def schedule(data_dir, output_dir, state_dir, schedule) -> None:
 @schedule_option
 @handle_errors
 def jobs(as_json, count, data_dir, schedule) -> None:
-    """List the timetable's jobs with their trigger and next fire times (in its time zone)."""
+    """List the timetable's jobs and their next fire times.
+
+    Times are in the timetable's time zone; interval jobs count from now, as from a service start.
+    """
     from .pipeline import discover
     from .triggers import fire_times, trigger_for
     from .timetable import load_timetable

@@ -99,22 +99,26 @@ def test_scheduled_runs_fire_and_are_recorded(tmp_path, data):
 
 def test_restart_after_downtime_makes_up_once(tmp_path, data):
     schedule = write_timetable(tmp_path / "s.yaml", "timezone: America/New_York\njobs:\n"
-                               "  - id: quick\n    every: 1s\n    formats: [txt]\n")
+                               "  - id: quick\n    every: 2s\n    formats: [txt]\n")
     out = tmp_path / "out"
+
+    def runs():  # a run that found the previous one still going is recorded as skipped: leave those out
+        return [r for r in history(out) if r["status"] != "skipped"]
+
     service = Service(schedule, data, out)
-    wait_until(lambda: out.exists() and len(history(out)) >= 1)
+    wait_until(lambda: out.exists() and len(runs()) >= 1)
     assert service.stop()[0] == 0
-    before = len(history(out))
-    time.sleep(5)  # several fire times pass while the service is down
+    before = len(runs())
+    time.sleep(7)  # several fire times pass while the service is down
     service = Service(schedule, data, out)
-    wait_until(lambda: len(history(out)) >= before + 3)
+    wait_until(lambda: len(runs()) >= before + 3)
     code, stderr = service.stop()
     assert code == 0, stderr
-    after = history(out)[before:]
+    after = runs()[before:]
     catch_ups = [r for r in after if r["catch_up"]]
     assert len(catch_ups) == 1, after
     assert catch_ups[0] is after[0]  # the first run after the restart
-    assert catch_ups[0]["catch_up"] >= 3
+    assert catch_ups[0]["catch_up"] >= 2
     assert "one catch-up run follows" in stderr
 
 
