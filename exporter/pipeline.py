@@ -310,6 +310,7 @@ def _build_one(request: BuildRequest, run_id: str, report: LoadedReport, inputs:
         files = {fmt: (file_name(report_id, fmt), data) for fmt, data in rendered.items()}
         manifest = make_manifest(
             report_id=report_id,
+            title=report.job.report.title,
             run_id=run_id,
             built_at=_iso(request.clock()),
             as_of=report.job.report.as_of.isoformat(),
