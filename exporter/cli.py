@@ -62,6 +62,31 @@ schedule_option = click.option(
 )
 
 
+recipients_option = click.option(
+    "--recipients",
+    envvar="EXPORTER_RECIPIENTS",
+    show_envvar=True,
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The distribution lists.  [default: DATA/recipients.yaml]",
+)
+list_option = click.option(
+    "--list", "lists", multiple=True, metavar="NAME",
+    help="Deliver to this distribution list only; repeat for several. Default: every list.",
+)
+
+
+def _print_deliveries(deliveries, quiet: bool) -> None:
+    for d in deliveries:
+        if d.status == "failed":
+            click.echo(f"Error: {d.report_id}: {d.list_id}: {d.channel}: {d.error}", err=True)
+    for d in deliveries:
+        if quiet and d.status != "failed":
+            continue
+        label = {"planned": "would send", "unchanged": "already delivered"}.get(d.status, d.status)
+        click.echo(f"{d.report_id}: {d.list_id}: {d.channel}: {label} ({d.target})")
+
+
 def _schedule_path(schedule: Path | None, data_dir: Path) -> Path:
     from .timetable import SCHEDULE_NAME
 
@@ -142,14 +167,17 @@ def cli(verbose: int, quiet: bool, state_dir: Path | None) -> None:
 @data_dir_option
 @output_dir_option
 @_state_dir_option()
+@click.option("--deliver", "deliver_after", is_flag=True, help="Deliver the reports to their lists after building.")
+@list_option
+@recipients_option
 @click.option("--trigger", default="cli", hidden=True, help="What started the run, for the history.")
 @click.option("--job-id", default=None, hidden=True, help="The timetable job of a scheduled run.")
 @click.option("--catch-up", default=0, type=click.IntRange(min=0), hidden=True,
               help="Fire times missed during downtime that this run makes up for.")
 @click.pass_context
 @handle_errors
-def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, state_dir, trigger, job_id,
-          catch_up) -> None:
+def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, state_dir, deliver_after, lists,
+          recipients, trigger, job_id, catch_up) -> None:
     """Build the deliverables of REPORT_ID (default: every report).
 
     Publishes OUTPUT/<id>/<id>.<format> and OUTPUT/<id>/manifest.json as one set. A report whose
@@ -166,7 +194,8 @@ def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, sta
     request = BuildRequest(
         data_dir=data_dir, output_dir=output_dir, ids=report_ids, formats=formats,
         state_dir=_state_dir(state_dir), force=force, keep=keep, wait=wait, trigger=trigger,
-        job_id=job_id, catch_up=catch_up, should_stop=stop.is_set,
+        job_id=job_id, catch_up=catch_up, should_stop=stop.is_set, deliver=deliver_after, lists=lists,
+        recipients=recipients,
     )
     result = run_build(request)
     for problem in result.warnings:
@@ -182,6 +211,38 @@ def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, sta
         elif not quiet:
             detail = ": " + ", ".join(str(p) for p in outcome.files) if outcome.status == "built" else ""
             click.echo(f"{outcome.report_id}: {outcome.status}{detail}")
+    _print_deliveries(result.deliveries, quiet)
+    if not result.ok:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("report_ids", nargs=-1, metavar="[REPORT_ID]...")
+@list_option
+@click.option("--dry-run", is_flag=True, help="Print what would go where; send and record nothing.")
+@click.option("--wait", default=0.0, type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Wait this long for another run to finish instead of exiting 75 at once.")
+@recipients_option
+@data_dir_option
+@output_dir_option
+@_state_dir_option()
+@click.pass_context
+@handle_errors
+def deliver(ctx, report_ids, lists, dry_run, wait, recipients, data_dir, output_dir, state_dir) -> None:
+    """Deliver the published reports to their distribution lists, each content once.
+
+    Sends REPORT_ID (default: every report) by email and copies it to drop folders, as the
+    recipients file says. What a list already received is not sent again; what failed before
+    is tried again. Exits 1 when a delivery failed. SMTP settings come from EXPORTER_SMTP_*.
+    """
+    from .pipeline import BuildRequest, run_deliver
+
+    request = BuildRequest(data_dir=data_dir, output_dir=output_dir, ids=report_ids, state_dir=_state_dir(state_dir),
+                           wait=wait, lists=lists, recipients=recipients, dry_run=dry_run, deliver=True)
+    result = run_deliver(request)
+    _print_deliveries(result.deliveries, ctx.find_root().params["quiet"])
+    if not result.deliveries and not ctx.find_root().params["quiet"]:
+        click.echo("nothing to deliver: no list wants these reports")
     if not result.ok:
         sys.exit(EXIT_FAILED)
 
@@ -190,13 +251,15 @@ def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, sta
 @click.argument("report_ids", nargs=-1, metavar="[REPORT_ID]...")
 @data_dir_option
 @schedule_option
+@recipients_option
 @click.pass_context
 @handle_errors
-def validate(ctx, report_ids, data_dir, schedule) -> None:
-    """Check report data and the timetable, listing every problem.
+def validate(ctx, report_ids, data_dir, schedule, recipients) -> None:
+    """Check report data, the timetable and the recipients, listing every problem.
 
-    Checks REPORT_ID (default: every report). Prints FILE:LINE: field.path: problem for each problem and exits 2 when there is one. The
-    timetable (DATA/schedule.yaml unless --schedule) is checked when it exists or is named.
+    Checks REPORT_ID (default: every report). Prints FILE:LINE: field.path: problem for each
+    problem and exits 2 when there is one. The timetable (DATA/schedule.yaml) and the recipients
+    (DATA/recipients.yaml) are checked when they exist or are named.
     """
     from .errors import DataError
     from .pipeline import discover, load_all, select
@@ -209,13 +272,19 @@ def validate(ctx, report_ids, data_dir, schedule) -> None:
         loaded = load_all(select(sources, report_ids))
     except DataError as exc:
         problems.extend(exc.problems)
-    timetable_path = _schedule_path(schedule, data_dir)
-    check_timetable = schedule is not None or timetable_path.exists()
-    if check_timetable:
+    from .recipients import RECIPIENTS_NAME, load_recipients
+
+    checked = []
+    recipients_path = recipients if recipients is not None else data_dir / RECIPIENTS_NAME
+    for path, named, loader in ((_schedule_path(schedule, data_dir), schedule, load_timetable),
+                                (recipients_path, recipients, load_recipients)):
+        if named is None and not path.exists():
+            continue
         try:
-            load_timetable(timetable_path, [s.id for s in sources])
+            loader(path, [s.id for s in sources])
         except DataError as exc:
             problems.extend(exc.problems)
+        checked.append(path)
     if problems:
         raise DataError(problems)
     quiet = ctx.find_root().params["quiet"]
@@ -224,8 +293,9 @@ def validate(ctx, report_ids, data_dir, schedule) -> None:
             _warn(problem)
         if not quiet:
             click.echo(f"{report.source.path}: valid")
-    if not quiet and check_timetable:
-        click.echo(f"{timetable_path}: valid")
+    if not quiet:
+        for path in checked:
+            click.echo(f"{path}: valid")
 
 
 @cli.command("list")
@@ -258,10 +328,16 @@ def history(report_id, limit, as_json, output_dir, state_dir) -> None:
     from .history import History
     from .pipeline import state_dir_for
 
-    with History(state_dir_for(output_dir, _state_dir(state_dir))) as store:
+    from .ledger import Ledger
+
+    state = state_dir_for(output_dir, _state_dir(state_dir))
+    with History(state) as store, Ledger(state) as ledger:
         runs = store.runs(report_id, limit)
+        deliveries = {run.run_id: [d for d in ledger.for_run(run.run_id) if report_id in (None, d.report_id)]
+                      for run in runs} if store.path.exists() else {}
     if as_json:
-        click.echo(json.dumps([run.as_json() for run in runs], indent=2))
+        click.echo(json.dumps([{**run.as_json(), "deliveries": [d.as_json() for d in deliveries.get(run.run_id, [])]}
+                               for run in runs], indent=2))
         return
     if not runs:
         click.echo("no runs recorded")
@@ -275,6 +351,9 @@ def history(report_id, limit, as_json, output_dir, state_dir) -> None:
         for report in run.reports:
             error = f": {report.error}" if report.error else ""
             click.echo(f"    {report.report_id}: {report.outcome}{error}")
+        for d in deliveries.get(run.run_id, []):
+            error = f": {d.error}" if d.error else ""
+            click.echo(f"    {d.report_id} -> {d.list_id} by {d.channel}: {d.status}{error}")
 
 
 @cli.command()

@@ -61,7 +61,7 @@ class Inputs:
 
 
 def make_manifest(
-    *, report_id: str, title: str, run_id: str, built_at: str, as_of: str, data_file: Path, inputs: Inputs,
+    *, report_id: str, title: str, publisher: str, headline: str, run_id: str, built_at: str, as_of: str, data_file: Path, inputs: Inputs,
     files: dict[str, tuple[str, bytes]],
 ) -> dict[str, Any]:
     """Describe a set; *files* maps format name to (file name, bytes)."""
@@ -69,6 +69,8 @@ def make_manifest(
         "manifest_version": MANIFEST_VERSION,
         "report_id": report_id,
         "title": title,
+        "publisher": publisher,
+        "headline": headline,
         "run_id": run_id,
         "built_at": built_at,
         "as_of": as_of,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from .derive import forecast
-from .document import build_document
+from .document import build_document, headline
 from .errors import BuildError, DataError, ExporterError, LockBusy, Problem, StateError, UsageError
 from .history import History, ReportOutcome
 from .lock import exclusive_run
@@ -74,10 +74,12 @@ class BuildResult:
     run_id: str
     outcomes: list[Outcome]
     warnings: list[Problem]
+    deliveries: list = field(default_factory=list)  # DeliveryOutcome
 
     @property
     def ok(self) -> bool:
-        return all(o.status in ("built", "unchanged") for o in self.outcomes)
+        return all(o.status in ("built", "unchanged") for o in self.outcomes) and not any(
+            d.status == "failed" for d in self.deliveries)
 
     @property
     def stopped(self) -> bool:
@@ -102,6 +104,10 @@ class BuildRequest:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     clock: Clock = utc_now
     should_stop: Callable[[], bool] = lambda: False  # checked before each report and before publishing
+    deliver: bool = False  # deliver the built (and unchanged) reports after building
+    lists: tuple[str, ...] = ()  # distribution lists to deliver to; all when empty
+    recipients: Path | None = None  # default DATA/recipients.yaml
+    dry_run: bool = False  # deliver: say what would go where, send nothing
 
     @property
     def state(self) -> Path:
@@ -219,15 +225,59 @@ def _iso(now: dt.datetime) -> str:
 
 
 def run_build(request: BuildRequest) -> BuildResult:
-    """Build under the run lock and record the run in the history; see `build`."""
+    """Build (and with ``deliver``, deliver) under the run lock, recording the run in the history."""
     formats = check_formats(request.formats)
     created = source_date(request.env)
     sources = select(discover(request.data_dir), request.ids)
     if request.keep < 0:
         raise UsageError("--keep must be 0 or more")
+    recipients = _recipients(request, sources) if request.deliver else None
+
+    def body(history: History, run_id: str) -> BuildResult:
+        result = build(request, run_id=run_id, sources=sources, formats=formats, created=created, history=history)
+        if recipients is not None:
+            ready = [o.report_id for o in result.outcomes if o.status in ("built", "unchanged")]
+            result.deliveries = _deliver(request, recipients, ready, run_id)
+        return result
+
+    return _run(request, body)
+
+
+def run_deliver(request: BuildRequest) -> BuildResult:
+    """Deliver the published sets of the selected reports (nothing is built), under the run lock."""
+    sources = select(discover(request.data_dir), request.ids)
+    recipients = _recipients(request, sources)
+
+    def body(history: History, run_id: str) -> BuildResult:
+        return BuildResult(run_id, [], [], _deliver(request, recipients, [s.id for s in sources], run_id))
+
+    return _run(request, body)
+
+
+def _recipients(request: BuildRequest, sources: list[ReportSource]):
+    from .recipients import RECIPIENTS_NAME, load_recipients
+
+    path = request.recipients or request.data_dir / RECIPIENTS_NAME
+    loaded = load_recipients(path, [s.id for s in discover(request.data_dir)])
+    loaded.lists(request.lists)  # an unknown list name is a usage error before anything runs
+    return loaded
+
+
+def _deliver(request: BuildRequest, recipients, report_ids: list[str], run_id: str) -> list:
+    from .deliver import deliver
+    from .ledger import Ledger
+
+    with Ledger(request.state) as ledger:
+        return deliver(recipients=recipients, lists=recipients.lists(request.lists), report_ids=report_ids,
+                       output_dir=request.output_dir, ledger=ledger, run_id=run_id, env=request.env,
+                       clock=request.clock, dry_run=request.dry_run)
+
+
+def _run(request: BuildRequest, body: Callable[[History, str], BuildResult]) -> BuildResult:
+    """Run *body* holding the run lock, recorded in the history; a run meeting the lock is recorded as skipped."""
     try:
         with exclusive_run(request.state, wait=request.wait):
-            return _locked_build(request, sources, formats, created)
+            return _locked_run(request, body)
     except LockBusy as exc:  # only acquiring the lock raises it
         # Recorded without the lock: it only adds a row, and SQLite serialises writers itself.
         with History(request.state) as history:
@@ -237,13 +287,13 @@ def run_build(request: BuildRequest) -> BuildResult:
         raise
 
 
-def _locked_build(request: BuildRequest, sources, formats, created) -> BuildResult:
+def _locked_run(request: BuildRequest, body: Callable[[History, str], BuildResult]) -> BuildResult:
     with History(request.state) as history:
         started = request.clock()
         run_id = new_run_id(started)
         history.start(run_id, request.trigger, _iso(started), job_id=request.job_id, catch_up=request.catch_up)
         try:
-            result = build(request, run_id=run_id, sources=sources, formats=formats, created=created, history=history)
+            result = body(history, run_id)
         except DataError as exc:
             history.finish(run_id, _iso(request.clock()), "invalid", str(exc))
             raise
@@ -311,6 +361,8 @@ def _build_one(request: BuildRequest, run_id: str, report: LoadedReport, inputs:
         manifest = make_manifest(
             report_id=report_id,
             title=report.job.report.title,
+            publisher=report.job.report.publisher.name,
+            headline=headline(report.job.report),
             run_id=run_id,
             built_at=_iso(request.clock()),
             as_of=report.job.report.as_of.isoformat(),

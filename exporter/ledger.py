@@ -1,0 +1,127 @@
+"""The delivery ledger: what was delivered to whom, keyed so that each content goes out once.
+
+A delivery is keyed by report, content sha256 (of the files delivered), recipient list and
+channel. It is marked ``sending`` before it goes out and ``sent`` after. A crash between the two
+leaves ``sending``; the next run sends it again: delivery is at-least-once, never silently lost.
+A re-sent email carries the same Message-ID, so mail systems and readers can tell the duplicate.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .errors import StateError
+from .history import DB_NAME
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    report_id   TEXT NOT NULL,
+    content     TEXT NOT NULL,     -- sha256 over the delivered files' names and hashes
+    list_id     TEXT NOT NULL,
+    channel     TEXT NOT NULL,     -- email | drop
+    status      TEXT NOT NULL,     -- sending | sent | failed
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    run_id      TEXT,              -- the run that last tried it
+    target      TEXT,              -- addresses or folder, for people reading the history
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (report_id, content, list_id, channel)
+);
+-- Every outcome of every run, for the history (the ledger above keeps only the latest state).
+CREATE TABLE IF NOT EXISTS delivery_log (
+    run_id     TEXT NOT NULL,
+    report_id  TEXT NOT NULL,
+    content    TEXT NOT NULL,
+    list_id    TEXT NOT NULL,
+    channel    TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    error      TEXT,
+    target     TEXT,
+    at         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_log_run ON delivery_log(run_id);
+"""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    report_id: str
+    content: str
+    list_id: str
+    channel: str
+    status: str
+    attempts: int
+    error: str | None
+    run_id: str | None
+    target: str | None
+    updated_at: str
+
+    def as_json(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class Ledger:
+    """The deliveries table, in the state folder's history database."""
+
+    def __init__(self, state_dir: Path):
+        self.path = state_dir / DB_NAME
+        self._conn: sqlite3.Connection | None = None
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        try:
+            if self._conn is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+                self._conn.executescript(_SCHEMA)
+            yield self._conn
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"{self.path}: cannot use the delivery ledger: {exc}") from exc
+
+    def status(self, report_id: str, content: str, list_id: str, channel: str) -> str | None:
+        with self._db() as conn:
+            row = conn.execute(
+                "SELECT status FROM deliveries WHERE report_id = ? AND content = ? AND list_id = ? AND channel = ?",
+                (report_id, content, list_id, channel),
+            ).fetchone()
+        return row[0] if row else None
+
+    def mark(self, report_id: str, content: str, list_id: str, channel: str, status: str, *, at: str,
+             run_id: str, target: str, attempts: int = 0, error: str | None = None) -> None:
+        with self._db() as conn:
+            conn.execute(
+                "INSERT INTO deliveries (report_id, content, list_id, channel, status, attempts, error, run_id, "
+                "target, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (report_id, content, list_id, channel) DO UPDATE SET status = excluded.status, "
+                "attempts = deliveries.attempts + excluded.attempts, error = excluded.error, "
+                "run_id = excluded.run_id, target = excluded.target, updated_at = excluded.updated_at",
+                (report_id, content, list_id, channel, status, attempts, error, run_id, target, at),
+            )
+            if status != "sending":
+                conn.execute(
+                    "INSERT INTO delivery_log (run_id, report_id, content, list_id, channel, status, attempts, error, "
+                    "target, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, report_id, content, list_id, channel, status, attempts, error, target, at),
+                )
+
+    def for_run(self, run_id: str) -> list[Delivery]:
+        """Return what run *run_id* delivered or failed to deliver."""
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT report_id, content, list_id, channel, status, attempts, error, run_id, target, at "
+                "FROM delivery_log WHERE run_id = ? ORDER BY report_id, list_id, channel", (run_id,),
+            ).fetchall()
+        return [Delivery(*row) for row in rows]

@@ -1,0 +1,216 @@
+"""Email delivery over SMTP: settings from the environment, one message per list and report.
+
+The password is read only from the environment and never logged. Every header value from data
+goes through `header_text`, so CR/LF in a title can never start a new header. Temporary failures
+(4xx replies, dropped connections, timeouts) are retried with exponential backoff, within a bound;
+permanent ones (5xx) fail at once.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import string
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Mapping
+
+import datetime as dt
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from .errors import UsageError
+
+MIME_TYPES = {
+    "docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pdf": ("application", "pdf"),
+    "txt": ("text", "plain"),
+}
+
+BODY = string.Template(
+    """$title
+As of $as_of · $publisher
+
+$headline
+
+Attached:
+$attachments
+
+The same files are in the shared output folder. Figures marked "Derived (estimate)" in the files are
+computed from the reported ones and are not reported by the source.
+"""
+)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    tls: str  # none | starttls | ssl
+    user: str | None
+    password: str | None
+    sender: str
+    timeout: float
+    max_bytes: int
+    attempts: int
+    backoff: float  # seconds before the first retry; doubles each time
+
+    def __repr__(self) -> str:  # never show the password
+        return f"SmtpSettings(host={self.host!r}, port={self.port}, tls={self.tls!r}, user={self.user!r})"
+
+
+def smtp_settings(env: Mapping[str, str]) -> SmtpSettings:
+    """Read the SMTP settings from *env*; raise `UsageError` naming the variable at fault."""
+    host = env.get("EXPORTER_SMTP_HOST", "").strip()
+    if not host:
+        raise UsageError("email is not configured: set EXPORTER_SMTP_HOST (and EXPORTER_SMTP_FROM)")
+    tls = env.get("EXPORTER_SMTP_TLS", "starttls").strip().lower()
+    if tls not in ("none", "starttls", "ssl"):
+        raise UsageError(f"EXPORTER_SMTP_TLS must be none, starttls or ssl, not {tls!r}")
+    sender = env.get("EXPORTER_SMTP_FROM", "").strip()
+    if not sender:
+        raise UsageError("EXPORTER_SMTP_FROM is not set: the sender address is required")
+    if "\r" in sender or "\n" in sender:
+        raise UsageError("EXPORTER_SMTP_FROM must be one line")
+
+    def number(name: str, default: str, kind=int):
+        value = env.get(name, default)
+        try:
+            result = kind(value)
+        except ValueError:
+            raise UsageError(f"{name} must be a number, not {value!r}") from None
+        if result < 0:
+            raise UsageError(f"{name} must not be negative")
+        return result
+
+    return SmtpSettings(
+        host=host,
+        port=number("EXPORTER_SMTP_PORT", {"none": "25", "starttls": "587", "ssl": "465"}[tls]),
+        tls=tls,
+        user=env.get("EXPORTER_SMTP_USER") or None,
+        password=env.get("EXPORTER_SMTP_PASSWORD") or None,
+        sender=sender,
+        timeout=number("EXPORTER_SMTP_TIMEOUT", "30", float),
+        max_bytes=number("EXPORTER_SMTP_MAX_BYTES", str(20 * 1024 * 1024)),
+        attempts=max(1, number("EXPORTER_SMTP_ATTEMPTS", "5")),
+        backoff=number("EXPORTER_SMTP_BACKOFF", "2", float),
+    )
+
+
+def header_text(value: str) -> str:
+    """Flatten *value* to one line: CR, LF and other control characters become spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    fmt: str
+    data: bytes
+
+
+class PermanentMailError(Exception):
+    """The server refused for good (5xx), or the message cannot be sent as it is."""
+
+
+class TemporaryMailError(Exception):
+    """A failure worth retrying: a 4xx reply, a dropped connection, a timeout."""
+
+
+def build_message(
+    *, settings: SmtpSettings, to: list[str], title: str, as_of: str, publisher: str, headline: str,
+    attachments: list[Attachment], message_id: str, now: dt.datetime,
+) -> EmailMessage:
+    """Compose one message: a short plain-text body and the deliverables attached."""
+    total = sum(len(a.data) for a in attachments)
+    if total > settings.max_bytes:
+        raise PermanentMailError(
+            f"attachments are {total} bytes, over the limit of {settings.max_bytes} (EXPORTER_SMTP_MAX_BYTES)"
+        )
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = ", ".join(to)
+    message["Subject"] = header_text(f"{title} (as of {as_of})")
+    message["Date"] = format_datetime(now)
+    # Stable per report content and list: a re-send after a crash carries the same id, so mail systems
+    # and readers can recognise the duplicate.
+    message["Message-ID"] = message_id
+    listing = "\n".join(f"  - {a.name} ({_size(len(a.data))})" for a in attachments)
+    message.set_content(BODY.substitute(title=header_text(title), as_of=as_of, publisher=header_text(publisher),
+                                        headline=headline, attachments=listing))
+    for attachment in attachments:
+        maintype, subtype = MIME_TYPES[attachment.fmt]
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.name)
+    return message
+
+
+def message_id_for(key: str, domain: str = "exporter.invalid") -> str:
+    return f"<{key}@{domain}>"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
+
+
+def _is_temporary(exc: BaseException) -> bool:
+    return isinstance(exc, TemporaryMailError)
+
+
+def send(settings: SmtpSettings, message: EmailMessage, *, sleep=None) -> int:
+    """Send *message*, retrying temporary failures; return the attempts made.
+
+    Raise `PermanentMailError`, or `TemporaryMailError` once the attempts are used up.
+    """
+    retrying = Retrying(
+        retry=retry_if_exception(_is_temporary),
+        stop=stop_after_attempt(settings.attempts),
+        wait=wait_exponential(multiplier=settings.backoff, max=300),
+        reraise=True,
+        **({"sleep": sleep} if sleep else {}),
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                _send_once(settings, message)
+    except (TemporaryMailError, PermanentMailError) as exc:
+        exc.attempts = retrying.statistics.get("attempt_number", 1)
+        raise
+    return retrying.statistics.get("attempt_number", 1)
+
+
+def _send_once(settings: SmtpSettings, message: EmailMessage) -> None:
+    try:
+        if settings.tls == "ssl":
+            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                      context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with client:
+            if settings.tls == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if settings.user:
+                client.login(settings.user, settings.password or "")
+            refused = client.send_message(message)
+            if refused:
+                raise PermanentMailError("refused recipients: " + ", ".join(
+                    f"{address} ({code} {text.decode(errors='replace')})" for address, (code, text) in refused.items()))
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = {code for code, _ in exc.recipients.values()}
+        detail = "; ".join(f"{a}: {c} {t.decode(errors='replace')}" for a, (c, t) in exc.recipients.items())
+        if all(400 <= c < 500 for c in codes):
+            raise TemporaryMailError(f"recipients refused for now: {detail}") from exc
+        raise PermanentMailError(f"recipients refused: {detail}") from exc
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        if 400 <= exc.smtp_code < 500:
+            raise TemporaryMailError(f"{exc.smtp_code} {text}") from exc
+        raise PermanentMailError(f"{exc.smtp_code} {text}") from exc
+    except (smtplib.SMTPServerDisconnected, socket.timeout, ConnectionError) as exc:
+        raise TemporaryMailError(f"connection lost: {exc}") from exc
+    except smtplib.SMTPException as exc:  # before OSError, which it subclasses
+        raise PermanentMailError(str(exc)) from exc
+    except OSError as exc:  # refused connection, unreachable host, TLS handshake
+        raise TemporaryMailError(f"cannot reach {settings.host}:{settings.port}: {exc}") from exc

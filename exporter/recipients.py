@@ -1,0 +1,125 @@
+"""Who receives what (`data/recipients.yaml`): named distribution lists, by email and/or drop folder.
+
+Validated like the report data, so problems come out as ``FILE:LINE: field.path: problem``. A drop
+folder is the one path data may name; it is absolute, or relative to the output folder, and may
+not climb with ``..``. File names inside it still come only from validated report ids.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, ValidationError, model_validator
+
+from .errors import DataError, Problem
+from .formats import FORMATS
+from .model import ID_PATTERN, Text
+from .reader import read_yaml
+from .validate import problems_from
+
+RECIPIENTS_NAME = "recipients.yaml"
+
+# Deliberately plain: no display names, comments or quoted local parts, nothing a header could carry.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise ValueError(f"{value!r} is not a plain email address (name@example.com)")
+    return value
+
+
+def _folder(value: str) -> str:
+    if not value.strip() or "\x00" in value:
+        raise ValueError("must be a folder path")
+    if ".." in PurePosixPath(value).parts:
+        raise ValueError("may not contain '..'")
+    return value
+
+
+Email = Annotated[StrictStr, AfterValidator(_email)]
+FormatName = Literal[tuple(sorted(FORMATS))]  # type: ignore[valid-type]
+
+
+class DistributionList(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[StrictStr, Field(pattern=ID_PATTERN)]
+    name: Text
+    email: list[Email] = []
+    drop_folder: Annotated[StrictStr, AfterValidator(_folder)] | None = None
+    reports: Literal["all"] | list[Annotated[StrictStr, Field(pattern=ID_PATTERN)]] = "all"
+    formats: list[FormatName] | None = Field(default=None, description="Default: every published format.")
+
+    @model_validator(mode="after")
+    def _somewhere(self):
+        if not self.email and self.drop_folder is None:
+            raise ValueError("give email addresses, a drop_folder, or both")
+        return self
+
+    def wants(self, report_id: str) -> bool:
+        return self.reports == "all" or report_id in self.reports
+
+
+class Recipients(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Recipients")
+
+    lists: list[DistributionList] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self):
+        ids = [item.id for item in self.lists]
+        for list_id in ids:
+            if ids.count(list_id) > 1:
+                raise ValueError(f"list id {list_id!r} is used twice")
+        return self
+
+
+@dataclass(frozen=True)
+class LoadedRecipients:
+    path: Path
+    recipients: Recipients
+
+    def drop_folder(self, item: DistributionList, output_dir: Path) -> Path | None:
+        """Return the list's drop folder; a relative one is relative to the output folder."""
+        if item.drop_folder is None:
+            return None
+        folder = Path(item.drop_folder)
+        return folder if folder.is_absolute() else output_dir / folder
+
+    def lists(self, names: tuple[str, ...] | list[str] = ()) -> list[DistributionList]:
+        """Return the lists named (all when none); an unknown name is a usage error."""
+        from .errors import UsageError
+
+        known = {item.id: item for item in self.recipients.lists}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise UsageError(f"unknown list {', '.join(map(repr, unknown))} (known: {', '.join(known)})")
+        return [known[n] for n in dict.fromkeys(names)] if names else list(self.recipients.lists)
+
+
+def load_recipients(path: Path, known_reports: list[str] | None = None) -> LoadedRecipients:
+    """Read and validate the recipients file; raise `DataError` listing every problem."""
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise DataError([Problem(path, 1, "", "the file must hold a mapping of fields")])
+    try:
+        recipients = Recipients.model_validate(doc.data)
+    except ValidationError as exc:
+        raise DataError(problems_from(doc, exc)) from None
+    if known_reports is not None:
+        problems = []
+        for i, item in enumerate(recipients.lists):
+            if item.reports == "all":
+                continue
+            for r, report_id in enumerate(item.reports):
+                if report_id not in known_reports:
+                    problems.append(Problem(path, doc.line_of(("lists", i, "reports", r)), f"lists[{i}].reports[{r}]",
+                                            f"unknown report id {report_id!r} (known: {', '.join(known_reports)})"))
+        if problems:
+            raise DataError(problems)
+    return LoadedRecipients(path, recipients)
