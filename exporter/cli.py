@@ -87,6 +87,20 @@ def _print_deliveries(deliveries, quiet: bool) -> None:
         click.echo(f"{d.report_id}: {d.list_id}: {d.channel}: {label} ({d.target})")
 
 
+def _unknown_lists(timetable, recipients) -> list:
+    """Problems for timetable jobs naming distribution lists the recipients file lacks."""
+    from .errors import Problem
+
+    known = {item.id for item in recipients.recipients.lists} if recipients else set()
+    problems = []
+    for j, job in enumerate(timetable.timetable.jobs):
+        for name in job.deliver_lists or ():
+            if name not in known:
+                problems.append(Problem(timetable.path, None, f"jobs[{j}].deliver",
+                                        f"unknown distribution list {name!r} (known: {', '.join(sorted(known)) or 'none'})"))
+    return problems
+
+
 def _schedule_path(schedule: Path | None, data_dir: Path) -> Path:
     from .timetable import SCHEDULE_NAME
 
@@ -274,17 +288,19 @@ def validate(ctx, report_ids, data_dir, schedule, recipients) -> None:
         problems.extend(exc.problems)
     from .recipients import RECIPIENTS_NAME, load_recipients
 
-    checked = []
+    checked, loaded_files = [], {}
     recipients_path = recipients if recipients is not None else data_dir / RECIPIENTS_NAME
     for path, named, loader in ((_schedule_path(schedule, data_dir), schedule, load_timetable),
                                 (recipients_path, recipients, load_recipients)):
         if named is None and not path.exists():
             continue
         try:
-            loader(path, [s.id for s in sources])
+            loaded_files[loader] = loader(path, [s.id for s in sources])
         except DataError as exc:
             problems.extend(exc.problems)
         checked.append(path)
+    if load_timetable in loaded_files:
+        problems.extend(_unknown_lists(loaded_files[load_timetable], loaded_files.get(load_recipients)))
     if problems:
         raise DataError(problems)
     quiet = ctx.find_root().params["quiet"]

@@ -109,6 +109,7 @@ def _job_kwargs(config: ServiceConfig, timetable: Timetable, job: JobSpec) -> di
         "reports": list(job.report_ids),
         "formats": list(job.formats or ()),
         "deadline": float(seconds(timetable.run_deadline)),
+        "deliver": None if job.deliver_lists is None else list(job.deliver_lists),
         # What the trigger was made from: a stored job is kept only while this is unchanged.
         "spec": json.dumps({"cron": job.cron, "every": job.every, "timezone": timetable.timezone}, sort_keys=True),
     }
@@ -199,7 +200,7 @@ def _wait_for_children() -> None:
 
 def scheduled_build(
     job_id: str, data_dir: str, output_dir: str, state_dir: str, reports: list[str], formats: list[str],
-    deadline: float, spec: str = "",
+    deadline: float, spec: str = "", deliver: list[str] | None = None,
 ) -> int:
     """Run one scheduled build as a child ``exporter build``; stop it at *deadline* seconds.
 
@@ -214,6 +215,10 @@ def scheduled_build(
                "--catch-up", str(catch_up)]
     for fmt in formats:
         command += ["-f", fmt]
+    if deliver is not None:  # an empty list delivers to every list
+        command.append("--deliver")
+        for name in deliver:
+            command += ["--list", name]
     log.info("job %s: build started%s", job_id, f" (catch-up for {catch_up} missed run(s))" if catch_up else "")
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)

@@ -55,6 +55,9 @@ class JobSpec(_Strict):
     every: Duration | None = None
     reports: Literal["all"] | list[Annotated[StrictStr, Field(pattern=ID_PATTERN)]] = "all"
     formats: list[FormatName] | None = None
+    deliver: Literal["all"] | list[Annotated[StrictStr, Field(pattern=ID_PATTERN)]] | None = Field(
+        default=None, description="Distribution lists to deliver to after the build (recipients.yaml)."
+    )
 
     @field_validator("cron")
     @classmethod
@@ -73,6 +76,13 @@ class JobSpec(_Strict):
         if (self.cron is None) == (self.every is None):
             raise ValueError("give exactly one of cron or every")
         return self
+
+    @property
+    def deliver_lists(self) -> tuple[str, ...] | None:
+        """The lists to deliver to (empty: every list), or None for no delivery."""
+        if self.deliver is None:
+            return None
+        return () if self.deliver == "all" else tuple(self.deliver)
 
     @property
     def report_ids(self) -> tuple[str, ...]:

@@ -65,7 +65,7 @@ def test_version():
 def test_validate_shipped_data():
     result = run("validate", "--data-dir", str(DATA_DIR))
     assert result.exit_code == 0
-    assert result.stdout == f"{SHIPPED}: valid\n{DATA_DIR / 'schedule.yaml'}: valid\n"
+    assert result.stdout == f"{SHIPPED}: valid\n{DATA_DIR / 'schedule.yaml'}: valid\n{DATA_DIR / 'recipients.yaml'}: valid\n"
     assert result.stderr == ""
 
 
