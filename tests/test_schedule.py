@@ -357,3 +357,20 @@ def test_intervals_cron_cannot_express_are_said_so(tmp_path, data):
     result = CliRunner().invoke(cli, ["cron", "--schedule", str(schedule), "--data-dir", str(data)])
     assert "# odd: every 7m has no crontab equivalent; run `exporter schedule` for it" in result.stdout
     assert any(line.startswith("*/15 * * * * ") for line in result.stdout.splitlines())
+
+
+def test_a_scheduled_job_delivers_after_its_build(tmp_path, data):
+    share = tmp_path / "share"
+    (data / "recipients.yaml").write_text(f"lists:\n  - id: desk\n    name: Sales desk\n    drop_folder: {share}\n")
+    schedule = write_timetable(tmp_path / "s.yaml", "timezone: UTC\njobs:\n  - id: quick\n    every: 2s\n"
+                               "    formats: [pdf]\n    deliver: [desk]\n")
+    out = tmp_path / "out"
+    service = Service(schedule, data, out)
+    wait_until(lambda: (share / f"{REPORT_ID}.pdf").exists(), timeout=60)
+    wait_until(lambda: any(r["deliveries"] for r in history(out)))
+    code, stderr = service.stop()
+    assert code == 0, stderr
+    (delivered,) = [r for r in history(out) if r["deliveries"]]
+    assert delivered["trigger"] == "schedule"
+    assert [(d["list_id"], d["channel"], d["status"]) for d in delivered["deliveries"]] == [("desk", "drop", "sent")]
+    assert (share / f"{REPORT_ID}.pdf").read_bytes() == (out / REPORT_ID / f"{REPORT_ID}.pdf").read_bytes()
