@@ -26,19 +26,39 @@ from pydantic import (
 
 from .text import clean_text
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 ID_RE = re.compile(ID_PATTERN)
+# Names Windows reserves for devices: a share that sales people open from Windows cannot hold them.
+RESERVED_IDS = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)), *(f"lpt{n}" for n in range(1, 10))}
+
+# Limits on text, with room to spare: an Excel cell holds at most 32,767 characters.
+MAX_TEXT = 32_000
+MAX_LINE = 500  # titles, names and other one-line fields
+
+
+def valid_id(value: str) -> bool:
+    """Tell whether *value* may be a report id (and so a file name)."""
+    return bool(ID_RE.match(value)) and value not in RESERVED_IDS
 
 
 def _no_blank(value: str) -> str:
     value = clean_text(value).strip()
     if not value:
         raise ValueError("must not be empty")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"is {len(value)} characters long; the limit is {MAX_TEXT} (an Excel cell holds 32,767)")
+    return value
+
+
+def _one_line(value: str) -> str:
+    if len(value) > MAX_LINE:
+        raise ValueError(f"is {len(value)} characters long; the limit for a title or name is {MAX_LINE}")
     return value
 
 
 # Strict scalar types: YAML `yes`, `"3.5"` or `3.5` for a year are type errors, not guesses.
 Text = Annotated[StrictStr, AfterValidator(_no_blank)]
+Line = Annotated[StrictStr, AfterValidator(_no_blank), AfterValidator(_one_line)]
 Paragraphs = Annotated[list[Text], Field(min_length=1)]
 Year = Annotated[StrictInt, Field(ge=1900, le=2200)]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
@@ -117,12 +137,12 @@ class Figures(_Strict):
 
 
 class Link(_Strict):
-    name: Text
+    name: Line
     url: HttpUrl | None = None
 
 
 class Source(_Strict):
-    title: Text
+    title: Line
     url: HttpUrl
     sample_url: HttpUrl | None = None
 
@@ -130,58 +150,58 @@ class Source(_Strict):
 class Section(_Strict):
     """A titled run of paragraphs."""
 
-    title: Text | None = None
+    title: Line | None = None
     paragraphs: Paragraphs
 
 
 class Segment(_Strict):
     """One segment of a segmentation, e.g. the "Spasticity" application."""
 
-    name: Text
-    title: Text | None = None
+    name: Line
+    title: Line | None = None
     paragraphs: Paragraphs
-    conditions: list[Text] = []
-    drugs: list[Text] = []
+    conditions: list[Line] = []
+    drugs: list[Line] = []
 
 
 class Segmentation(_Strict):
     """Segments along one dimension, e.g. by application."""
 
-    dimension: Text
-    title: Text | None = None
+    dimension: Line
+    title: Line | None = None
     intro: list[Text] = []
     segments: Annotated[list[Segment], Field(min_length=1)]
 
 
 class Faq(_Strict):
-    question: Text
+    question: Line
     answer: Text
 
 
 class Faqs(_Strict):
-    title: Text | None = None
+    title: Line | None = None
     entries: Annotated[list[Faq], Field(min_length=1)]
 
 
 class Company(_Strict):
-    name: Text
+    name: Line
 
 
 class Companies(_Strict):
-    title: Text | None = None
+    title: Line | None = None
     entries: Annotated[list[Company], Field(min_length=1)]
 
 
 class Region(_Strict):
-    name: Text
-    countries: list[Text] = []
+    name: Line
+    countries: list[Line] = []
     more_countries: StrictBool = Field(
         default=False, description='True when the source says the list goes on ("etc.").'
     )
 
 
 class Regions(_Strict):
-    title: Text | None = None
+    title: Line | None = None
     entries: Annotated[list[Region], Field(min_length=1)]
 
 
@@ -190,9 +210,9 @@ class Report(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="Market report")
 
-    title: Text
-    market: Text
-    geography: Text
+    title: Line
+    market: Line
+    geography: Line
     as_of: Annotated[Date, Field(description="The date the data speaks for, YYYY-MM-DD (unquoted).")]
     publisher: Link
     source: Source

@@ -25,7 +25,7 @@ from .errors import BuildError, DataError, ExporterError, LockBusy, Problem, Sta
 from .history import History, ReportOutcome
 from .lock import exclusive_run
 from .manifest import Inputs, file_sha256, is_current, make_manifest, read_manifest, sha256
-from .model import ID_RE
+from .model import valid_id
 from .publish import HISTORY_DIR, publish_set, remove_leftovers
 from .reader import read_yaml
 from .render import DEFAULT_FORMATS, RenderJob, extension, get_renderer
@@ -124,12 +124,16 @@ def discover(data_dir: Path) -> list[ReportSource]:
     if not reports_dir.is_dir():
         raise UsageError(f"no reports folder: {reports_dir} does not exist")
     sources, problems = [], []
+    root = reports_dir.resolve()
     for path in sorted(reports_dir.glob("*" + DATA_SUFFIX)):
-        if not ID_RE.match(path.stem):
+        if not valid_id(path.stem):
             problems.append(
-                Problem(path, None, "", "the file name is not a valid report id "
-                        "(lower-case letters, digits and '-', starting with a letter or digit)")
+                Problem(path, None, "", "the file name is not a valid report id (up to 64 lower-case letters, "
+                        "digits and '-', starting with a letter or digit, not a Windows device name)")
             )
+            continue
+        if path.resolve().parent != root or not path.resolve().is_file():
+            problems.append(Problem(path, None, "", "the file is a link leading outside the reports folder"))
             continue
         sources.append(ReportSource(path.stem, path))
     if problems:
@@ -205,7 +209,7 @@ def render_all(report: LoadedReport, formats: tuple[str, ...]) -> dict[str, byte
 
 def report_folder(output_dir: Path, report_id: str) -> Path:
     """Return a report's output folder; names come from validated ids only."""
-    if not ID_RE.match(report_id):
+    if not valid_id(report_id):
         raise UsageError(f"invalid report id {report_id!r}")
     return output_dir / report_id
 

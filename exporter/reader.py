@@ -16,21 +16,46 @@ import yaml
 
 from .errors import DataError, Problem
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 5 * 1024 * 1024  # a report is some kilobytes; this leaves room for large tables
+MAX_DEPTH = 32  # the canonical format nests a handful of levels
+MAX_NODES = 200_000
+_STANDARD_TAGS = {f"tag:yaml.org,2002:{name}" for name in
+                  ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
 
 FieldPath = tuple[str | int, ...]
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema booleans and numbers, refusing aliases."""
+    """SafeLoader with YAML 1.2 core-schema booleans and numbers, refusing aliases, deep nesting,
+    too many nodes and tags other than YAML's standard ones (``!!python/...`` and the like)."""
+
+    _depth = 0
+    _nodes = 0
 
     def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed in data files", event.start_mark
-            )
-        return super().compose_node(parent, index)
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in data files",
+                                              event.start_mark)
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!") and self.resolve_tag(tag) not in _STANDARD_TAGS:
+            raise yaml.composer.ComposerError(None, None, f"the tag {tag} is not allowed in data files",
+                                              event.start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(None, None, f"more than {MAX_NODES} values", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
+                                                  event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    @staticmethod
+    def resolve_tag(tag: str) -> str:
+        return tag.replace("!!", "tag:yaml.org,2002:", 1) if tag.startswith("!!") else tag
 
 
 _Loader.yaml_implicit_resolvers = {
