@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from .derive import cagr_warning
 from .errors import DataError, Problem
+from .glyphs import describe, missing_glyphs
 from .model import Report
 from .reader import Document, dotted
 
@@ -31,6 +32,11 @@ def validate(doc: Document) -> Validated:
         report = Report.model_validate(doc.data)
     except ValidationError as exc:
         raise DataError(problems_from(doc, exc)) from None
+    # Every report must render in every format; the PDF font is the narrowest of them.
+    unprintable = [Problem(doc.path, doc.line_of(path), dotted(path), describe(chars))
+                   for path, chars in missing_glyphs(report)]
+    if unprintable:
+        raise DataError(unprintable)
     warnings = []
     message = cagr_warning(report.figures)
     if message:

@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 import io
 import math
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -47,6 +46,7 @@ from reportlab.platypus.tableofcontents import TableOfContents
 
 from ..derive import Basis
 from ..document import QA, Bullets, Chart, Document, Paragraph as TextParagraph, Section, Table
+from ..glyphs import font_folder
 from . import RenderJob
 
 __all__ = ["render", "forecast_drawing", "markup", "register_fonts", "FONT"]
@@ -87,9 +87,7 @@ def register_fonts() -> str:
     matplotlib is imported only to locate its bundled fonts: importing pyplot would start a
     plotting backend for nothing.
     """
-    import matplotlib
-
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    folder = font_folder()
     for name, filename in _FONT_FILES.items():
         pdfmetrics.registerFont(TTFont(name, str(folder / filename)))
     registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=ITALIC, boldItalic=f"{FONT}-BoldOblique")

@@ -1,0 +1,64 @@
+"""Which characters the PDF's embedded font can draw, checked before anything is rendered.
+
+reportlab draws a character its font lacks as an empty box, without an error. The PDF uses
+DejaVu Sans (bundled with matplotlib): Latin, Greek, Cyrillic and many symbols, but no CJK. A
+report whose text needs more is refused, naming the characters and the fields that hold them.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Iterator
+
+from pydantic import BaseModel
+
+# The faces the PDF renderer embeds; a character must be in all of them.
+FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf")
+
+
+def font_folder() -> Path:
+    import matplotlib  # only to find its bundled fonts
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+@functools.cache
+def covered() -> frozenset[int]:
+    """Return the code points every embedded face has a glyph for."""
+    from fontTools.ttLib import TTFont
+
+    sets = []
+    for name in FONT_FILES:
+        with TTFont(font_folder() / name, lazy=True) as font:
+            sets.append(set(font.getBestCmap()))
+    return frozenset(set.intersection(*sets))
+
+
+def _strings(value, path: tuple) -> Iterator[tuple[tuple, str]]:
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _strings(getattr(value, name), path + (name,))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _strings(item, path + (i,))
+    elif isinstance(value, str):
+        yield path, value
+
+
+def missing_glyphs(model: BaseModel) -> list[tuple[tuple, str]]:
+    """Return (field path, characters) for each text field holding characters the PDF font lacks."""
+    have = covered()
+    found = []
+    for path, text in _strings(model, ()):
+        # Line breaks and tabs are layout, not glyphs.
+        missing = sorted({ch for ch in text if ord(ch) not in have and ch not in "\n\t"})
+        if missing:
+            found.append((path, "".join(missing)))
+    return found
+
+
+def describe(chars: str, limit: int = 8) -> str:
+    shown = ", ".join(f"'{ch}' (U+{ord(ch):04X})" for ch in chars[:limit])
+    more = f" and {len(chars) - limit} more" if len(chars) > limit else ""
+    return f"characters the PDF font cannot draw: {shown}{more}"
