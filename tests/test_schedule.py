@@ -32,17 +32,30 @@ def exporter(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 class Service:
-    """`exporter schedule` in a child process."""
+    """`exporter schedule` in a child process; killed at the end of the test whatever happens."""
+
+    running: list["Service"] = []
 
     def __init__(self, schedule: Path, data: Path, out: Path):
         self.args = ["schedule", "--schedule", str(schedule), "--data-dir", str(data), "--output-dir", str(out)]
         self.proc = subprocess.Popen([sys.executable, "-m", "exporter", *self.args], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
+        Service.running.append(self)
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> tuple[int, str]:
         self.proc.send_signal(sig)
         _, stderr = self.proc.communicate(timeout=timeout)
         return self.proc.returncode, stderr
+
+
+@pytest.fixture(autouse=True)
+def no_service_left_behind():
+    yield
+    while Service.running:
+        proc = Service.running.pop().proc
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def history(out: Path) -> list[dict]:
