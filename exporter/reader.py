@@ -109,17 +109,25 @@ def read_yaml(path: Path) -> Document:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataError([Problem(path, line, "", "not valid UTF-8 text")]) from exc
 
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:  # raised before parsing: a character YAML does not allow
+        line = text[: exc.position].count("\n") + 1
+        raise DataError([Problem(path, line, "", f"invalid YAML: character U+{exc.character:04X} is not "
+                                 "allowed in YAML text; write it as an escape in a double-quoted string")]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise DataError([Problem(path, line, "", f"invalid YAML: {exc.problem or exc}")]) from exc
     except yaml.YAMLError as exc:
         raise DataError([Problem(path, None, "", f"invalid YAML: {exc}")]) from exc
+    except RecursionError as exc:  # a parser limit reached before ours
+        raise DataError([Problem(path, None, "", "invalid YAML: nested too deeply")]) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     doc = Document(path, None)
     if node is None:
         raise DataError([Problem(path, 1, "", "the file is empty")])
