@@ -25,13 +25,17 @@ def font_folder() -> Path:
 
 @functools.cache
 def covered() -> frozenset[int]:
-    """Return the code points every embedded face has a glyph for."""
+    """Return the code points every embedded face has a glyph for, within the Basic Multilingual Plane.
+
+    Beyond U+FFFF reportlab's text layer maps characters to wrong code points (copying or searching
+    the PDF finds other text), so those count as missing even where the font has them.
+    """
     from fontTools.ttLib import TTFont
 
     sets = []
     for name in FONT_FILES:
         with TTFont(font_folder() / name, lazy=True) as font:
-            sets.append(set(font.getBestCmap()))
+            sets.append({c for c in font.getBestCmap() if c <= 0xFFFF})
     return frozenset(set.intersection(*sets))
 
 

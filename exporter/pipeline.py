@@ -23,6 +23,7 @@ from .derive import forecast
 from .document import build_document, headline
 from .errors import BuildError, DataError, ExporterError, LockBusy, Problem, StateError, UsageError
 from .history import History, ReportOutcome
+from .index_page import write_index
 from .lock import exclusive_run
 from .manifest import Inputs, file_sha256, is_current, make_manifest, read_manifest, sha256
 from .model import valid_id
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 REPORTS_SUBDIR = "reports"
 DATA_SUFFIX = ".yaml"
 STATE_SUBDIR = ".exporter"
+INDEX_NAME = "index.html"
 DEFAULT_KEEP = 5
 
 Clock = Callable[[], dt.datetime]
@@ -351,6 +353,8 @@ def build(
         outcomes[source.id] = outcome
         hashes = {p.name: file_sha256(p) for p in outcome.files} if outcome.status == "built" else {}
         history.record(run_id, ReportOutcome(source.id, outcome.status, outcome.error, hashes))
+    if any(o.status == "built" for o in outcomes.values()) or not (request.output_dir / INDEX_NAME).exists():
+        write_index(request.output_dir)  # the page a salesperson opens in the shared folder
     return BuildResult(run_id, [outcomes[s.id] for s in sources], warnings)
 
 

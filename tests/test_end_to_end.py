@@ -109,3 +109,13 @@ def test_readme_opens_with_the_two_commands():
     assert lines[0].endswith("exporter build") and "pip install" in lines[0]
     assert lines[1] == "bash .ci/run"
     assert "bash .ci/run" in (ROOT / ".ci" / "run").read_text() or (ROOT / ".ci" / "run").is_file()
+
+
+def test_every_publish_regenerates_the_index_page(built):
+    page = (built / "index.html").read_text(encoding="utf-8")
+    for report_id in (SHIPPED_ID, HOSTILE_ID):
+        manifest = (built / report_id / "manifest.json").read_text()
+        sha = __import__("json").loads(manifest)["files"]["pdf"]["sha256"]
+        assert f'href="{report_id}/{report_id}.pdf"' in page
+        assert sha in page
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in page or "United States Intrathecal Pump Market" in page

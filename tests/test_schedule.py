@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
-import os
 import shutil
 import signal
 import sqlite3
