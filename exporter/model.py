@@ -41,6 +41,16 @@ def valid_id(value: str) -> bool:
     return bool(ID_RE.match(value)) and value not in RESERVED_IDS
 
 
+def _id(value: str) -> str:
+    if not valid_id(value):
+        raise ValueError(f"{value!r} is not an id: up to 64 lower-case letters, digits and '-', "
+                         "starting with a letter or digit")
+    return value
+
+
+Id = Annotated[StrictStr, AfterValidator(_id), Field(json_schema_extra={"pattern": ID_PATTERN})]
+
+
 def _no_blank(value: str) -> str:
     value = clean_text(value).strip()
     if not value:

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, Va
 
 from .errors import DataError, Problem
 from .formats import FORMATS
-from .model import ID_PATTERN, Text
+from .model import Id, Text
 from .reader import read_yaml
 from .validate import problems_from
 
@@ -48,11 +48,11 @@ FormatName = Literal[tuple(sorted(FORMATS))]  # type: ignore[valid-type]
 class DistributionList(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Annotated[StrictStr, Field(pattern=ID_PATTERN)]
+    id: Id
     name: Text
     email: list[Email] = []
     drop_folder: Annotated[StrictStr, AfterValidator(_folder)] | None = None
-    reports: Literal["all"] | list[Annotated[StrictStr, Field(pattern=ID_PATTERN)]] = "all"
+    reports: Literal["all"] | list[Id] = "all"
     formats: list[FormatName] | None = Field(default=None, description="Default: every published format.")
 
     @model_validator(mode="after")

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, Va
 
 from .errors import DataError, Problem
 from .formats import FORMATS
-from .model import ID_PATTERN
+from .model import Id
 from .reader import read_yaml
 from .validate import problems_from
 
@@ -50,12 +50,12 @@ class _Strict(BaseModel):
 class JobSpec(_Strict):
     """One entry of the timetable: a cron expression or an interval, and what to build."""
 
-    id: Annotated[StrictStr, Field(pattern=ID_PATTERN)]
+    id: Id
     cron: StrictStr | None = Field(default=None, description="5-field crontab, in the timetable's time zone.")
     every: Duration | None = None
-    reports: Literal["all"] | list[Annotated[StrictStr, Field(pattern=ID_PATTERN)]] = "all"
+    reports: Literal["all"] | list[Id] = "all"
     formats: list[FormatName] | None = None
-    deliver: Literal["all"] | list[Annotated[StrictStr, Field(pattern=ID_PATTERN)]] | None = Field(
+    deliver: Literal["all"] | list[Id] | None = Field(
         default=None, description="Distribution lists to deliver to after the build (recipients.yaml)."
     )
 

@@ -273,7 +273,8 @@ def test_broken_recipients_exit_2_with_file_line(site):
     assert result.exit_code == 2
     path = site.data / "recipients.yaml"
     lines = result.stderr.splitlines()
-    assert lines[0] == f"Error: {path}:2: lists[0].id: String should match pattern '^[a-z0-9][a-z0-9-]*$'"
+    assert lines[0] == (f"Error: {path}:2: lists[0].id: 'Bad List' is not an id: up to 64 lower-case letters, "
+                        "digits and '-', starting with a letter or digit")
     assert lines[1] == f"Error: {path}:4: lists[0].email[0]: 'not-an-address' is not a plain email address (name@example.com)"
     assert lines[2].startswith(f"Error: {path}:4: lists[0].email[1]: ")
     assert lines[3] == f"Error: {path}:6: lists[1]: give email addresses, a drop_folder, or both"

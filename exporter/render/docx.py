@@ -25,6 +25,7 @@ from .chartimage import chart_png
 from .ooxml import reproducible_zip
 
 FONT = "Arial"  # on every Office install; LibreOffice maps it to the metric-equal Liberation Sans
+LANGUAGE = "en-US"
 ACCENT = RGBColor(0x1F, 0x4E, 0x79)
 INK = RGBColor(0x26, 0x26, 0x26)
 MUTED = RGBColor(0x59, 0x59, 0x59)
@@ -97,6 +98,7 @@ def _set_up_page(word) -> None:
 def _set_up_styles(word) -> None:
     styles = word.styles
     _use_one_font(styles.element)
+    _set_language(styles["Normal"])
     _paragraph_style(styles["Normal"], size=10.5, color=INK, after=6, line=1.15)
     _paragraph_style(styles["Title"], size=28, color=ACCENT, bold=True, after=12, line=1.0)
     _set_border(styles["Title"].element.get_or_add_pPr(), "bottom", ACCENT, size=12, space=8)
@@ -122,6 +124,20 @@ def _use_one_font(styles_element) -> None:
             fonts.attrib.pop(qn(attr), None)
         for attr in ("w:ascii", "w:hAnsi", "w:cs"):
             fonts.set(qn(attr), FONT)
+
+
+def _set_language(style) -> None:
+    """Name the text's language in *style*, so spelling, hyphenation and screen readers use it.
+
+    The template's document defaults say en-US too, but readers that ignore docDefaults (and
+    anyone changing the template) still find it on the style every other one is based on.
+    """
+    rPr = style.element.get_or_add_rPr()
+    for old in rPr.findall(qn("w:lang")):
+        rPr.remove(old)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), LANGUAGE)
+    _insert_in_order(rPr, lang, ("eastAsianLayout", "specVanish", "oMath"))
 
 
 def _paragraph_style(

@@ -52,6 +52,7 @@ from . import RenderJob
 __all__ = ["render", "forecast_drawing", "markup", "register_fonts", "FONT"]
 
 FONT = "DejaVuSans"
+LANGUAGE = "en-US"  # BCP 47, the form PDF /Lang takes
 _FONT_FILES = {
     FONT: "DejaVuSans.ttf",
     f"{FONT}-Bold": "DejaVuSans-Bold.ttf",
@@ -511,7 +512,7 @@ def render(job: RenderJob) -> bytes:
         invariant=1,
         initialFontName=FONT,  # else every page's resources name Helvetica, a base-14 font
         displayDocTitle=1,
-        lang="en",
+        lang=LANGUAGE,  # the catalog's /Lang: screen readers and hyphenation need it
     )
     template.addPageTemplates(_page_templates())
     template.multiBuild(build_story(document, template.page_count))

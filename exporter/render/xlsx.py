@@ -82,6 +82,7 @@ MONEY_FORMAT = "#,##0.00"
 DERIVED_RATE_FORMAT = "0.00%"
 YEAR_FORMAT = "0"
 DATE_FORMAT = "yyyy-mm-dd"
+LANGUAGE = "en-US"
 
 LINE_POINTS = 13  # height of one line of 10 pt text
 PERCENT_UNIT = "percent per year"
@@ -621,6 +622,7 @@ def _properties(wb: Workbook, doc: Document) -> None:
     props.lastModifiedBy = meta.author
     props.keywords = ", ".join(meta.keywords)
     props.description = doc.subtitle
+    props.language = LANGUAGE
     props.created = props.modified = props.lastPrinted = when
 
 
