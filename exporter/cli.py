@@ -52,24 +52,14 @@ def _state_dir_option(**kwargs):
     )
 
 
-schedule_option = click.option(
-    "--schedule",
-    envvar="EXPORTER_SCHEDULE",
-    show_envvar=True,
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The timetable.  [default: DATA/schedule.yaml]",
-)
+def _file_option(name: str, envvar: str, help: str):
+    return click.option(f"--{name}", envvar=envvar, show_envvar=True, default=None,
+                        type=click.Path(dir_okay=False, path_type=Path), help=help)
 
 
-recipients_option = click.option(
-    "--recipients",
-    envvar="EXPORTER_RECIPIENTS",
-    show_envvar=True,
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The distribution lists.  [default: DATA/recipients.yaml]",
-)
+schedule_option = _file_option("schedule", "EXPORTER_SCHEDULE", "The timetable.  [default: DATA/schedule.yaml]")
+recipients_option = _file_option("recipients", "EXPORTER_RECIPIENTS",
+                                 "The distribution lists.  [default: DATA/recipients.yaml]")
 list_option = click.option(
     "--list", "lists", multiple=True, metavar="NAME",
     help="Deliver to this distribution list only; repeat for several. Default: every list.",

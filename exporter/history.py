@@ -75,14 +75,17 @@ class Run:
         }
 
 
-class History:
-    """The run-history database in the state directory."""
+class StateDatabase:
+    """A connection to the state folder's SQLite database, opened on first use, one per run."""
+
+    schema = ""
+    purpose = "state"
 
     def __init__(self, state_dir: Path):
         self.path = state_dir / DB_NAME
         self._conn: sqlite3.Connection | None = None
 
-    def __enter__(self) -> "History":
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -100,11 +103,18 @@ class History:
             if self._conn is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-                self._conn.executescript(_SCHEMA)
+                self._conn.executescript(self.schema)
             yield self._conn
         except (sqlite3.Error, OSError) as exc:
             self.close()
-            raise StateError(f"{self.path}: cannot use the run history: {exc}") from exc
+            raise StateError(f"{self.path}: cannot use the {self.purpose}: {exc}") from exc
+
+
+class History(StateDatabase):
+    """The run history."""
+
+    schema = _SCHEMA
+    purpose = "run history"
 
     def start(self, run_id: str, trigger: str, started_at: str, *, job_id: str | None = None,
               catch_up: int = 0) -> None:

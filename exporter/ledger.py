@@ -8,14 +8,9 @@ A re-sent email carries the same Message-ID, so mail systems and readers can tel
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterator
 
-from .errors import StateError
-from .history import DB_NAME
+from .history import StateDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -65,31 +60,11 @@ class Delivery:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-class Ledger:
+class Ledger(StateDatabase):
     """The deliveries table, in the state folder's history database."""
 
-    def __init__(self, state_dir: Path):
-        self.path = state_dir / DB_NAME
-        self._conn: sqlite3.Connection | None = None
-
-    def __enter__(self) -> "Ledger":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        try:
-            if self._conn is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-                self._conn.executescript(_SCHEMA)
-            yield self._conn
-        except (sqlite3.Error, OSError) as exc:
-            raise StateError(f"{self.path}: cannot use the delivery ledger: {exc}") from exc
+    schema = _SCHEMA
+    purpose = "delivery ledger"
 
     def status(self, report_id: str, content: str, list_id: str, channel: str) -> str | None:
         with self._db() as conn:

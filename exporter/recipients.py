@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from .errors import DataError, Problem
 from .formats import FORMATS
 from .model import Id, Text
 from .reader import read_yaml
-from .validate import problems_from
+from .validate import parse_model
 
 RECIPIENTS_NAME = "recipients.yaml"
 
@@ -105,12 +105,7 @@ class LoadedRecipients:
 def load_recipients(path: Path, known_reports: list[str] | None = None) -> LoadedRecipients:
     """Read and validate the recipients file; raise `DataError` listing every problem."""
     doc = read_yaml(path)
-    if not isinstance(doc.data, dict):
-        raise DataError([Problem(path, 1, "", "the file must hold a mapping of fields")])
-    try:
-        recipients = Recipients.model_validate(doc.data)
-    except ValidationError as exc:
-        raise DataError(problems_from(doc, exc)) from None
+    recipients = parse_model(doc, Recipients)
     if known_reports is not None:
         problems = []
         for i, item in enumerate(recipients.lists):

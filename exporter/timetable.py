@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
 from .errors import DataError, Problem
 from .formats import FORMATS
 from .model import Id
 from .reader import read_yaml
-from .validate import problems_from
+from .validate import parse_model
 
 SCHEDULE_NAME = "schedule.yaml"
 _DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
@@ -137,12 +137,7 @@ def load_timetable(path: Path, known_reports: list[str] | None = None) -> Loaded
     With *known_reports*, a job naming another report id is a problem too.
     """
     doc = read_yaml(path)
-    if not isinstance(doc.data, dict):
-        raise DataError([Problem(path, 1, "", "the file must hold a mapping of fields")])
-    try:
-        timetable = Timetable.model_validate(doc.data)
-    except ValidationError as exc:
-        raise DataError(problems_from(doc, exc)) from None
+    timetable = parse_model(doc, Timetable)
     if known_reports is not None:
         problems = []
         for j, job in enumerate(timetable.jobs):

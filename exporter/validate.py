@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .derive import cagr_warning
 from .errors import DataError, Problem
 from .glyphs import describe, missing_glyphs
 from .model import Report
 from .reader import Document, dotted
+
+M = TypeVar("M", bound=BaseModel)
 
 _MESSAGES = {
     "extra_forbidden": "unknown field",
@@ -24,14 +27,19 @@ class Validated:
     warnings: tuple[Problem, ...]
 
 
-def validate(doc: Document) -> Validated:
-    """Validate *doc* against the schema and the business rules; raise `DataError` listing all problems."""
+def parse_model(doc: Document, model: type[M]) -> M:
+    """Validate *doc* as *model*; raise `DataError` listing every problem with its line and field path."""
     if not isinstance(doc.data, dict):
         raise DataError([Problem(doc.path, 1, "", "the file must hold a mapping of fields")])
     try:
-        report = Report.model_validate(doc.data)
+        return model.model_validate(doc.data)
     except ValidationError as exc:
         raise DataError(problems_from(doc, exc)) from None
+
+
+def validate(doc: Document) -> Validated:
+    """Validate *doc* against the schema and the business rules; raise `DataError` listing all problems."""
+    report = parse_model(doc, Report)
     # Every report must render in every format; the PDF font is the narrowest of them.
     unprintable = [Problem(doc.path, doc.line_of(path), dotted(path), describe(chars))
                    for path, chars in missing_glyphs(report)]

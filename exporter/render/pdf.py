@@ -512,7 +512,7 @@ def render(job: RenderJob) -> bytes:
         invariant=1,
         initialFontName=FONT,  # else every page's resources name Helvetica, a base-14 font
         displayDocTitle=1,
-        lang=LANGUAGE,  # the catalog's /Lang: screen readers and hyphenation need it
+        lang=LANGUAGE,  # the catalog's /Lang: screen readers pick their voice and rules by it
     )
     template.addPageTemplates(_page_templates())
     template.multiBuild(build_story(document, template.page_count))
