@@ -1,27 +1,38 @@
 """Draw the forecast chart as a PNG, shared by the renderers that embed a picture.
 
-Reported and derived years are told apart by colour, hatching and the legend, so a reader of a
-printed page never mistakes an estimate for a figure the source states.
+Reported and derived years are told apart by colour (the theme's accent and its lighter
+secondary) and the legend, so a reader of a printed page never mistakes an estimate for a figure
+the source states. The PDF draws the same chart as vectors in the same style (see pdf.py).
 """
 
 from __future__ import annotations
 
 import io
+import math
 import pathlib
 
 from ..derive import Basis
 from ..document import Chart
+from ..theme import DEFAULT_THEME, Theme
 
-ACCENT = "#1F4E79"
-DERIVED_FILL = "#DDEBF7"
-HATCH = "#5B8DB8"
-INK = "#262626"
-MUTED = "#595959"
 FONT_FILE = "DejaVuSans.ttf"
 ASPECT = 0.48  # height / width: wide enough for a decade of columns, short enough for a page
 
 
-def chart_png(chart: Chart, *, width_in: float, dpi: int) -> bytes:
+def nice_axis(top: float) -> tuple[float, float]:
+    """Return a value-axis maximum and step that leave room for value labels above the tallest bar.
+
+    Shared by the PNG and the PDF's vector chart, so both show the same scale.
+    """
+    if top <= 0:
+        return 1.0, 0.2
+    raw = top * 1.12 / 7
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    return math.ceil(top * 1.12 / step) * step, step
+
+
+def chart_png(chart: Chart, *, width_in: float, dpi: int, theme: Theme = DEFAULT_THEME) -> bytes:
     """Draw *chart* as a column chart and return reproducible PNG bytes."""
     import matplotlib
 
@@ -36,22 +47,17 @@ def chart_png(chart: Chart, *, width_in: float, dpi: int) -> bytes:
     small = FontProperties(fname=font, size=7.5)
     fig = Figure(figsize=(width_in, width_in * ASPECT), dpi=dpi, layout="constrained", facecolor="white")
     ax = fig.add_subplot()
-    _draw_columns(ax, chart, small)
-    _style_axes(ax, chart, text)
+    _draw_columns(ax, chart, small, theme)
+    _style_axes(ax, chart, text, theme)
     out = io.BytesIO()
     # Without "Software" the PNG carries no version string; Agg output is otherwise deterministic.
     fig.savefig(out, format="png", dpi=dpi, metadata={"Software": None}, facecolor="white")
     return out.getvalue()
 
 
-def _draw_columns(ax, chart: Chart, labels) -> None:
+def _draw_columns(ax, chart: Chart, labels, theme: Theme) -> None:
     points = chart.forecast.points
-    styles = {
-        Basis.reported: dict(color=ACCENT, edgecolor=ACCENT),
-        Basis.derived: dict(
-            color=DERIVED_FILL, edgecolor=ACCENT, hatch="///", hatchcolor=HATCH, hatch_linewidth=0.7
-        ),
-    }
+    fills = {Basis.reported: f"#{theme.accent}", Basis.derived: f"#{theme.secondary}"}
     for basis in Basis:
         chosen = [p for p in points if p.basis is basis]
         if not chosen:
@@ -60,29 +66,33 @@ def _draw_columns(ax, chart: Chart, labels) -> None:
             [p.year for p in chosen],
             [p.value for p in chosen],
             width=0.68,
-            linewidth=0.8,
+            linewidth=0,
             label=basis.label,
             zorder=2,
-            **styles[basis],
+            color=fills[basis],
         )
         ax.bar_label(
-            bars, labels=[f"{p.value:,.2f}" for p in chosen], padding=2, color=INK, fontproperties=labels
+            bars, labels=[f"{p.value:,.2f}" for p in chosen], padding=2, color=f"#{theme.ink}", fontproperties=labels
         )
-    ax.set_ylim(0, max(p.value for p in points) * 1.12)
+    top, step = nice_axis(max(p.value for p in points))
+    ax.set_ylim(0, top)
+    ticks = [step * i for i in range(round(top / step) + 1)]
+    ax.set_yticks(ticks, [f"{t:g}" for t in ticks], fontproperties=labels, color=f"#{theme.muted}")
+    ax.grid(axis="y", color=f"#{theme.rule}", linewidth=0.5, zorder=0)
+    ax.set_axisbelow(True)
 
 
-def _style_axes(ax, chart: Chart, text) -> None:
+def _style_axes(ax, chart: Chart, text, theme: Theme) -> None:
     years = [p.year for p in chart.forecast.points]
-    ax.set_xticks(years, [str(y) for y in years], fontproperties=text, color=INK)
+    ax.set_xticks(years, [str(y) for y in years], fontproperties=text, color=f"#{theme.ink}")
     ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
-    ax.set_xlabel(chart.x_label, fontproperties=text, color=MUTED)
-    ax.set_ylabel(chart.y_label, fontproperties=text, color=MUTED)
-    # Every column carries its value, so a y scale would only repeat them.
-    ax.set_yticks([])
+    ax.set_xlabel(chart.x_label, fontproperties=text, color=f"#{theme.muted}")
+    ax.set_ylabel(chart.y_label, fontproperties=text, color=f"#{theme.muted}")
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    ax.spines["bottom"].set_color("#A6A6A6")
+    ax.spines["bottom"].set_color(f"#{theme.muted}")
     ax.tick_params(axis="x", length=0, pad=4)
+    ax.tick_params(axis="y", length=0, pad=3)
     # Above the plot area, the legend can never hide a column or its label.
     ax.legend(
         loc="lower left",
@@ -90,7 +100,7 @@ def _style_axes(ax, chart: Chart, text) -> None:
         ncols=2,
         frameon=False,
         prop=text,
-        labelcolor=INK,
+        labelcolor=f"#{theme.ink}",
         handlelength=1.6,
         borderaxespad=0.2,
     )

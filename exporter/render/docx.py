@@ -17,25 +17,22 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Inches, Pt, RGBColor
+from docx.shared import Inches, Mm, Pt, RGBColor
 
 from ..document import QA, Block, Bullets, Chart, Document, Meta, Paragraph, Table
+from ..theme import DEFAULT_THEME, Theme
 from . import RenderJob
 from .chartimage import chart_png
 from .ooxml import reproducible_zip
 
-FONT = "Arial"  # on every Office install; LibreOffice maps it to the metric-equal Liberation Sans
 LANGUAGE = "en-US"
-ACCENT = RGBColor(0x1F, 0x4E, 0x79)
-INK = RGBColor(0x26, 0x26, 0x26)
-MUTED = RGBColor(0x59, 0x59, 0x59)
-RULE = "BFBFBF"
-PAGE_WIDTH, PAGE_HEIGHT, MARGIN = Inches(8.5), Inches(11), Inches(1)
-CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 CHART_WIDTH_IN = 6.0
 CHART_DPI = 200
+LOGO_WIDTH = Mm(40)
 TOC_INSTRUCTION = 'TOC \\o "1-3" \\h \\z \\u'
+# Shown only for a document without sections; otherwise the field result lists the sections.
 TOC_PLACEHOLDER = "Right-click to update the table of contents."
+TOC_INDENT = Pt(14)  # per level below the first
 # Tables up to this many rows are kept on one page; longer ones split and repeat their header.
 KEEP_TOGETHER_ROWS = 20
 # What may follow w:pBdr inside w:pPr (ECMA-376 schema order).
@@ -58,22 +55,56 @@ class _Numbers:
         return self.counts[kind]
 
 
+@dataclass(frozen=True)
+class _Look:
+    """The theme in python-docx's units, plus what the body needs to know about the document."""
+
+    theme: Theme
+    source: str  # the line under each chart
+
+    @property
+    def accent(self) -> RGBColor:
+        return RGBColor.from_string(self.theme.accent.upper())
+
+    @property
+    def ink(self) -> RGBColor:
+        return RGBColor.from_string(self.theme.ink.upper())
+
+    @property
+    def muted(self) -> RGBColor:
+        return RGBColor.from_string(self.theme.muted.upper())
+
+    @property
+    def rule(self) -> str:
+        return self.theme.rule.upper()
+
+    @property
+    def content_width(self) -> int:
+        return Mm(self.theme.page_mm[0] - 2 * self.theme.margin_side_mm)
+
+
 def render(job: RenderJob) -> bytes:
     """Return the bytes of a .docx file presenting *job*'s document."""
+    return render_with(job, DEFAULT_THEME)
+
+
+def render_with(job: RenderJob, theme: Theme) -> bytes:
+    """Return the bytes of a .docx file presenting *job*'s document in *theme*."""
     doc = job.document
+    look = _Look(theme, theme.source_line(doc.publisher))
     word = docx.Document()
-    _set_up_page(word)
-    _set_up_styles(word)
-    _add_title_page(word, doc)
-    _add_contents(word)
-    _add_header_footer(word, doc.title)
+    _set_up_page(word, theme)
+    _set_up_styles(word, look)
+    _add_title_page(word, doc, look)
+    _add_contents(word, doc)
+    _add_header_footer(word, doc.title, look)
     numbers = _Numbers()
     for n, section in enumerate(doc.sections):
-        heading = word.add_heading(section.title, level=min(max(section.level, 1), 9))
+        heading = word.add_heading(section.title, level=_heading_level(section.level))
         if n == 0:
             heading.paragraph_format.page_break_before = True
         for block in section.blocks:
-            _add_block(word, block, numbers)
+            _add_block(word, block, numbers, look)
     _set_properties(word, doc.meta)
     _ask_to_update_fields(word)
     _drop_thumbnail(word)
@@ -87,43 +118,76 @@ def render(job: RenderJob) -> bytes:
 # --- page and styles -------------------------------------------------------------------------
 
 
-def _set_up_page(word) -> None:
+def _heading_level(level: int) -> int:
+    return min(max(level, 1), 9)
+
+
+def _set_up_page(word, theme: Theme) -> None:
     section = word.sections[0]
-    section.page_width, section.page_height = PAGE_WIDTH, PAGE_HEIGHT
-    section.left_margin = section.right_margin = MARGIN
-    section.top_margin = section.bottom_margin = MARGIN
+    width, height = theme.page_mm
+    section.page_width, section.page_height = Mm(width), Mm(height)
+    section.left_margin = section.right_margin = Mm(theme.margin_side_mm)
+    section.top_margin, section.bottom_margin = Mm(theme.margin_top_mm), Mm(theme.margin_bottom_mm)
     section.header_distance = section.footer_distance = Inches(0.5)
 
 
-def _set_up_styles(word) -> None:
+def _set_up_styles(word, look: _Look) -> None:
     styles = word.styles
-    _use_one_font(styles.element)
+    base = look.theme.base_size
+    accent, ink, muted = look.accent, look.ink, look.muted
+    _use_one_font(styles.element, look.theme.office_font)
     _set_language(styles["Normal"])
-    _paragraph_style(styles["Normal"], size=10.5, color=INK, after=6, line=1.15)
-    _paragraph_style(styles["Title"], size=28, color=ACCENT, bold=True, after=12, line=1.0)
-    _set_border(styles["Title"].element.get_or_add_pPr(), "bottom", ACCENT, size=12, space=8)
-    _paragraph_style(styles["Subtitle"], size=14, color=MUTED, italic=False, after=24)
+    _paragraph_style(styles["Normal"], size=base + 0.5, color=ink, after=6, line=1.15)
+    _paragraph_style(styles["Title"], size=28, color=accent, bold=True, after=12, line=1.0)
+    _set_border(styles["Title"].element.get_or_add_pPr(), "bottom", accent, size=12, space=8)
+    _paragraph_style(styles["Subtitle"], size=14, color=muted, italic=False, after=24)
     _plain_subtitle(styles["Subtitle"])
-    _paragraph_style(styles["Heading 1"], size=16, color=ACCENT, bold=True, before=18, after=6)
-    _paragraph_style(styles["Heading 2"], size=12.5, color=ACCENT, bold=True, before=12, after=4)
+    _paragraph_style(styles["Heading 1"], size=16, color=accent, bold=True, before=18, after=6)
+    _paragraph_style(styles["Heading 2"], size=12.5, color=accent, bold=True, before=12, after=4)
     _paragraph_style(styles["TOC Heading"], before=0, after=12)
-    _paragraph_style(styles["Caption"], size=9, color=MUTED, bold=True, before=6, after=4, line=1.0)
+    _paragraph_style(styles["Caption"], size=base - 1, color=muted, bold=True, before=6, after=4, line=1.0)
     _paragraph_style(styles["List Bullet"], after=3)
-    _paragraph_style(styles["Header"], size=8, color=MUTED)
-    _paragraph_style(styles["Footer"], size=8, color=MUTED)
-    _new_paragraph_style(styles, "Lead", size=12, after=8)
-    _new_paragraph_style(styles, "Note", size=9, color=MUTED, italic=True, before=6)
-    _new_paragraph_style(styles, "Table Text", size=9.5, after=0, line=1.0)
+    _paragraph_style(styles["Header"], size=8, color=muted)
+    _paragraph_style(styles["Footer"], size=8, color=muted)
+    _new_paragraph_style(styles, "Lead", size=base + 2, after=8)
+    _new_paragraph_style(styles, "Note", size=base - 1, color=muted, italic=True, before=6)
+    _new_paragraph_style(styles, "Source", size=base - 1.5, color=muted, before=0, after=8, line=1.0)
+    _new_paragraph_style(styles, "Table Text", size=base - 0.5, after=0, line=1.0)
     _new_paragraph_style(styles, "Question", bold=True, before=8, after=2, keep_with_next=True)
+    for level in (1, 2, 3):
+        _toc_style(styles, level, look.content_width)
 
 
-def _use_one_font(styles_element) -> None:
-    """Name FONT in every style, dropping theme fonts, which Word would otherwise prefer."""
+def _toc_style(styles, level: int, content_width: int) -> None:
+    """Add Word's built-in "toc N" style (the template lacks it), so Word's own TOC uses it too."""
+    style = styles.add_style(f"TOC {level}", WD_STYLE_TYPE.PARAGRAPH)
+    style.element.attrib.pop(qn("w:customStyle"), None)
+    style.element.name_val = f"toc {level}"  # Word's built-in name; the UI shows "TOC N"
+    style.base_style = styles["Normal"]
+    style.next_paragraph_style = styles["Normal"]
+    fmt = style.paragraph_format
+    fmt.left_indent = TOC_INDENT * (level - 1)
+    fmt.space_before = Pt(5 if level == 1 else 0)
+    fmt.space_after = Pt(3)
+    if level == 1:
+        style.font.bold = True
+    # Word puts page numbers at a right tab with a dot leader; the built-in style carries it.
+    tabs = OxmlElement("w:tabs")
+    tab = OxmlElement("w:tab")
+    tab.set(qn("w:val"), "right")
+    tab.set(qn("w:leader"), "dot")
+    tab.set(qn("w:pos"), str(int(content_width / 635)))  # EMU to twips
+    tabs.append(tab)
+    _insert_in_order(style.element.get_or_add_pPr(), tabs, PPR_AFTER_BORDER[2:])
+
+
+def _use_one_font(styles_element, font: str) -> None:
+    """Name *font* in every style, dropping theme fonts, which Word would otherwise prefer."""
     for fonts in styles_element.iter(qn("w:rFonts")):
         for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:cstheme", "w:eastAsiaTheme"):
             fonts.attrib.pop(qn(attr), None)
         for attr in ("w:ascii", "w:hAnsi", "w:cs"):
-            fonts.set(qn(attr), FONT)
+            fonts.set(qn(attr), font)
 
 
 def _set_language(style) -> None:
@@ -189,15 +253,22 @@ def _plain_subtitle(style) -> None:
 # --- title page, contents, header and footer ---------------------------------------------------
 
 
-def _add_title_page(word, doc: Document) -> None:
+def _add_title_page(word, doc: Document, look: _Look) -> None:
+    space = Inches(2.2)
+    if look.theme.logo is not None:
+        logo = word.add_paragraph()
+        logo.paragraph_format.space_before = Inches(1.0)
+        picture = logo.add_run().add_picture(str(look.theme.logo), width=LOGO_WIDTH)
+        picture._inline.docPr.set("descr", f"{doc.publisher} logo")
+        space = Inches(0.6)
     title = word.add_paragraph(doc.title, style="Title")
-    title.paragraph_format.space_before = Inches(2.2)
+    title.paragraph_format.space_before = space
     word.add_paragraph(doc.subtitle, style="Subtitle")
     as_of = word.add_paragraph()
     as_of.paragraph_format.space_before = Pt(36)
-    _format_run(as_of.add_run(f"As of {doc.as_of.isoformat()}"), size=12, color=MUTED)
+    _format_run(as_of.add_run(f"As of {doc.as_of.isoformat()}"), size=12, color=look.muted)
     publisher = word.add_paragraph()
-    _format_run(publisher.add_run(doc.publisher), size=12, color=ACCENT, bold=True)
+    _format_run(publisher.add_run(doc.publisher), size=12, color=look.accent, bold=True)
 
 
 def _format_run(run, *, size: float, color: RGBColor, bold: bool = False) -> None:
@@ -206,13 +277,38 @@ def _format_run(run, *, size: float, color: RGBColor, bold: bool = False) -> Non
     run.bold = bold
 
 
-def _add_contents(word) -> None:
+def _add_contents(word, doc: Document) -> None:
+    """Add the contents page: a TOC field whose result already lists the section titles.
+
+    Word replaces the result (adding page numbers) when it updates fields on opening; viewers
+    that never update fields show the titles as they are.
+    """
     heading = word.add_paragraph("Contents", style="TOC Heading")
     heading.paragraph_format.page_break_before = True
-    _add_field(word.add_paragraph(), TOC_INSTRUCTION, TOC_PLACEHOLDER)
+    entries = [(s.title, _heading_level(s.level)) for s in doc.sections]
+    if not entries:
+        _add_field(word.add_paragraph(), TOC_INSTRUCTION, TOC_PLACEHOLDER)
+        return
+    paragraphs = [word.add_paragraph(title, style=word.styles[f"toc {min(level, 3)}"]) for title, level in entries]
+    first, last = paragraphs[0], paragraphs[-1]
+    # The field begins before the first entry's text and ends after the last entry's.
+    begin = first.runs[0]._r
+    for kind, content in (("begin", None), ("instr", TOC_INSTRUCTION), ("separate", None)):
+        run = OxmlElement("w:r")
+        if content is None:
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            run.append(char)
+        else:
+            code = OxmlElement("w:instrText")
+            code.set(qn("xml:space"), "preserve")
+            code.text = f" {content} "
+            run.append(code)
+        begin.addprevious(run)
+    _field_char(last, "end")
 
 
-def _add_header_footer(word, title: str) -> None:
+def _add_header_footer(word, title: str, look: _Look) -> None:
     section = word.sections[0]
     # The title page shows neither: an empty first-page header and footer are defined for it.
     section.different_first_page_header_footer = True
@@ -220,7 +316,7 @@ def _add_header_footer(word, title: str) -> None:
     section.first_page_footer.is_linked_to_previous = False
     header = section.header.paragraphs[0]
     header.text = title
-    _set_border(header._p.get_or_add_pPr(), "bottom", RGBColor.from_string(RULE), size=4, space=4)
+    _set_border(header._p.get_or_add_pPr(), "bottom", RGBColor.from_string(look.rule), size=4, space=4)
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     footer.add_run("Page ")
@@ -232,18 +328,18 @@ def _add_header_footer(word, title: str) -> None:
 # --- blocks ------------------------------------------------------------------------------------
 
 
-def _add_block(word, block: Block, numbers: _Numbers) -> None:
+def _add_block(word, block: Block, numbers: _Numbers, look: _Look) -> None:
     if isinstance(block, Paragraph):
         _add_paragraph(word, block)
     elif isinstance(block, Bullets):
         for item in block.items:
             word.add_paragraph(item, style="List Bullet")
     elif isinstance(block, Table):
-        _add_table(word, block, numbers.next("Table"))
+        _add_table(word, block, numbers.next("Table"), look)
     elif isinstance(block, Chart):
-        _add_chart(word, block, numbers.next("Figure"))
+        _add_chart(word, block, numbers.next("Figure"), look)
     elif isinstance(block, QA):
-        _add_qa(word, block)
+        _add_qa(word, block, look)
     else:
         raise TypeError(f"the docx renderer has no layout for {type(block).__name__} blocks")
 
@@ -253,10 +349,10 @@ def _add_paragraph(word, block: Paragraph) -> None:
     word.add_paragraph(block.text, style=style)
 
 
-def _add_qa(word, block: QA) -> None:
+def _add_qa(word, block: QA, look: _Look) -> None:
     question = word.add_paragraph(style="Question")
     number = question.add_run(f"Q{block.number}. ")
-    number.font.color.rgb = ACCENT
+    number.font.color.rgb = look.accent
     question.add_run(block.question)
     word.add_paragraph(block.answer)
 
@@ -269,13 +365,13 @@ def _add_caption(word, kind: str, number: int, text: str):
     return caption
 
 
-def _add_table(word, block: Table, number: int) -> None:
+def _add_table(word, block: Table, number: int, look: _Look) -> None:
     _add_caption(word, "Table", number, block.caption).paragraph_format.keep_with_next = True
     table = word.add_table(rows=0, cols=len(block.header))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    _style_table(table)
-    widths = _column_widths(block)
+    _style_table(table, look)
+    widths = _column_widths(block, look.content_width)
     for column, width in zip(table.columns, widths):
         column.width = width
     keep = len(block.rows) <= KEEP_TOGETHER_ROWS
@@ -287,15 +383,17 @@ def _add_table(word, block: Table, number: int) -> None:
         if index == 0:
             trPr.append(OxmlElement("w:tblHeader"))
         for cell, value, width, numeric in zip(row.cells, values, widths, block.numeric):
-            _fill_cell(cell, value, width, numeric, header=index == 0, keep=keep and index < len(rows) - 1)
+            _fill_cell(
+                cell, value, width, numeric, header=index == 0, keep=keep and index < len(rows) - 1, look=look
+            )
     # Space after the table, which Word would otherwise butt against the next paragraph.
     word.add_paragraph(style="Table Text").paragraph_format.space_after = Pt(6)
 
 
-def _fill_cell(cell, value: str, width, numeric: bool, *, header: bool, keep: bool) -> None:
+def _fill_cell(cell, value: str, width, numeric: bool, *, header: bool, keep: bool, look: _Look) -> None:
     cell.width = width
     if header:
-        _shade(cell, str(ACCENT))
+        _shade(cell, str(look.accent))
     cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
     paragraph = cell.paragraphs[0]
     paragraph.style = "Table Text"
@@ -307,23 +405,23 @@ def _fill_cell(cell, value: str, width, numeric: bool, *, header: bool, keep: bo
         run.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
 
 
-def _column_widths(block: Table) -> list[int]:
+def _column_widths(block: Table, content_width: int) -> list[int]:
     """Share the text width among columns by their longest text, so no column wraps needlessly."""
     longest = [max(len(row[i]) for row in (block.header, *block.rows)) for i in range(len(block.header))]
     weights = [max(n, 10) for n in longest]
     total = sum(weights)
-    return [int(CONTENT_WIDTH * w / total) for w in weights]
+    return [int(content_width * w / total) for w in weights]
 
 
-def _style_table(table) -> None:
+def _style_table(table, look: _Look) -> None:
     tblPr = table._tbl.tblPr
     borders = OxmlElement("w:tblBorders")
     for edge, size, color in (
-        ("top", 8, str(ACCENT)),
+        ("top", 8, str(look.accent)),
         ("left", 0, None),
-        ("bottom", 8, str(ACCENT)),
+        ("bottom", 8, str(look.accent)),
         ("right", 0, None),
-        ("insideH", 4, RULE),
+        ("insideH", 4, look.rule),
         ("insideV", 0, None),
     ):
         borders.append(_border(edge, size, color))
@@ -337,8 +435,8 @@ def _style_table(table) -> None:
     _insert_in_order(tblPr, margins, ("tblLook", "tblCaption", "tblDescription"))
 
 
-def _add_chart(word, block: Chart, number: int) -> None:
-    png = chart_png(block, width_in=CHART_WIDTH_IN, dpi=CHART_DPI)
+def _add_chart(word, block: Chart, number: int, look: _Look) -> None:
+    png = chart_png(block, width_in=CHART_WIDTH_IN, dpi=CHART_DPI, theme=look.theme)
     holder = word.add_paragraph()
     holder.alignment = WD_ALIGN_PARAGRAPH.CENTER
     holder.paragraph_format.keep_with_next = True
@@ -347,7 +445,8 @@ def _add_chart(word, block: Chart, number: int) -> None:
     picture = holder.add_run().add_picture(io.BytesIO(png), width=Inches(CHART_WIDTH_IN))
     # Alt text for screen readers and for Word's "Alt Text" pane.
     picture._inline.docPr.set("descr", block.title)
-    _add_caption(word, "Figure", number, block.title)
+    _add_caption(word, "Figure", number, block.title).paragraph_format.keep_with_next = True
+    word.add_paragraph(look.source, style="Source")
 
 
 # --- raw WordprocessingML ----------------------------------------------------------------------

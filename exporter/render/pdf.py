@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
-import math
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -20,7 +19,7 @@ from reportlab.graphics.charts.textlabels import Label
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -35,6 +34,7 @@ from reportlab.platypus import (
     ListItem,
     NextPageTemplate,
     PageBreak,
+    Image,
     PageTemplate,
     Paragraph,
     Spacer,
@@ -47,11 +47,13 @@ from reportlab.platypus.tableofcontents import TableOfContents
 from ..derive import Basis
 from ..document import QA, Bullets, Chart, Document, Paragraph as TextParagraph, Section, Table
 from ..glyphs import font_folder
+from ..theme import DEFAULT_THEME, Theme
 from . import RenderJob
+from .chartimage import nice_axis
 
-__all__ = ["render", "forecast_drawing", "markup", "register_fonts", "FONT"]
+__all__ = ["render", "render_with", "forecast_drawing", "markup", "register_fonts", "FONT"]
 
-FONT = "DejaVuSans"
+FONT = DEFAULT_THEME.pdf_font  # the family the files below provide
 LANGUAGE = "en-US"  # BCP 47, the form PDF /Lang takes
 _FONT_FILES = {
     FONT: "DejaVuSans.ttf",
@@ -62,18 +64,38 @@ _FONT_FILES = {
 BOLD = f"{FONT}-Bold"
 ITALIC = f"{FONT}-Oblique"
 
-ACCENT = colors.HexColor("#1F4E79")
-ACCENT_LIGHT = colors.HexColor("#9DB8D3")
-INK = colors.HexColor("#1D232B")
-MUTED = colors.HexColor("#5B6472")
-RULE = colors.HexColor("#C9D1DB")
-ZEBRA = colors.HexColor("#F1F4F8")
+_PAGES = {"A4": A4, "Letter": LETTER}
+LOGO_WIDTH = 40 * mm
 
-PAGE = A4
-MARGIN_X = 22 * mm
-MARGIN_TOP = 26 * mm
-MARGIN_BOTTOM = 22 * mm
-FRAME_WIDTH = PAGE[0] - 2 * MARGIN_X
+
+class _Look:
+    """The theme in reportlab's units: colours, page size and margins."""
+
+    def __init__(self, theme: Theme):
+        self.theme = theme
+        self.accent = colors.HexColor(f"#{theme.accent}")
+        self.secondary = colors.HexColor(f"#{theme.secondary}")
+        self.ink = colors.HexColor(f"#{theme.ink}")
+        self.muted = colors.HexColor(f"#{theme.muted}")
+        self.rule = colors.HexColor(f"#{theme.rule}")
+        self.zebra = colors.HexColor(f"#{theme.zebra}")
+        self.page = _PAGES[theme.page_size]
+        self.margin_x = theme.margin_side_mm * mm
+        self.margin_top = theme.margin_top_mm * mm
+        self.margin_bottom = theme.margin_bottom_mm * mm
+        self.frame_width = self.page[0] - 2 * self.margin_x
+
+
+@functools.cache
+def _look(theme: Theme) -> _Look:
+    return _Look(theme)
+
+
+_DEFAULT = _look(DEFAULT_THEME)
+ACCENT = _DEFAULT.accent
+ACCENT_LIGHT = _DEFAULT.secondary
+INK = _DEFAULT.ink
+MUTED = _DEFAULT.muted
 
 
 def markup(text: str) -> str:
@@ -99,13 +121,16 @@ def register_fonts() -> str:
 
 
 @functools.cache
-def _styles() -> dict[str, ParagraphStyle]:
+def _styles(theme: Theme = DEFAULT_THEME) -> dict[str, ParagraphStyle]:
     register_fonts()
-    body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=14.5, textColor=INK, spaceAfter=7)
+    look = _look(theme)
+    ACCENT, INK, MUTED, size = look.accent, look.ink, look.muted, theme.base_size  # noqa: N806
+    body = ParagraphStyle("body", fontName=FONT, fontSize=size, leading=size * 1.45, textColor=INK, spaceAfter=7)
     return {
         "body": body,
         "lead": ParagraphStyle("lead", body, fontSize=12, leading=17, spaceAfter=9),
         "note": ParagraphStyle("note", body, fontName=ITALIC, fontSize=8.5, leading=12, textColor=MUTED),
+        "source": ParagraphStyle("source", body, fontSize=8, leading=10, textColor=MUTED, spaceAfter=0),
         "h1": ParagraphStyle(
             "h1", body, fontName=BOLD, fontSize=16, leading=20, textColor=ACCENT,
             spaceBefore=16, spaceAfter=8, keepWithNext=1,
@@ -139,8 +164,8 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _para(text: str, style: str) -> Paragraph:
-    return Paragraph(markup(text), _styles()[style])
+def _para(text: str, style: str, theme: Theme = DEFAULT_THEME) -> Paragraph:
+    return Paragraph(markup(text), _styles(theme)[style])
 
 
 # --- flowables with a job to do ----------------------------------------------------------------
@@ -203,8 +228,9 @@ class _PageCount(Flowable):
 class _ReportTemplate(BaseDocTemplate):
     """Build the report with a dated, outline-first canvas and feed headings to the contents page."""
 
-    def __init__(self, buffer, document: Document, **kwargs):
+    def __init__(self, buffer, document: Document, look: _Look, **kwargs):
         self.document = document
+        self.look = look
         self.page_count = _PageCount()
         super().__init__(buffer, **kwargs)
 
@@ -238,29 +264,31 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
 
 def _decorate_page(canvas, doc: _ReportTemplate):
     """Draw the running header (report title) and footer (date, publisher, page X of Y)."""
-    document = doc.document
-    width, height = PAGE
+    document, look = doc.document, doc.look
+    width, height = look.page
+    margin_x, frame_width = look.margin_x, look.frame_width
     canvas.saveState()
     canvas.setFont(FONT, 8)
-    canvas.setFillColor(MUTED)
-    top = height - MARGIN_TOP + 10 * mm
-    canvas.drawString(MARGIN_X, top, _fit(document.title, FONT, 8, FRAME_WIDTH))
-    canvas.setStrokeColor(ACCENT)
+    canvas.setFillColor(look.muted)
+    top = height - look.margin_top + 10 * mm
+    canvas.drawString(margin_x, top, _fit(document.title, FONT, 8, frame_width))
+    canvas.setStrokeColor(look.accent)
     canvas.setLineWidth(0.8)
-    canvas.line(MARGIN_X, top - 2.5 * mm, width - MARGIN_X, top - 2.5 * mm)
-    bottom = MARGIN_BOTTOM - 10 * mm
-    canvas.setStrokeColor(RULE)
+    canvas.line(margin_x, top - 2.5 * mm, width - margin_x, top - 2.5 * mm)
+    bottom = look.margin_bottom - 10 * mm
+    canvas.setStrokeColor(look.rule)
     canvas.setLineWidth(0.5)
-    canvas.line(MARGIN_X, bottom + 4 * mm, width - MARGIN_X, bottom + 4 * mm)
+    canvas.line(margin_x, bottom + 4 * mm, width - margin_x, bottom + 4 * mm)
     page = f"Page {canvas.getPageNumber()} of {doc.page_count.total or '?'}"
-    canvas.drawRightString(width - MARGIN_X, bottom, page)
+    canvas.drawRightString(width - margin_x, bottom, page)
     left = f"As of {document.as_of.isoformat()} · {document.publisher}"
-    canvas.drawString(MARGIN_X, bottom, _fit(left, FONT, 8, FRAME_WIDTH - stringWidth(page, FONT, 8) - 10 * mm))
+    canvas.drawString(margin_x, bottom, _fit(left, FONT, 8, frame_width - stringWidth(page, FONT, 8) - 10 * mm))
     canvas.restoreState()
 
 
-def _page_templates() -> list[PageTemplate]:
-    frame = Frame(MARGIN_X, MARGIN_BOTTOM, FRAME_WIDTH, PAGE[1] - MARGIN_TOP - MARGIN_BOTTOM, id="body",
+def _page_templates(look: _Look) -> list[PageTemplate]:
+    frame = Frame(look.margin_x, look.margin_bottom, look.frame_width,
+                  look.page[1] - look.margin_top - look.margin_bottom, id="body",
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     return [
         PageTemplate(id="cover", frames=[frame]),
@@ -271,22 +299,20 @@ def _page_templates() -> list[PageTemplate]:
 # --- the chart -----------------------------------------------------------------------------------
 
 
-def _nice_axis(top: float) -> tuple[float, float]:
-    """Return an axis maximum and step that leave room for value labels above the tallest bar."""
-    if top <= 0:
-        return 1.0, 0.2
-    raw = top * 1.12 / 7
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    return math.ceil(top * 1.12 / step) * step, step
-
-
-def forecast_drawing(chart: Chart, width: float = FRAME_WIDTH, height: float = 240) -> Drawing:
+def forecast_drawing(
+    chart: Chart, width: float | None = None, height: float = 240, theme: Theme = DEFAULT_THEME
+) -> Drawing:
     """Draw the forecast as vector columns: reported in the accent colour, derived lighter.
 
-    The bar chart is reachable as ``drawing.chart`` so callers (and tests) can read its data.
+    The style matches the picture the Word file embeds (chartimage.py): the same colours, value
+    axis with gridlines, axis titles and legend. The bar chart is reachable as ``drawing.chart``
+    so callers (and tests) can read its data.
     """
     register_fonts()
+    look = _look(theme)
+    ACCENT, ACCENT_LIGHT, INK, MUTED, RULE = look.accent, look.secondary, look.ink, look.muted, look.rule  # noqa: N806
+    if width is None:
+        width = look.frame_width
     points = chart.forecast.points
     drawing = Drawing(width, height, initialFontName=FONT)  # else the renderer's state starts in Helvetica
     bars = VerticalBarChart()
@@ -313,7 +339,7 @@ def forecast_drawing(chart: Chart, width: float = FRAME_WIDTH, height: float = 2
     bars.categoryAxis.strokeColor = MUTED
     bars.categoryAxis.tickDown = 0
 
-    top, step = _nice_axis(max(p.value for p in points))
+    top, step = nice_axis(max(p.value for p in points))
     axis = bars.valueAxis
     axis.valueMin, axis.valueMax, axis.valueStep = 0, top, step
     axis.labels.fontName = FONT
@@ -366,16 +392,17 @@ def _column_widths(table: Table, width: float) -> list[float]:
     return [width * w / total for w in weights]
 
 
-def _table(table: Table) -> list[Flowable]:
+def _table(table: Table, number: int, look: _Look) -> list[Flowable]:
+    theme = look.theme
     numeric = list(table.numeric) + [False] * (len(table.header) - len(table.numeric))
-    head = [_para(text, "head-num" if num else "head") for text, num in zip(table.header, numeric)]
+    head = [_para(text, "head-num" if num else "head", theme) for text, num in zip(table.header, numeric)]
     rows = [
-        [_para(text, "cell-num" if num else "cell") for text, num in zip(row, numeric)]
+        [_para(text, "cell-num" if num else "cell", theme) for text, num in zip(row, numeric)]
         for row in table.rows
     ]
     grid = PdfTable(
         [head, *rows],
-        colWidths=_column_widths(table, FRAME_WIDTH),
+        colWidths=_column_widths(table, look.frame_width),
         repeatRows=1,
         splitInRow=1,  # a row longer than a page splits instead of raising LayoutError
         hAlign="LEFT",
@@ -384,9 +411,9 @@ def _table(table: Table) -> list[Flowable]:
         TableStyle(
             [
                 ("FONT", (0, 0), (-1, -1), FONT, 9),  # the cell default is Helvetica, even around Paragraphs
-                ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
-                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
-                ("LINEBELOW", (0, -1), (-1, -1), 0.6, ACCENT),
+                ("BACKGROUND", (0, 0), (-1, 0), look.accent),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, look.zebra]),
+                ("LINEBELOW", (0, -1), (-1, -1), 0.6, look.accent),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 4),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
@@ -395,69 +422,106 @@ def _table(table: Table) -> list[Flowable]:
             ]
         )
     )
-    return [_para(table.caption, "caption"), grid, Spacer(1, 12)]
+    # Numbered as in the Word file ("Table 1: ..."), which numbers them with SEQ fields.
+    return [_para(f"Table {number}: {table.caption}", "caption", theme), grid, Spacer(1, 12)]
 
 
-def _chart(chart: Chart) -> list[Flowable]:
-    figure = KeepTogether([forecast_drawing(chart), Spacer(1, 4), _para(chart.title, "caption")])
-    return [figure, Spacer(1, 8)]
+def _chart(chart: Chart, number: int, look: _Look, source: str) -> list[Flowable]:
+    theme = look.theme
+    figure = KeepTogether([
+        forecast_drawing(chart, theme=theme),
+        Spacer(1, 4),
+        _para(f"Figure {number}: {chart.title}", "caption", theme),
+        _para(source, "source", theme),
+    ])
+    return [figure, Spacer(1, 10)]
 
 
-def _bullets(bullets: Bullets) -> list[Flowable]:
-    items = [ListItem(_para(item, "bullet"), value="•") for item in bullets.items]
+def _bullets(bullets: Bullets, look: _Look) -> list[Flowable]:
+    items = [ListItem(_para(item, "bullet", look.theme), value="•") for item in bullets.items]
     return [
         ListFlowable(items, bulletType="bullet", start="•", bulletFontName=FONT, bulletFontSize=9,
-                     bulletColor=ACCENT, leftIndent=14, bulletDedent=10, spaceAfter=6)
+                     bulletColor=look.accent, leftIndent=14, bulletDedent=10, spaceAfter=6)
     ]
 
 
-def _qa(qa: QA) -> list[Flowable]:
+def _qa(qa: QA, look: _Look) -> list[Flowable]:
     return [
-        Paragraph(f"{qa.number}. {markup(qa.question)}", _styles()["question"]),
-        _para(qa.answer, "answer"),
+        Paragraph(f"{qa.number}. {markup(qa.question)}", _styles(look.theme)["question"]),
+        _para(qa.answer, "answer", look.theme),
     ]
 
 
-def _paragraph(paragraph: TextParagraph) -> list[Flowable]:
+def _paragraph(paragraph: TextParagraph, look: _Look) -> list[Flowable]:
     style = paragraph.role if paragraph.role in ("lead", "note") else "body"
-    return [_para(paragraph.text, style)]
+    return [_para(paragraph.text, style, look.theme)]
 
 
-_BLOCKS = {TextParagraph: _paragraph, Bullets: _bullets, Table: _table, Chart: _chart, QA: _qa}
+class _Numbers:
+    """Running caption numbers per kind ("Table", "Figure"), counted in reading order."""
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+
+    def next(self, kind: str) -> int:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        return self.counts[kind]
 
 
-def _block(block) -> list[Flowable]:
-    try:
-        return _BLOCKS[type(block)](block)
-    except KeyError:
-        raise TypeError(f"the PDF renderer cannot lay out a {type(block).__name__} block") from None
+def _block(block, look: _Look, numbers: _Numbers, source: str) -> list[Flowable]:
+    kind = type(block)
+    if kind is Table:
+        return _table(block, numbers.next("Table"), look)
+    if kind is Chart:
+        return _chart(block, numbers.next("Figure"), look, source)
+    if kind is TextParagraph:
+        return _paragraph(block, look)
+    if kind is Bullets:
+        return _bullets(block, look)
+    if kind is QA:
+        return _qa(block, look)
+    raise TypeError(f"the PDF renderer cannot lay out a {kind.__name__} block")
 
 
-def _section(section: Section, index: int, outline_level: int) -> list[Flowable]:
-    style = _styles()["h1" if section.level <= 1 else "h2"]
+def _section(
+    section: Section, index: int, outline_level: int, look: _Look, numbers: _Numbers, source: str
+) -> list[Flowable]:
+    style = _styles(look.theme)["h1" if section.level <= 1 else "h2"]
     heading = _Heading(markup(section.title), style, key=f"section-{index}", title=section.title,
                        level=outline_level)
     story: list[Flowable] = [heading]
     for block in section.blocks:
-        story += _block(block)
+        story += _block(block, look, numbers, source)
     return story
 
 
 # --- the story -------------------------------------------------------------------------------------
 
 
-def _cover(document: Document) -> list[Flowable]:
+def _logo(path) -> Image:
+    """The theme's logo, LOGO_WIDTH wide at its own aspect ratio, flush left."""
+    from reportlab.lib.utils import ImageReader
+
+    width, height = ImageReader(str(path)).getSize()
+    return Image(str(path), width=LOGO_WIDTH, height=LOGO_WIDTH * height / width, hAlign="LEFT")
+
+
+def _cover(document: Document, look: _Look) -> list[Flowable]:
+    theme = look.theme
+    top: list[Flowable] = [Spacer(1, 55 * mm)]
+    if theme.logo is not None:
+        top = [Spacer(1, 20 * mm), _logo(theme.logo), Spacer(1, 20 * mm)]
     return [
-        Spacer(1, 55 * mm),
-        HRFlowable(width="22%", thickness=4, color=ACCENT, hAlign="LEFT", spaceAfter=12 * mm),
-        _para(document.title, "cover-title"),
-        _para(document.subtitle, "cover-subtitle"),
-        _para(f"As of {document.as_of.isoformat()}", "cover-meta"),
-        _para(document.publisher, "cover-meta"),
+        *top,
+        HRFlowable(width="22%", thickness=4, color=look.accent, hAlign="LEFT", spaceAfter=12 * mm),
+        _para(document.title, "cover-title", theme),
+        _para(document.subtitle, "cover-subtitle", theme),
+        _para(f"As of {document.as_of.isoformat()}", "cover-meta", theme),
+        _para(document.publisher, "cover-meta", theme),
     ]
 
 
-def _contents() -> list[Flowable]:
+def _contents(theme: Theme) -> list[Flowable]:
     layout = TableStyle(
         [
             ("FONT", (0, 0), (-1, -1), FONT, 10),  # the cell default is Helvetica, a base-14 font
@@ -466,8 +530,9 @@ def _contents() -> list[Flowable]:
             ("RIGHTPADDING", (0, 0), (-1, -1), 0),
         ]
     )
-    toc = TableOfContents(levelStyles=[_styles()["toc0"], _styles()["toc1"]], dotsMinLevel=0, tableStyle=layout)
-    return [Paragraph("Contents", _styles()["contents"]), toc]
+    styles = _styles(theme)
+    toc = TableOfContents(levelStyles=[styles["toc0"], styles["toc1"]], dotsMinLevel=0, tableStyle=layout)
+    return [Paragraph("Contents", styles["contents"]), toc]
 
 
 def _outline_levels(sections: tuple[Section, ...]) -> list[int]:
@@ -480,30 +545,40 @@ def _outline_levels(sections: tuple[Section, ...]) -> list[int]:
     return levels
 
 
-def build_story(document: Document, page_count: Flowable) -> list[Flowable]:
+def build_story(document: Document, page_count: Flowable, theme: Theme = DEFAULT_THEME) -> list[Flowable]:
     """Lay out the cover, the contents page and every section of *document* as flowables."""
-    story = _cover(document)
-    story += [NextPageTemplate("body"), PageBreak(), *_contents(), PageBreak()]
+    look = _look(theme)
+    source = theme.source_line(document.publisher)
+    numbers = _Numbers()
+    story = _cover(document, look)
+    story += [NextPageTemplate("body"), PageBreak(), *_contents(theme), PageBreak()]
     for index, (section, level) in enumerate(zip(document.sections, _outline_levels(document.sections))):
-        story += _section(section, index, level)
+        story += _section(section, index, level, look, numbers, source)
     story.append(page_count)
     return story
 
 
 def render(job: RenderJob) -> bytes:
     """Render the job's document as PDF bytes."""
+    return render_with(job, DEFAULT_THEME)
+
+
+def render_with(job: RenderJob, theme: Theme) -> bytes:
+    """Render the job's document as PDF bytes in *theme*."""
     register_fonts()
+    look = _look(theme)
     document = job.document
     meta = document.meta
     buffer = io.BytesIO()
     template = _ReportTemplate(
         buffer,
         document,
-        pagesize=PAGE,
-        leftMargin=MARGIN_X,
-        rightMargin=MARGIN_X,
-        topMargin=MARGIN_TOP,
-        bottomMargin=MARGIN_BOTTOM,
+        look,
+        pagesize=look.page,
+        leftMargin=look.margin_x,
+        rightMargin=look.margin_x,
+        topMargin=look.margin_top,
+        bottomMargin=look.margin_bottom,
         title=meta.title,
         author=meta.author,
         subject=meta.subject,
@@ -514,6 +589,6 @@ def render(job: RenderJob) -> bytes:
         displayDocTitle=1,
         lang=LANGUAGE,  # the catalog's /Lang: screen readers pick their voice and rules by it
     )
-    template.addPageTemplates(_page_templates())
-    template.multiBuild(build_story(document, template.page_count))
+    template.addPageTemplates(_page_templates(look))
+    template.multiBuild(build_story(document, template.page_count, theme))
     return buffer.getvalue()

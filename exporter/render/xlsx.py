@@ -9,9 +9,10 @@ can be calculated with and read by pandas alike.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import datetime as dt
 import io
-import math
 import zipfile
 from copy import copy
 from collections.abc import Iterable, Sequence
@@ -23,6 +24,7 @@ from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
+from openpyxl.drawing.image import Image as SheetImage
 from openpyxl.drawing.text import CharacterProperties, Paragraph as DrawingParagraph
 from openpyxl.drawing.text import Font as TypeFace, ParagraphProperties, RegularTextRun
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -31,10 +33,12 @@ from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..derive import Basis, Forecast
 from ..document import QA, Chart, Document, Paragraph, Section
 from ..model import Money, Report, Scale
+from ..theme import DEFAULT_THEME, Theme
 from . import RenderJob
 from .ooxml import reproducible_zip, utc_naive
 
@@ -50,28 +54,50 @@ COMPANIES = "Companies"
 REGIONS = "Regions"
 SHEETS = (SUMMARY, FORECAST, ASSUMPTIONS, SEGMENTS, TRENDS, FAQ, COMPANIES, REGIONS)
 
+
+class _Look:
+    """The theme as openpyxl fonts, fills and borders."""
+
+    def __init__(self, theme: Theme):
+        self.theme = t = theme
+        font, size = theme.office_font, theme.base_size
+        set_ = functools.partial(setattr, self)
+        set_("font", font)
+        set_("size", size)
+        set_("accent", t.accent.upper())
+        set_("secondary", t.secondary.upper())  # derived bars: the same hue, so reported bars stand out
+        set_("ink", t.ink.upper())
+        set_("muted", t.muted.upper())
+        set_("header_font", Font(name=font, size=size, bold=True, color="FFFFFF"))
+        set_("header_fill", PatternFill("solid", fgColor=t.accent.upper()))
+        set_("title_font", Font(name=font, bold=True, size=16, color=t.accent.upper()))
+        set_("label_font", Font(name=font, size=size, bold=True, color=t.muted.upper()))
+        set_("body_font", Font(name=font, size=size))
+        set_("derived_font", Font(name=font, size=size, italic=True))
+        set_("note_font", Font(name=font, size=size, italic=True, color=t.muted.upper()))
+        set_("explain_font", Font(name=font, size=size, italic=True, color=t.accent.upper()))
+        # The spreadsheet convention for "type here": blue figures on a light-yellow ground.
+        set_("input_font", Font(name=font, size=size, bold=True, color="0000FF"))
+        thin = Side(style="thin", color=t.rule.upper())
+        set_("box", Border(left=thin, right=thin, top=thin, bottom=thin))
+        set_("underline", Border(bottom=thin))
+
+
+# The look of the workbook being written; render_with sets it for the duration of one render
+# (a context variable, so renders in parallel threads never see each other's theme).
+_LOOK: contextvars.ContextVar[_Look] = contextvars.ContextVar("xlsx_look", default=_Look(DEFAULT_THEME))
+
+
+def _look() -> _Look:
+    return _LOOK.get()
+
+
 # Arial renders with the same metrics everywhere (Liberation Sans on Linux), so the row
 # heights estimated below fit wherever the workbook is opened.
-FONT = "Arial"
-SIZE = 10
-ACCENT = "1F4E79"
-ACCENT_LIGHT = "9DC3E6"  # derived bars: the same hue, so reported bars stand out
-MUTED = "595959"
-RULE = "BFBFBF"
-
-HEADER_FONT = Font(name=FONT, size=SIZE, bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor=ACCENT)
-TITLE_FONT = Font(name=FONT, bold=True, size=16, color=ACCENT)
-LABEL_FONT = Font(name=FONT, size=SIZE, bold=True, color=MUTED)
-BODY_FONT = Font(name=FONT, size=SIZE)
-DERIVED_FONT = Font(name=FONT, size=SIZE, italic=True)
-NOTE_FONT = Font(name=FONT, size=SIZE, italic=True, color=MUTED)
-# The spreadsheet convention for "type here": blue figures on a light-yellow ground.
-INPUT_FONT = Font(name=FONT, size=SIZE, bold=True, color="0000FF")
+FONT = DEFAULT_THEME.office_font
+SIZE = DEFAULT_THEME.base_size
+ACCENT = DEFAULT_THEME.accent.upper()
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-_thin = Side(style="thin", color=RULE)
-BOX = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
-UNDERLINE = Border(bottom=_thin)
 
 TOP = Alignment(vertical="top")
 WRAP = Alignment(vertical="top", wrap_text=True)
@@ -84,7 +110,11 @@ YEAR_FORMAT = "0"
 DATE_FORMAT = "yyyy-mm-dd"
 LANGUAGE = "en-US"
 
-LINE_POINTS = 13  # height of one line of 10 pt text
+LINE_POINTS = 11.5  # pitch of 10 pt Arial lines: Excel 11.5, LibreOffice 11.25
+ROW_PADDING = 3  # points above and below the text of a wrapped row
+LOGO_HEIGHT_PX = 48  # the Summary sheet's logo, at the top
+CHART_SIZE_CM = (22, 13.5)  # the Forecast chart: beside a 58-character table it fills a landscape page
+
 PERCENT_UNIT = "percent per year"
 SCENARIO_BASIS = "Scenario (computed from inputs)"
 
@@ -93,6 +123,19 @@ SCENARIO_BASIS = "Scenario (computed from inputs)"
 
 def render(job: RenderJob) -> bytes:
     """Return the bytes of the workbook for *job*."""
+    return render_with(job, DEFAULT_THEME)
+
+
+def render_with(job: RenderJob, theme: Theme) -> bytes:
+    """Return the bytes of the workbook for *job* in *theme*."""
+    token = _LOOK.set(_Look(theme))
+    try:
+        return _render(job, theme)
+    finally:
+        _LOOK.reset(token)
+
+
+def _render(job: RenderJob, theme: Theme) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     _default_font(wb)
@@ -108,7 +151,7 @@ def render(job: RenderJob) -> bytes:
     _regions(sheets[REGIONS], job.report)
     for ws in wb.worksheets:
         _fit_rows(ws)
-        _page_setup(ws)
+        _page_setup(ws, theme)
     _properties(wb, doc)
     return _save(wb, utc_naive(doc.meta.created))
 
@@ -120,9 +163,10 @@ def _default_font(wb: Workbook) -> None:
     default, replaced by a wider font where Calibri is missing) the wrapped-text heights estimated
     here would fit in one application and not another. openpyxl has no public setter for it.
     """
-    wb._fonts = IndexedList([BODY_FONT])
+    body = _look().body_font
+    wb._fonts = IndexedList([body])
     wb._named_styles = NamedStyleList()
-    wb.add_named_style(NamedStyle(name="Normal", font=copy(BODY_FONT), border=Border(), builtinId=0))
+    wb.add_named_style(NamedStyle(name="Normal", font=copy(body), border=Border(), builtinId=0))
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -157,7 +201,7 @@ def _put(ws: Worksheet, row: int, col: int, value, number_format: str | None = N
         cell.value = value
     if number_format:
         cell.number_format = number_format
-    cell.font = BODY_FONT
+    cell.font = _look().body_font
     cell.alignment = _alignment(value, number_format)
     return cell
 
@@ -174,8 +218,8 @@ def _header(ws: Worksheet, row: int, labels: Sequence[str], numeric: Sequence[in
     """Write a header row; labels of the *numeric* columns (1-based) align with their figures."""
     for col, label in enumerate(labels, 1):
         cell = _put(ws, row, col, label)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
+        cell.font = _look().header_font
+        cell.fill = _look().header_fill
         if col in numeric:
             cell.alignment = Alignment(horizontal="right", vertical="center", wrap_text=True, indent=1)
         else:
@@ -211,16 +255,16 @@ def _table(
     for last, values in enumerate(rows, 2):
         for col, value in enumerate(values, 1):
             cell = _put(ws, last, col, value, formats[col - 1])
-            cell.border = UNDERLINE
+            cell.border = _look().underline
             if wrap[col - 1]:
                 cell.alignment = WRAP
     return last
 
 
-def _note(ws: Worksheet, row: int, text: str, first_col: int, last_col: int, font: Font = NOTE_FONT) -> None:
+def _note(ws: Worksheet, row: int, text: str, first_col: int, last_col: int, font: Font | None = None) -> None:
     """Write *text* across the columns first..last as one wrapped note."""
     cell = _put(ws, row, first_col, text)
-    cell.font = font
+    cell.font = font or _look().note_font
     cell.alignment = WRAP
     if last_col > first_col:
         ws.merge_cells(start_row=row, start_column=first_col, end_row=row, end_column=last_col)
@@ -242,17 +286,44 @@ def _fit_rows(ws: Worksheet) -> None:
                 continue
             cols = merged.get((cell.row, cell.column), range(cell.column, cell.column + 1))
             width = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in cols)
-            lines = max(lines, _lines(cell.value, width, bold=bool(cell.font.b)))
+            size = float(cell.font.sz or SIZE)
+            lines = max(lines, _lines(cell.value, width, bold=bool(cell.font.b), size=size))
         if lines > 1:
-            ws.row_dimensions[row[0].row].height = lines * LINE_POINTS + 4
+            ws.row_dimensions[row[0].row].height = lines * _line_points() + 2 * ROW_PADDING
 
 
-def _lines(text: str, width: float, bold: bool = False) -> int:
-    """Estimate how many lines *text* wraps to in a cell *width* characters wide."""
-    # A column-width unit is one digit of the Normal font; 10 pt prose fits about 1.2 characters
-    # into it, fewer once word wrapping leaves ragged line ends, and bold takes more room.
-    usable = max(width * (1.0 if bold else 1.15), 1)
-    return sum(max(1, math.ceil(len(part) / usable)) for part in text.split("\n"))
+def _line_points() -> float:
+    """Height of one line of body text: LINE_POINTS at 10 pt, in proportion for other sizes."""
+    return LINE_POINTS * _look().size / 10
+
+
+def _lines(text: str, width: float, bold: bool = False, size: float = SIZE) -> int:
+    """Count the lines *text* wraps to in a cell *width* characters wide, wrapping word by word.
+
+    Words are measured with Helvetica's metrics, which Arial and Liberation Sans share. A
+    column-width unit comes out at 5.5 pt of text width in LibreOffice (measured on its PDF
+    export; Excel's 7 px digit makes it about 5.3 pt), less the cell's padding.
+    """
+    font = "Helvetica-Bold" if bold else "Helvetica"
+    usable = max(width * 5.5 - 6, size)
+    space = stringWidth(" ", font, size)
+    count = 0
+    for part in text.split("\n"):
+        count += 1
+        used = 0.0
+        for word in part.split():
+            need = stringWidth(word, font, size)
+            if used and used + space + need <= usable:
+                used += space + need
+            elif used:
+                count += 1
+                used = need
+            else:
+                used = need
+            while used > usable:  # a word wider than the cell breaks across lines
+                count += 1
+                used -= usable
+    return count
 
 
 # --- sheets ----------------------------------------------------------------------------------
@@ -263,9 +334,15 @@ def _summary(ws: Worksheet, job: RenderJob) -> None:
     f = report.figures
     _widths(ws, (38, 14, 18, 14, 22))
     title = _put(ws, 1, 1, report.title)
-    title.font = TITLE_FONT
+    title.font = _look().title_font
     title.alignment = Alignment(vertical="center")
     ws.row_dimensions[1].height = 28
+    logo = _look().theme.logo
+    if logo is not None:
+        image = SheetImage(str(logo))
+        image.width, image.height = round(image.width * LOGO_HEIGHT_PX / image.height), LOGO_HEIGHT_PX
+        ws.row_dimensions[1].height = LOGO_HEIGHT_PX * 0.75 + 6
+        ws.add_image(image, "E1")
     ws.freeze_panes = "A2"
 
     facts: list[tuple[str, object, str | None]] = [
@@ -281,7 +358,7 @@ def _summary(ws: Worksheet, job: RenderJob) -> None:
         facts.append(("Sample report URL", str(report.source.sample_url), None))
     row = 2
     for row, (label, value, number_format) in enumerate(facts, 3):
-        _put(ws, row, 1, label).font = LABEL_FONT
+        _put(ws, row, 1, label).font = _look().label_font
         _put(ws, row, 2, value, number_format).alignment = LEFT
 
     row += 2
@@ -330,9 +407,9 @@ def _summary(ws: Worksheet, job: RenderJob) -> None:
         _put(ws, row, 5, basis)
         if basis == derived:
             for col in (1, 2, 5):
-                ws.cell(row=row, column=col).font = DERIVED_FONT
+                ws.cell(row=row, column=col).font = _look().derived_font
         for col in range(1, 6):
-            ws.cell(row=row, column=col).border = UNDERLINE
+            ws.cell(row=row, column=col).border = _look().underline
 
     note = _section_note(doc, "source")
     if note:
@@ -351,8 +428,11 @@ def _forecast(ws: Worksheet, job: RenderJob) -> None:
     for row, point in enumerate(fc.points, 2):
         if point.basis is Basis.derived:
             for col in (2, 3):
-                ws.cell(row=row, column=col).font = DERIVED_FONT
+                ws.cell(row=row, column=col).font = _look().derived_font
     chart_block = _chart_block(doc)
+    # A narrow gutter, then the chart beside the table, large enough to fill a landscape page
+    # once the sheet is scaled to one page wide.
+    ws.column_dimensions["D"].width = 3
     ws.add_chart(_bar_chart(ws, fc, chart_block, last), "E2")
     note = _section_note(doc, "forecast")
     if note:
@@ -365,7 +445,7 @@ def _bar_chart(ws: Worksheet, fc: Forecast, block: Chart | None, last_row: int) 
     chart.type = "col"
     chart.grouping = "clustered"
     chart.gapWidth = 60
-    chart.width, chart.height = 18, 10  # cm
+    chart.width, chart.height = CHART_SIZE_CM
     values = Reference(ws, min_col=2, min_row=1, max_row=last_row)
     years = Reference(ws, min_col=1, min_row=2, max_row=last_row)
     chart.add_data(values, titles_from_data=True)
@@ -387,13 +467,13 @@ def _bar_chart(ws: Worksheet, fc: Forecast, block: Chart | None, last_row: int) 
     chart.y_axis.number_format = "#,##0.0"
 
     series = chart.series[0]
-    series.graphicalProperties.solidFill = ACCENT_LIGHT
-    series.graphicalProperties.line.solidFill = ACCENT_LIGHT
+    series.graphicalProperties.solidFill = _look().secondary
+    series.graphicalProperties.line.solidFill = _look().secondary
     for idx, point in enumerate(fc.points):
         if point.basis is Basis.reported:
             dp = DataPoint(idx=idx)
-            dp.graphicalProperties.solidFill = ACCENT
-            dp.graphicalProperties.line.solidFill = ACCENT
+            dp.graphicalProperties.solidFill = _look().accent
+            dp.graphicalProperties.line.solidFill = _look().accent
             series.dPt.append(dp)
     series.dLbls = DataLabelList(
         numFmt=MONEY_FORMAT,
@@ -411,8 +491,9 @@ def _bar_chart(ws: Worksheet, fc: Forecast, block: Chart | None, last_row: int) 
 
 def _char_props(size: int, bold: bool = False) -> CharacterProperties:
     """Return chart text properties in the body font; *size* is in 1/100 pt."""
-    colour = "262626" if bold else MUTED
-    return CharacterProperties(latin=TypeFace(typeface=FONT), sz=size, b=bold, solidFill=colour)
+    look = _look()
+    colour = look.ink if bold else look.muted
+    return CharacterProperties(latin=TypeFace(typeface=look.font), sz=size, b=bold, solidFill=colour)
 
 
 def _text_props(size: int) -> RichText:
@@ -469,12 +550,12 @@ def _assumptions(ws: Worksheet, fc: Forecast) -> None:
         _put(ws, row, 1, label)
         cell = _put(ws, row, 2, value, number_format)
         cell.alignment = NUMBER  # the base year too: all inputs line up as figures
-        cell.border = BOX
+        cell.border = _look().box
         if editable:
-            cell.font = INPUT_FONT
+            cell.font = _look().input_font
             cell.fill = INPUT_FILL
         else:
-            cell.font = NOTE_FONT
+            cell.font = _look().note_font
         _put(ws, row, 3, unit)
         _put(ws, row, 4, basis)
     year_ref, value_ref, rate_ref = "$B$2", "$B$3", "$B$4"
@@ -486,18 +567,18 @@ def _assumptions(ws: Worksheet, fc: Forecast) -> None:
         f"recomputes. The {FORECAST} sheet keeps the published values (reported and derived) unchanged.",
         1,
         4,
-        font=Font(name=FONT, size=SIZE, italic=True, color=ACCENT),
+        font=_look().explain_font,
     )
     _header(ws, 9, ("Year", f"Market size ({fc.unit})", "Basis"), numeric=(2,))
     for row, point in enumerate(fc.points, 10):
-        _put(ws, row, 1, point.year, YEAR_FORMAT).border = UNDERLINE
+        _put(ws, row, 1, point.year, YEAR_FORMAT).border = _look().underline
         cell = ws.cell(row=row, column=2)
         _formula(cell, f"={value_ref}*(1+{rate_ref})^(A{row}-{year_ref})")
         cell.number_format = MONEY_FORMAT
-        cell.font = BODY_FONT
+        cell.font = _look().body_font
         cell.alignment = NUMBER
-        cell.border = UNDERLINE
-        _put(ws, row, 3, SCENARIO_BASIS).border = UNDERLINE
+        cell.border = _look().underline
+        _put(ws, row, 3, SCENARIO_BASIS).border = _look().underline
 
 
 def _segments(ws: Worksheet, report: Report) -> None:
@@ -600,10 +681,10 @@ def _chart_block(doc: Document) -> Chart | None:
     return next((b for b in section.blocks if isinstance(b, Chart)), None)
 
 
-def _page_setup(ws: Worksheet) -> None:
+def _page_setup(ws: Worksheet, theme: Theme) -> None:
     """Print each sheet landscape, one page wide, repeating its header row."""
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = ws.PAPERSIZE_LETTER if theme.page_size == "Letter" else ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True

@@ -1,0 +1,64 @@
+"""The look shared by every renderer: one palette, one page size, one set of fonts and margins.
+
+Colours are hex strings without "#" (the form Word and Excel store); each renderer converts them
+to its library's colour type. The publisher named in headers and source lines comes from the
+document, never from here.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass
+
+__all__ = ["Theme", "DEFAULT_THEME", "PAGE_SIZES_MM"]
+
+# Width and height in millimetres, portrait.
+PAGE_SIZES_MM = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
+MM_PER_INCH = 25.4
+
+
+@dataclass(frozen=True)
+class Theme:
+    accent: str = "1F4E79"  # headings, table headers, reported columns
+    secondary: str = "9DB8D3"  # derived (estimated) columns: the accent's hue, lighter
+    ink: str = "262626"  # body text
+    muted: str = "595959"  # captions, notes, header and footer
+    rule: str = "BFBFBF"  # thin lines and gridlines
+    zebra: str = "F1F4F8"  # alternate table rows
+    office_font: str = "Arial"  # Word and Excel: LibreOffice maps it to metric-equal Liberation Sans
+    pdf_font: str = "DejaVuSans"  # embedded in the PDF (and drawn into chart pictures)
+    base_size: float = 10.0  # body text, points
+    page_size: str = "A4"  # "A4" or "Letter"
+    margin_top_mm: float = 26.0
+    margin_bottom_mm: float = 22.0
+    margin_side_mm: float = 22.0
+    logo: pathlib.Path | None = None  # a PNG for the cover/title page and the Summary sheet
+
+    def __post_init__(self) -> None:
+        if self.page_size not in PAGE_SIZES_MM:
+            raise ValueError(f"unknown page size {self.page_size!r} (known: {', '.join(PAGE_SIZES_MM)})")
+        for name in ("accent", "secondary", "ink", "muted", "rule", "zebra"):
+            value = getattr(self, name)
+            if len(value) != 6 or any(c not in "0123456789ABCDEFabcdef" for c in value):
+                raise ValueError(f"{name} must be six hex digits, not {value!r}")
+
+    @property
+    def page_mm(self) -> tuple[float, float]:
+        return PAGE_SIZES_MM[self.page_size]
+
+    @property
+    def page_inches(self) -> tuple[float, float]:
+        width, height = self.page_mm
+        return width / MM_PER_INCH, height / MM_PER_INCH
+
+    @staticmethod
+    def rgb(hex_colour: str) -> tuple[float, float, float]:
+        """Return *hex_colour* as red, green, blue fractions (0..1)."""
+        return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+    def source_line(self, publisher: str) -> str:
+        """The line under every chart, naming who reported the figures and who derived the rest."""
+        return f"Source: {publisher}; derived values computed by exporter"
+
+
+DEFAULT_THEME = Theme()
