@@ -1,3 +1,5 @@
 from .cli import main
 
-main(prog_name="exporter")
+# Guarded: worker processes (spawned for --jobs) import the main module again.
+if __name__ == "__main__":
+    main(prog_name="exporter")

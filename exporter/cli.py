@@ -10,9 +10,11 @@ import datetime as dt
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -160,6 +162,8 @@ def cli(verbose: int, quiet: bool, state_dir: Path | None) -> None:
     help="Format to build; repeat for several. Default: docx, xlsx and pdf.",
 )
 @click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+@click.option("-j", "--jobs", default=os.cpu_count() or 1, show_default="the number of CPUs",
+              type=click.IntRange(min=1), help="Reports rendered in parallel worker processes.")
 @click.option(
     "--keep", default=5, show_default=True, type=click.IntRange(min=0),
     help="Published sets to keep in OUTPUT/<id>/history/ (0 keeps none).",
@@ -180,7 +184,7 @@ def cli(verbose: int, quiet: bool, state_dir: Path | None) -> None:
               help="Fire times missed during downtime that this run makes up for.")
 @click.pass_context
 @handle_errors
-def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, state_dir, deliver_after, lists,
+def build(ctx, report_ids, formats, force, jobs, keep, wait, data_dir, output_dir, state_dir, deliver_after, lists,
           recipients, trigger, job_id, catch_up) -> None:
     """Build the deliverables of REPORT_ID (default: every report).
 
@@ -199,9 +203,12 @@ def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, sta
         data_dir=data_dir, output_dir=output_dir, ids=report_ids, formats=formats,
         state_dir=_state_dir(state_dir), force=force, keep=keep, wait=wait, trigger=trigger,
         job_id=job_id, catch_up=catch_up, should_stop=stop.is_set, deliver=deliver_after, lists=lists,
-        recipients=recipients,
+        recipients=recipients, jobs=jobs, progress=_progress_line() if _show_progress(ctx) else None,
     )
+    started = time.monotonic()
     result = run_build(request)
+    if request.progress:
+        click.echo("\r\033[K", nl=False, err=True)
     for problem in result.warnings:
         _warn(problem)
     quiet = ctx.find_root().params["quiet"]
@@ -215,9 +222,28 @@ def build(ctx, report_ids, formats, force, keep, wait, data_dir, output_dir, sta
         elif not quiet:
             detail = ": " + ", ".join(str(p) for p in outcome.files) if outcome.status == "built" else ""
             click.echo(f"{outcome.report_id}: {outcome.status}{detail}")
+    if len(result.outcomes) > 1 and not quiet:
+        counts = {status: sum(o.status == status for o in result.outcomes)
+                  for status in ("built", "unchanged", "failed", "stopped")}
+        text = ", ".join(f"{n} {status}" for status, n in counts.items() if n or status != "stopped")
+        click.echo(f"summary: {text} in {time.monotonic() - started:.1f} s")
     _print_deliveries(result.deliveries, quiet)
     if not result.ok:
         sys.exit(EXIT_FAILED)
+
+
+def _show_progress(ctx) -> bool:
+    """Show progress only to a person at a terminal: never under cron, in a pipe or with -q."""
+    return not ctx.find_root().params["quiet"] and sys.stderr.isatty()
+
+
+def _progress_line():
+    def show(done: int, total: int, report_id: str) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        click.echo(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {report_id}", nl=False, err=True)
+
+    return show
 
 
 @cli.command()
@@ -421,8 +447,8 @@ def jobs(as_json, count, data_dir, schedule) -> None:
         reports = row["reports"] if row["reports"] == "all" else ", ".join(row["reports"])
         formats = row["formats"] if row["formats"] == "default" else ", ".join(row["formats"])
         click.echo(f"{row['id']}: {row['trigger']} ({row['timezone']}); reports: {reports}; formats: {formats}")
-        for time in row["next"]:
-            click.echo(f"    {time}")
+        for fire_time in row["next"]:
+            click.echo(f"    {fire_time}")
 
 
 @cli.command()

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
 import os
 import secrets
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 from .derive import forecast
 from .document import build_document, headline
@@ -110,6 +112,8 @@ class BuildRequest:
     lists: tuple[str, ...] = ()  # distribution lists to deliver to; all when empty
     recipients: Path | None = None  # default DATA/recipients.yaml
     dry_run: bool = False  # deliver: say what would go where, send nothing
+    jobs: int = 1  # processes rendering reports in parallel; publishing stays in this process
+    progress: Callable[[int, int, str], None] | None = None  # (done, total, report id) after each report
 
     @property
     def state(self) -> Path:
@@ -344,25 +348,75 @@ def build(
         files = {e["name"]: e["sha256"] for e in manifest["files"].values()}
         outcomes[source.id] = Outcome(source.id, "unchanged", [folder / n for n in files])
         history.record(run_id, ReportOutcome(source.id, "unchanged", None, files))
-    for report, (source, inputs) in zip(loaded, to_build):
+    inputs_of = {source.id: inputs for source, inputs in to_build}
+    for report in loaded:
         warnings.extend(report.warnings)
-        if request.should_stop():
-            outcome = Outcome(source.id, "stopped", error="stopped before it was built; its previous set is unchanged")
+    for report, rendered in _renderings(loaded, formats, request.jobs, request.should_stop):
+        report_id = report.source.id
+        if rendered is None:
+            outcome = Outcome(report_id, "stopped", error="stopped before it was built; its previous set is unchanged")
+        elif isinstance(rendered, BuildError):
+            log.debug("build of %s failed", report_id, exc_info=rendered)
+            outcome = Outcome(report_id, "failed", error=str(rendered))
         else:
-            outcome = _build_one(request, run_id, report, inputs, formats)
-        outcomes[source.id] = outcome
+            outcome = _publish_one(request, run_id, report, inputs_of[report_id], rendered)
+        outcomes[report_id] = outcome
         hashes = {p.name: file_sha256(p) for p in outcome.files} if outcome.status == "built" else {}
-        history.record(run_id, ReportOutcome(source.id, outcome.status, outcome.error, hashes))
+        history.record(run_id, ReportOutcome(report_id, outcome.status, outcome.error, hashes))
+        if request.progress:
+            request.progress(len(outcomes) - len(unchanged), len(loaded), report_id)
     if any(o.status == "built" for o in outcomes.values()) or not (request.output_dir / INDEX_NAME).exists():
         write_index(request.output_dir)  # the page a salesperson opens in the shared folder
     return BuildResult(run_id, [outcomes[s.id] for s in sources], warnings)
 
 
-def _build_one(request: BuildRequest, run_id: str, report: LoadedReport, inputs: Inputs, formats) -> Outcome:
+def _renderings(reports: list[LoadedReport], formats: tuple[str, ...], jobs: int,
+                should_stop: Callable[[], bool]) -> Iterator[tuple[LoadedReport, dict[str, bytes] | BuildError | None]]:
+    """Render every report, in *jobs* worker processes when there is more than one; yield each result.
+
+    A result is the rendered bytes, the `BuildError` that stopped it, or None when a stop was
+    requested first. Workers only render: they return bytes and touch no file.
+    """
+    if jobs <= 1 or len(reports) <= 1:
+        for report in reports:
+            if should_stop():
+                yield report, None
+                continue
+            try:
+                yield report, render_all(report, formats)
+            except BuildError as exc:
+                yield report, exc
+        return
+    # Fresh interpreters rather than forks: a fork would inherit the run lock and the open database.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(reports)), mp_context=context)
+    try:
+        futures = {pool.submit(render_all, report, formats): report for report in reports}
+        pending = set(futures)
+        for future in as_completed(futures):
+            pending.discard(future)
+            report = futures[future]
+            try:
+                yield report, future.result()
+            except BuildError as exc:
+                yield report, exc
+            except Exception as exc:  # a worker that died (BrokenProcessPool) fails its report, not the run
+                yield report, BuildError(f"{report.source.path}: rendering failed: {exc or type(exc).__name__}")
+            if should_stop():
+                for other in pending:
+                    other.cancel()
+                for other in pending:
+                    yield futures[other], None
+                return
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _publish_one(request: BuildRequest, run_id: str, report: LoadedReport, inputs: Inputs,
+                 rendered: dict[str, bytes]) -> Outcome:
     report_id = report.source.id
     folder = report_folder(request.output_dir, report_id)
     try:
-        rendered = render_all(report, formats)
         if request.should_stop():
             return Outcome(report_id, "stopped", error="stopped before publishing; its previous set is unchanged")
         files = {fmt: (file_name(report_id, fmt), data) for fmt, data in rendered.items()}

@@ -1,0 +1,117 @@
+"""Catalogs: every report builds in one run, rendered in parallel worker processes, published by one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA_DIR
+
+SOURCE = DATA_DIR / "reports" / "us-intrathecal-pump-market.yaml"
+
+
+def exporter(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory) -> Path:
+    """Five reports with different names and figures."""
+    data = tmp_path_factory.mktemp("catalog") / "data"
+    (data / "reports").mkdir(parents=True)
+    text = SOURCE.read_text(encoding="utf-8")
+    for n in range(5):
+        variant = text.replace("title: United States Intrathecal Pump Market",
+                               f"title: Catalog Market {n}").replace("amount: 5.8", f"amount: {5.8 + n}")
+        (data / "reports" / f"market-{n}.yaml").write_text(variant, encoding="utf-8")
+    return data
+
+
+def digests(out: Path) -> dict[str, str]:
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.glob("*/*.*")) if p.suffix in (".docx", ".xlsx", ".pdf")}
+
+
+def test_parallel_build_equals_the_serial_one(catalog, tmp_path):
+    serial = exporter("build", "--jobs", "1", "--data-dir", str(catalog), "--output-dir", str(tmp_path / "serial"))
+    parallel = exporter("build", "--jobs", "2", "--data-dir", str(catalog), "--output-dir", str(tmp_path / "parallel"))
+    assert serial.returncode == 0, serial.stderr
+    assert parallel.returncode == 0, parallel.stderr
+    assert len(digests(tmp_path / "serial")) == 15
+    assert digests(tmp_path / "serial") == digests(tmp_path / "parallel")
+    lines = parallel.stdout.splitlines()
+    assert sorted(line.split(":")[0] for line in lines[:-1]) == [f"market-{n}" for n in range(5)]
+    assert lines[-1].startswith("summary: 5 built, 0 unchanged, 0 failed in ")
+    history = json.loads(exporter("history", "--json", "--output-dir", str(tmp_path / "parallel")).stdout)
+    assert sorted(r["report_id"] for r in history[0]["reports"]) == [f"market-{n}" for n in range(5)]
+    assert {r["outcome"] for r in history[0]["reports"]} == {"built"}
+    page = (tmp_path / "parallel" / "index.html").read_text()
+    assert all(f"Catalog Market {n}" in page for n in range(5))
+
+
+def test_a_catalog_rebuild_reports_unchanged_and_quiet_prints_nothing(catalog, tmp_path):
+    out = tmp_path / "out"
+    assert exporter("build", "-j", "2", "--data-dir", str(catalog), "--output-dir", str(out)).returncode == 0
+    again = exporter("build", "-j", "2", "--data-dir", str(catalog), "--output-dir", str(out))
+    assert again.stdout.splitlines()[-1].startswith("summary: 0 built, 5 unchanged, 0 failed in ")
+    quiet = exporter("-q", "build", "-j", "2", "--force", "--data-dir", str(catalog), "--output-dir", str(out))
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_one_invalid_report_in_a_parallel_build_publishes_nothing(catalog, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(catalog, data)
+    broken = data / "reports" / "market-3.yaml"
+    broken.write_text(broken.read_text().replace("amount: 3.5", "amount: -1"))
+    out = tmp_path / "out"
+    done = exporter("build", "-j", "2", "--data-dir", str(data), "--output-dir", str(out))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"Error: {broken}:")
+    assert digests(out) == {}
+
+
+def test_one_failing_report_does_not_stop_the_others(catalog, tmp_path):
+    """A report that cannot be published fails alone; the others are built and the exit code says so."""
+    data = tmp_path / "data"
+    shutil.copytree(catalog, data)
+    out = tmp_path / "out"
+    # A file where one report's folder belongs: publishing (in the coordinating process) fails for it only.
+    blocked = out / "market-2"
+    out.mkdir()
+    blocked.write_text("a file where the report's folder belongs")
+    done = exporter("build", "-j", "2", "--data-dir", str(data), "--output-dir", str(out))
+    assert done.returncode == 1
+    assert "market-2: failed" in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("summary: 4 built, 0 unchanged, 1 failed in ")
+    assert len(digests(out)) == 12
+
+
+def test_progress_is_shown_on_a_terminal_only(catalog, tmp_path):
+    import pty
+
+    out = tmp_path / "out"
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "exporter", "build", "-j", "2", "--data-dir", str(catalog),
+                             "--output-dir", str(out)], stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    stdout, _ = proc.communicate(timeout=120)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"5/5" in seen and b"[####" in seen
+    assert b"5/5" not in stdout  # the bar goes to the terminal, not into the output
