@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -78,3 +80,50 @@ def pdftotext(pdf: bytes, tmp_path: Path) -> str:
     src.write_bytes(pdf)
     out = subprocess.run([need("pdftotext"), "-layout", str(src), "-"], check=True, capture_output=True)
     return out.stdout.decode("utf-8")
+
+
+def flat(text: str) -> str:
+    """Join wrapped lines so a phrase is found wherever the layout broke it."""
+    return " ".join(text.split())
+
+
+def pdf_body(pages: list[str]) -> str:
+    """All text of pdftotext *pages* in reading order, without the running header and footer of pages 2 on."""
+    body = [pages[0]]
+    for page in pages[1:]:
+        lines = [line for line in page.splitlines() if line.strip()]
+        body += lines[1:-1]
+    return flat(" ".join(body))
+
+
+SOFFICE_TIMEOUT = 180  # seconds; a first start creates the profile, which is the slow part
+
+
+def libreoffice(source: Path, target: str, outdir: Path, profile: Path) -> Path:
+    """Convert *source* with LibreOffice headless to *target* (a --convert-to value) in *outdir*.
+
+    *profile* is a LibreOffice user profile folder of the test's own: it keeps a user's settings,
+    and a running LibreOffice holding the default profile's lock, out of the result. Return the
+    one file written.
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    command = [need("soffice"), "--headless", f"-env:UserInstallation={profile.as_uri()}",
+               "--convert-to", target, "--outdir", str(outdir), str(source)]
+    # soffice is a wrapper script: on a timeout the whole process group must go, or a
+    # soffice.bin would linger holding the profile.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=SOFFICE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"LibreOffice took over {SOFFICE_TIMEOUT} s to convert {source.name} to {target}")
+    # LibreOffice exits 0 even when it cannot load a file; it says so on a stream instead.
+    assert process.returncode == 0, stderr
+    errors = [line for line in (stdout + stderr).splitlines() if line.startswith("Error")]
+    assert not errors, stdout + stderr
+    extension = target.split(":", 1)[0]
+    written = list(outdir.glob(f"{source.stem}*.{extension}"))
+    assert len(written) == 1, f"LibreOffice wrote {written} for {source.name}: {stdout}{stderr}"
+    return written[0]

@@ -10,9 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import posixpath
-import signal
 import subprocess
 import sys
 import warnings
@@ -25,22 +23,16 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 
-from conftest import DATA_DIR, ROOT, need, pdftotext
+from conftest import DATA_DIR, ROOT, flat, libreoffice, need, pdf_body, pdftotext
 from exporter.derive import forecast
 from exporter.document import build_document
 
 REPORT_ID = "us-intrathecal-pump-market"
 LANGUAGE = "en-US"
-SOFFICE_TIMEOUT = 180  # seconds; a first start creates the profile, which is the slow part
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 PR = "http://schemas.openxmlformats.org/package/2006/relationships"
-
-
-def flat(text: str) -> str:
-    """Join wrapped lines so a phrase is found wherever the layout broke it."""
-    return " ".join(text.split())
 
 
 def run(tool: str, *args: str) -> subprocess.CompletedProcess:
@@ -95,31 +87,10 @@ def soffice(tmp_path_factory):
     profile's lock) out of the result; it is shared within the module because creating one is
     most of a conversion's time.
     """
-    binary = need("soffice")
     profile = tmp_path_factory.mktemp("lo-profile")
 
     def convert(source: Path, target: str, outdir: Path) -> Path:
-        outdir.mkdir(parents=True, exist_ok=True)
-        command = [binary, "--headless", f"-env:UserInstallation={profile.as_uri()}",
-                   "--convert-to", target, "--outdir", str(outdir), str(source)]
-        # soffice is a wrapper script: on a timeout the whole process group must go, or a
-        # soffice.bin would linger holding the profile.
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True)
-        try:
-            stdout, stderr = process.communicate(timeout=SOFFICE_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            pytest.fail(f"LibreOffice took over {SOFFICE_TIMEOUT} s to convert {source.name} to {target}")
-        # LibreOffice exits 0 even when it cannot load a file; it says so on a stream instead.
-        assert process.returncode == 0, stderr
-        errors = [line for line in (stdout + stderr).splitlines() if line.startswith("Error")]
-        assert not errors, stdout + stderr
-        extension = target.split(":", 1)[0]
-        converted = outdir / f"{source.stem}.{extension}"
-        assert converted.is_file(), f"LibreOffice wrote no {converted.name}: {stdout}{stderr}"
-        return converted
+        return libreoffice(source, target, outdir, profile)
 
     return convert
 
@@ -247,12 +218,7 @@ def pdf_pages(built, tmp_path_factory) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pdf_text(pdf_pages) -> str:
-    """All text in reading order without the running header and footer, which cut phrases apart."""
-    body = [pdf_pages[0]]
-    for page in pdf_pages[1:]:
-        lines = [line for line in page.splitlines() if line.strip()]
-        body += lines[1:-1]
-    return flat(" ".join(body))
+    return pdf_body(pdf_pages)
 
 
 def test_pdf_text_shows_every_fact(pdf_text, shipped_report):

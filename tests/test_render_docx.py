@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
-import uuid
 import zipfile
 
 import docx
@@ -13,7 +11,7 @@ import pytest
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Inches
 
-from conftest import HOSTILE, need, pdftotext
+from conftest import HOSTILE, libreoffice, pdftotext
 from exporter.derive import Basis
 from exporter.render.docx import render
 
@@ -201,26 +199,9 @@ def test_hostile_texts_are_shown_literally(hostile_job):
 
 @pytest.mark.slow
 def test_libreoffice_converts_it_to_pdf(shipped_docx, tmp_path):
-    soffice = need("soffice")
     source = tmp_path / "report.docx"
     source.write_bytes(shipped_docx)
-    profile = tmp_path / f"lo-profile-{uuid.uuid4().hex}"
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    pdf = (tmp_path / "report.pdf").read_bytes()
+    pdf = libreoffice(source, "pdf", tmp_path / "out", tmp_path / "lo-profile").read_bytes()
     text = pdftotext(pdf, tmp_path)
     assert "United States Intrathecal Pump Market" in text
     assert "Table 2: Market size by year (USD billion)" in text

@@ -11,16 +11,11 @@ import pytest
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph as PdfParagraph
 
-from conftest import HOSTILE, need, pdftotext
+from conftest import HOSTILE, flat, need, pdf_body, pdftotext
 from exporter.derive import Basis
 from exporter.document import Chart, Paragraph, Section, Table
 from exporter.render import RenderJob
 from exporter.render.pdf import ACCENT, FONT, forecast_drawing, markup, register_fonts, render
-
-
-def flat(text: str) -> str:
-    """Join wrapped lines so a phrase is found wherever the layout broke it."""
-    return " ".join(text.split())
 
 
 def run(tool: str, *args: str) -> str:
@@ -52,12 +47,7 @@ def pages(pdf, tmp) -> list[str]:
 
 @pytest.fixture(scope="module")
 def text(pages) -> str:
-    """All text in reading order without the running header and footer, which cut paragraphs apart."""
-    body = [pages[0]]
-    for page in pages[1:]:
-        lines = [line for line in page.splitlines() if line.strip()]
-        body += lines[1:-1]
-    return flat(" ".join(body))
+    return pdf_body(pages)
 
 
 @pytest.fixture(scope="module")

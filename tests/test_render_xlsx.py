@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from exporter.document import Chart
 from exporter.render import get_renderer
 from exporter.render.xlsx import render
 
-from conftest import HOSTILE, need
+from conftest import HOSTILE, libreoffice
 
 SHEETS = [
     "Summary",
@@ -348,22 +347,7 @@ def soffice_csv(xlsx: bytes, sheet: int, tmp_path: Path) -> list[list[str]]:
     out = tmp_path / "out"
     # Full precision ("as shown" off), no formulas, only the given sheet.
     options = f"44,34,76,1,,0,false,true,false,false,false,{sheet}"
-    subprocess.run(
-        [
-            need("soffice"),
-            f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
-            "--headless",
-            "--convert-to",
-            f"csv:Text - txt - csv (StarCalc):{options}",
-            "--outdir",
-            str(out),
-            str(src),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    (produced,) = out.glob("*.csv")
+    produced = libreoffice(src, f"csv:Text - txt - csv (StarCalc):{options}", out, tmp_path / "lo-profile")
     return list(csv.reader(produced.read_text(encoding="utf-8").splitlines()))
 
 
