@@ -12,15 +12,16 @@ rendering or publishing fails publishes none of its files and leaves its old set
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import logging
-import multiprocessing
 import os
 import secrets
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
+from . import executors
 from .derive import forecast
 from .document import build_document, headline
 from .errors import BuildError, DataError, ExporterError, LockBusy, Problem, StateError, UsageError
@@ -114,6 +115,8 @@ class BuildRequest:
     dry_run: bool = False  # deliver: say what would go where, send nothing
     jobs: int = 1  # processes rendering reports in parallel; publishing stays in this process
     progress: Callable[[int, int, str], None] | None = None  # (done, total, report id) after each report
+    executor: str = "local"  # where reports are rendered: "local" (this machine) or "dask"
+    scheduler_address: str | None = None  # the Dask scheduler, e.g. tcp://10.0.0.5:8786
 
     @property
     def state(self) -> Path:
@@ -194,6 +197,18 @@ def load_all(sources: list[ReportSource], *, created: dt.datetime | None = None)
     return loaded
 
 
+def check_all(sources: list[ReportSource], warnings: list[Problem]) -> None:
+    """Validate every report, keeping only the warnings; raise one `DataError` listing all problems."""
+    problems = []
+    for source in sources:
+        try:
+            warnings.extend(validate(read_yaml(source.path)).warnings)
+        except DataError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DataError(problems)
+
+
 def check_formats(formats: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """Return *formats* without duplicates (defaults when empty); an unknown one is a usage error."""
     formats = tuple(dict.fromkeys(formats or DEFAULT_FORMATS))
@@ -202,7 +217,7 @@ def check_formats(formats: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return formats
 
 
-def render_all(report: LoadedReport, formats: tuple[str, ...]) -> dict[str, bytes]:
+def render_all(report: LoadedReport, *, formats: tuple[str, ...]) -> dict[str, bytes]:
     """Render every format of *report* to bytes; raise `BuildError` naming the format that failed."""
     rendered = {}
     for name in formats:
@@ -339,9 +354,9 @@ def build(
         else:
             to_build.append((source, inputs))
 
-    loaded = load_all([s for s, _ in to_build], created=created)
-    outcomes: dict[str, Outcome] = {}
     warnings: list[Problem] = []
+    check_all([s for s, _ in to_build], warnings)
+    outcomes: dict[str, Outcome] = {}
     for source in unchanged:
         folder = report_folder(request.output_dir, source.id)
         manifest = read_manifest(folder) or {"files": {}}
@@ -349,13 +364,27 @@ def build(
         outcomes[source.id] = Outcome(source.id, "unchanged", [folder / n for n in files])
         history.record(run_id, ReportOutcome(source.id, "unchanged", None, files))
     inputs_of = {source.id: inputs for source, inputs in to_build}
-    for report in loaded:
-        warnings.extend(report.warnings)
-    for report, rendered in _renderings(loaded, formats, request.jobs, request.should_stop):
+    failed_loads: list[tuple[ReportSource, BuildError]] = []
+
+    def loaded() -> Iterator[LoadedReport]:
+        # Loaded again, one at a time as workers free up, so memory stays flat in the catalog's size.
+        for source, _ in to_build:
+            try:
+                yield load(source, created=created)
+            except DataError as exc:  # the file changed since it was checked
+                failed_loads.append((source, BuildError(f"{source.path}: changed during the build: {exc}")))
+
+    work = functools.partial(render_all, formats=formats)
+    jobs = min(request.jobs, len(to_build))
+    results = executors.run(work, loaded(), jobs=jobs, should_stop=request.should_stop,
+                            executor=request.executor, address=request.scheduler_address)
+    for report, rendered in itertools.chain(results, _drain(failed_loads)):
         report_id = report.source.id
         if rendered is None:
             outcome = Outcome(report_id, "stopped", error="stopped before it was built; its previous set is unchanged")
-        elif isinstance(rendered, BuildError):
+        elif isinstance(rendered, BaseException):
+            if not isinstance(rendered, BuildError):
+                rendered = BuildError(f"{report.source.path}: rendering failed: {rendered or type(rendered).__name__}")
             log.debug("build of %s failed", report_id, exc_info=rendered)
             outcome = Outcome(report_id, "failed", error=str(rendered))
         else:
@@ -364,52 +393,22 @@ def build(
         hashes = {p.name: file_sha256(p) for p in outcome.files} if outcome.status == "built" else {}
         history.record(run_id, ReportOutcome(report_id, outcome.status, outcome.error, hashes))
         if request.progress:
-            request.progress(len(outcomes) - len(unchanged), len(loaded), report_id)
+            request.progress(len(outcomes) - len(unchanged), len(to_build), report_id)
     if any(o.status == "built" for o in outcomes.values()) or not (request.output_dir / INDEX_NAME).exists():
         write_index(request.output_dir)  # the page a salesperson opens in the shared folder
     return BuildResult(run_id, [outcomes[s.id] for s in sources], warnings)
 
 
-def _renderings(reports: list[LoadedReport], formats: tuple[str, ...], jobs: int,
-                should_stop: Callable[[], bool]) -> Iterator[tuple[LoadedReport, dict[str, bytes] | BuildError | None]]:
-    """Render every report, in *jobs* worker processes when there is more than one; yield each result.
+@dataclass(frozen=True)
+class _Unloaded:
+    """Stands in for a report that could not be loaded for rendering."""
 
-    A result is the rendered bytes, the `BuildError` that stopped it, or None when a stop was
-    requested first. Workers only render: they return bytes and touch no file.
-    """
-    if jobs <= 1 or len(reports) <= 1:
-        for report in reports:
-            if should_stop():
-                yield report, None
-                continue
-            try:
-                yield report, render_all(report, formats)
-            except BuildError as exc:
-                yield report, exc
-        return
-    # Fresh interpreters rather than forks: a fork would inherit the run lock and the open database.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(reports)), mp_context=context)
-    try:
-        futures = {pool.submit(render_all, report, formats): report for report in reports}
-        pending = set(futures)
-        for future in as_completed(futures):
-            pending.discard(future)
-            report = futures[future]
-            try:
-                yield report, future.result()
-            except BuildError as exc:
-                yield report, exc
-            except Exception as exc:  # a worker that died (BrokenProcessPool) fails its report, not the run
-                yield report, BuildError(f"{report.source.path}: rendering failed: {exc or type(exc).__name__}")
-            if should_stop():
-                for other in pending:
-                    other.cancel()
-                for other in pending:
-                    yield futures[other], None
-                return
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    source: ReportSource
+
+
+def _drain(failed: list[tuple[ReportSource, BuildError]]) -> Iterator[tuple[_Unloaded, BuildError]]:
+    for source, error in failed:
+        yield _Unloaded(source), error
 
 
 def _publish_one(request: BuildRequest, run_id: str, report: LoadedReport, inputs: Inputs,
