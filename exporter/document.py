@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .derive import Basis, Forecast
-from .model import Money, Report, Scale
+from .model import Money, Report, Scale, Variant
+
+if TYPE_CHECKING:
+    from .datatable import DataTable
 
 
 @dataclass(frozen=True)
@@ -132,13 +136,16 @@ def _section_title(title: str | None, default: str) -> str:
     return title or default
 
 
-def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None = None) -> Document:
+def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None = None,
+                   variant: Variant | None = None, tables: tuple[DataTable, ...] = ()) -> Document:
     """Lay out what the deliverables say, section by section.
 
     *created* stamps the files' properties; by default midnight UTC of the data's as-of date, so
-    that the same data gives the same bytes.
+    that the same data gives the same bytes. A *variant* names its edition and leaves out what it
+    omits; *tables* are the report's data tables as that variant sees them.
     """
     f = report.figures
+    omit = set(variant.omit) if variant else set()
     sections: list[Section] = []
     sections.append(
         Section(
@@ -181,7 +188,7 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
             "forecast",
         )
     )
-    for n, seg in enumerate(report.segmentations):
+    for n, seg in enumerate([] if "segmentations" in omit else report.segmentations):
         sections.append(
             Section(
                 _section_title(seg.title, f"Market by {seg.dimension}"),
@@ -206,11 +213,11 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
         ("trends", report.trends, "Key trends"),
         ("opportunities", report.opportunities, "Opportunities"),
     ):
-        if part is not None:
+        if part is not None and key not in omit:
             sections.append(
                 Section(_section_title(part.title, default), 1, tuple(Paragraph(p) for p in part.paragraphs), key)
             )
-    if report.faqs is not None:
+    if report.faqs is not None and "faqs" not in omit:
         sections.append(
             Section(
                 _section_title(report.faqs.title, "Frequently asked questions"),
@@ -219,7 +226,7 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
                 "faqs",
             )
         )
-    if report.companies is not None:
+    if report.companies is not None and "companies" not in omit:
         sections.append(
             Section(
                 _section_title(report.companies.title, "Companies"),
@@ -228,7 +235,7 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
                 "companies",
             )
         )
-    if report.regions is not None:
+    if report.regions is not None and "regions" not in omit:
         sections.append(
             Section(
                 _section_title(report.regions.title, "Regional analysis"),
@@ -237,6 +244,8 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
                 "regions",
             )
         )
+    if tables and "tables" not in omit:
+        sections.append(Section("Data tables", 1, tuple(b for t in tables for b in data_table_blocks(t)), "tables"))
     source_lines = [f"Publisher: {report.publisher.name}", f"Source: {report.source.title}", f"Link: {report.source.url}"]
     if report.source.sample_url:
         source_lines.append(f"Sample report: {report.source.sample_url}")
@@ -258,13 +267,14 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
     )
     if created is None:
         created = dt.datetime.combine(report.as_of, dt.time(0, 0), tzinfo=dt.timezone.utc)
+    subtitle = f"Market size, forecast and analysis — {report.geography}"
     return Document(
         title=report.title,
-        subtitle=f"Market size, forecast and analysis — {report.geography}",
+        subtitle=f"{subtitle} — {variant.name}" if variant else subtitle,
         as_of=report.as_of,
         publisher=report.publisher.name,
         meta=Meta(
-            title=report.title,
+            title=edition_title(report, variant),
             subject=f"{report.market} market, {report.geography}: size {f.base.year}, forecast to {f.projection.year}",
             author=report.publisher.name,
             keywords=(report.market, report.geography, "market report"),
@@ -272,6 +282,35 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
         ),
         sections=tuple(sections),
     )
+
+
+def edition_title(report: Report, variant: Variant | None) -> str:
+    """The title of a report's edition: the report's own, with the variant's name when there is one."""
+    return f"{report.title} ({variant.name})" if variant else report.title
+
+
+def data_table_blocks(table: DataTable) -> tuple[Block, ...]:
+    """A data table as a document shows it: its first rows, and a note when the workbook holds more."""
+    spec = table.spec
+    shown = len(table.preview)
+    notes = []
+    if table.filter:
+        notes.append("Rows where " + " and ".join(f"{name} is “{value}”" for name, value in table.filter) + ".")
+    if table.rows == 0:
+        notes.append("The table has no rows.")
+    elif shown < table.rows:
+        notes.append(f"Showing the first {shown:,} of {table.rows:,} rows; the Excel workbook of this report "
+                     "holds the complete table.")
+    else:
+        notes.append(f"All {table.rows:,} rows.")
+    blocks: list[Block] = []
+    if shown:
+        blocks.append(Table(caption=spec.title, header=tuple(c.name for c in spec.columns), rows=table.preview,
+                            numeric=table.numeric))
+    else:
+        blocks.append(Paragraph(spec.title, "lead"))
+    blocks.append(Paragraph(" ".join(notes), "note"))
+    return tuple(blocks)
 
 
 def region_line(region) -> str:

@@ -49,23 +49,39 @@ class Inputs:
     data_sha256: str
     formats: tuple[str, ...]
     source_date_epoch: int | None
+    tables: tuple[tuple[str, str], ...] = ()  # (CSV file name, sha256) of the report's table files
+    variant: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        inputs = {
             "data_sha256": self.data_sha256,
             "exporter_version": __version__,
             "libraries": library_versions(),
             "formats": list(self.formats),
             "options": {"source_date_epoch": self.source_date_epoch},
         }
+        if self.tables:
+            inputs["tables"] = dict(self.tables)
+        if self.variant:
+            inputs["variant"] = self.variant
+        return inputs
 
 
 def make_manifest(
     *, report_id: str, title: str, publisher: str, headline: str, run_id: str, built_at: str, as_of: str, data_file: Path, inputs: Inputs,
-    files: dict[str, tuple[str, bytes]],
+    files: dict[str, tuple[str, bytes]], variant: dict[str, Any] | None = None, variants: list[str] = (),
 ) -> dict[str, Any]:
-    """Describe a set; *files* maps format name to (file name, bytes)."""
+    """Describe a set; *files* maps format name to (file name, bytes).
+
+    A variant's set names its variant (id, name, lists); a report's own set lists its variants' ids.
+    """
+    extra: dict[str, Any] = {}
+    if variant:
+        extra["variant"] = variant
+    if variants:
+        extra["variants"] = list(variants)
     return {
+        **extra,
         "manifest_version": MANIFEST_VERSION,
         "report_id": report_id,
         "title": title,

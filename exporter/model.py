@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -215,6 +215,49 @@ class Regions(_Strict):
     entries: Annotated[list[Region], Field(min_length=1)]
 
 
+MAX_TABLE_ROWS = 1_000_000
+DEFAULT_DOCUMENT_ROWS = 1_000
+MAX_DOCUMENT_ROWS = 100_000
+
+
+class TableColumn(_Strict):
+    name: Line
+    type: Literal["text", "integer", "number", "date"] = "text"
+
+
+class TableSpec(_Strict):
+    """A tabular dataset attached to a report: the CSV file ``<report-id>.<id>.csv`` beside the YAML."""
+
+    id: Id
+    title: Line
+    columns: Annotated[list[TableColumn], Field(min_length=1, max_length=200)]
+    document_rows: Annotated[StrictInt, Field(ge=0, le=MAX_DOCUMENT_ROWS, description=(
+        "Rows shown in the DOCX and PDF; a note says how many more the XLSX holds."))] = DEFAULT_DOCUMENT_ROWS
+
+    @model_validator(mode="after")
+    def _unique_columns(self):
+        names = [c.name.casefold() for c in self.columns]
+        for column in self.columns:
+            if names.count(column.name.casefold()) > 1:
+                raise ValueError(f"column name {column.name!r} is used twice")
+        return self
+
+
+# Parts of a report a variant may leave out.
+OMITTABLE = ("segmentations", "trends", "opportunities", "faqs", "companies", "regions", "tables")
+
+
+class Variant(_Strict):
+    """An edition of the report for one audience, published as its own set ``<report-id>.<variant-id>``."""
+
+    id: Id
+    name: Annotated[Line, Field(description="The edition's name, shown under the title, e.g. 'West region edition'.")]
+    lists: Annotated[list[Id], Field(description="Distribution lists that receive this edition.")] = []
+    filter: Annotated[dict[Line, Line], Field(description=(
+        "Data-table rows kept: column name -> value; tables without the column are kept whole."))] = {}
+    omit: list[Literal[OMITTABLE]] = []  # type: ignore[valid-type]
+
+
 class Report(_Strict):
     """One market report: the canonical data of one file in `data/reports/`."""
 
@@ -234,3 +277,5 @@ class Report(_Strict):
     faqs: Faqs | None = None
     companies: Companies | None = None
     regions: Regions | None = None
+    tables: list[TableSpec] = []
+    variants: list[Variant] = []

@@ -11,6 +11,7 @@ rendering or publishing fails publishes none of its files and leaves its old set
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -23,7 +24,8 @@ from typing import Callable, Iterator, Mapping
 
 from . import executors
 from .derive import forecast
-from .document import build_document, headline
+from .datatable import open_tables, table_files
+from .document import build_document, edition_title, headline
 from .errors import BuildError, DataError, ExporterError, LockBusy, Problem, StateError, UsageError
 from .history import History, ReportOutcome
 from .index_page import write_index
@@ -33,7 +35,7 @@ from .model import valid_id
 from .publish import HISTORY_DIR, publish_set, remove_leftovers
 from .reader import read_yaml
 from .render import DEFAULT_FORMATS, RenderJob, extension, get_renderer
-from .validate import validate
+from .validate import Validated, validate
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +54,19 @@ def utc_now() -> dt.datetime:
 
 @dataclass(frozen=True)
 class ReportSource:
-    """A report's data file; the report id is the file's stem."""
+    """A report's data file (the report id is the file's stem), or one of its variants."""
 
     id: str
     path: Path
+    variant: str | None = None
+
+    @property
+    def set_id(self) -> str:
+        """The published set's id and folder name: ``<report-id>`` or ``<report-id>.<variant-id>``."""
+        return f"{self.id}.{self.variant}" if self.variant else self.id
+
+    def with_variant(self, variant: str) -> "ReportSource":
+        return ReportSource(self.id, self.path, variant)
 
 
 @dataclass(frozen=True)
@@ -178,10 +189,32 @@ def load(source: ReportSource, *, created: dt.datetime | None = None, data: byte
     doc = read_yaml(source.path)
     validated = validate(doc)
     report = validated.report
+    variant = None
+    if source.variant is not None:
+        variant = next((v for v in report.variants if v.id == source.variant), None)
+        if variant is None:
+            raise DataError([Problem(source.path, doc.line_of(("variants",)), "variants",
+                                     f"there is no variant {source.variant!r}")])
+    tables = open_tables(source.path, report.tables, variant.filter if variant else None)
     fc = forecast(report.figures)
-    job = RenderJob(source.id, report, fc, build_document(report, fc, created=created))
+    document = build_document(report, fc, created=created, variant=variant, tables=tables)
+    job = RenderJob(source.set_id, report, fc, document, tables)
     digest = sha256(data if data is not None else source.path.read_bytes())
     return LoadedReport(source, job, validated.warnings, digest)
+
+
+def check(source: ReportSource) -> Validated:
+    """Validate a report's data file and every row of its tables; raise `DataError` listing all problems."""
+    validated = validate(read_yaml(source.path))
+    problems = []
+    for spec in validated.report.tables:
+        try:
+            open_tables(source.path, [spec])
+        except DataError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DataError(problems)
+    return validated
 
 
 def load_all(sources: list[ReportSource], *, created: dt.datetime | None = None) -> list[LoadedReport]:
@@ -197,16 +230,26 @@ def load_all(sources: list[ReportSource], *, created: dt.datetime | None = None)
     return loaded
 
 
-def check_all(sources: list[ReportSource], warnings: list[Problem]) -> None:
-    """Validate every report, keeping only the warnings; raise one `DataError` listing all problems."""
-    problems = []
+def check_all(sources: list[ReportSource], warnings: list[Problem]) -> dict[str, list[str]]:
+    """Validate every report, keeping only the warnings and variant ids; raise one `DataError` listing all problems."""
+    problems, variants = [], {}
     for source in sources:
         try:
-            warnings.extend(validate(read_yaml(source.path)).warnings)
+            validated = check(source)
         except DataError as exc:
             problems.extend(exc.problems)
+            continue
+        warnings.extend(validated.warnings)
+        variants[source.id] = [v.id for v in validated.report.variants]
     if problems:
         raise DataError(problems)
+    return variants
+
+
+def inputs_of(source: ReportSource, formats: tuple[str, ...], epoch: int | None) -> Inputs:
+    """What decides the bytes of a report's sets: its YAML, its table files, formats and options."""
+    tables = tuple((path.name, file_sha256(path)) for path in table_files(source.path))
+    return Inputs(file_sha256(source.path), formats, epoch, tables)
 
 
 def check_formats(formats: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -230,7 +273,7 @@ def render_all(report: LoadedReport, *, formats: tuple[str, ...]) -> dict[str, b
 
 def report_folder(output_dir: Path, report_id: str) -> Path:
     """Return a report's output folder; names come from validated ids only."""
-    if not valid_id(report_id):
+    if not all(valid_id(part) for part in report_id.split(".", 1)):
         raise UsageError(f"invalid report id {report_id!r}")
     return output_dir / report_id
 
@@ -344,26 +387,33 @@ def build(
 ) -> BuildResult:
     """Build *sources* into the output folder; the caller holds the run lock."""
     epoch = int(created.timestamp()) if created else None
-    unchanged, to_build = [], []
-    for source in sources:
-        folder = report_folder(request.output_dir, source.id)
-        remove_leftovers(folder)
-        inputs = Inputs(sha256(source.path.read_bytes()), formats, epoch)
-        if not request.force and is_current(folder, inputs):
-            unchanged.append(source)
-        else:
-            to_build.append((source, inputs))
-
     warnings: list[Problem] = []
-    check_all([s for s, _ in to_build], warnings)
+    base_inputs = {s.id: inputs_of(s, formats, epoch) for s in sources}
+    current = {s.id for s in sources if not request.force and _current(request, s, base_inputs[s.id])}
+    variants = check_all([s for s in sources if s.id not in current], warnings)
+    for source in sources:
+        if source.id in current:
+            variants[source.id] = (read_manifest(report_folder(request.output_dir, source.id)) or {}).get("variants", [])
+    units = [(unit, dataclasses.replace(base_inputs[unit.id], variant=unit.variant))
+             for source in sources for unit in (source, *(source.with_variant(v) for v in variants[source.id]))]
+    unchanged, to_build = [], []
+    for unit, inputs in units:
+        if unit.variant is None and unit.id in current or (
+                unit.variant is not None and not request.force and _current(request, unit, inputs)):
+            unchanged.append(unit)
+        else:
+            to_build.append((unit, inputs))
+    # A report whose own set is current but one of whose variants is not is checked too.
+    check_all(list({u.id: u for u, _ in to_build if u.id in current}.values()), warnings)
+
     outcomes: dict[str, Outcome] = {}
-    for source in unchanged:
-        folder = report_folder(request.output_dir, source.id)
+    for unit in unchanged:
+        folder = report_folder(request.output_dir, unit.set_id)
         manifest = read_manifest(folder) or {"files": {}}
         files = {e["name"]: e["sha256"] for e in manifest["files"].values()}
-        outcomes[source.id] = Outcome(source.id, "unchanged", [folder / n for n in files])
-        history.record(run_id, ReportOutcome(source.id, "unchanged", None, files))
-    inputs_of = {source.id: inputs for source, inputs in to_build}
+        outcomes[unit.set_id] = Outcome(unit.set_id, "unchanged", [folder / n for n in files])
+        history.record(run_id, ReportOutcome(unit.set_id, "unchanged", None, files))
+    inputs_by_set = {unit.set_id: inputs for unit, inputs in to_build}
     failed_loads: list[tuple[ReportSource, BuildError]] = []
 
     def loaded() -> Iterator[LoadedReport]:
@@ -379,7 +429,7 @@ def build(
     results = executors.run(work, loaded(), jobs=jobs, should_stop=request.should_stop,
                             executor=request.executor, address=request.scheduler_address)
     for report, rendered in itertools.chain(results, _drain(failed_loads)):
-        report_id = report.source.id
+        report_id = report.source.set_id
         if rendered is None:
             outcome = Outcome(report_id, "stopped", error="stopped before it was built; its previous set is unchanged")
         elif isinstance(rendered, BaseException):
@@ -388,7 +438,8 @@ def build(
             log.debug("build of %s failed", report_id, exc_info=rendered)
             outcome = Outcome(report_id, "failed", error=str(rendered))
         else:
-            outcome = _publish_one(request, run_id, report, inputs_of[report_id], rendered)
+            outcome = _publish_one(request, run_id, report, inputs_by_set[report_id], rendered,
+                                   variants.get(report.source.id, []))
         outcomes[report_id] = outcome
         hashes = {p.name: file_sha256(p) for p in outcome.files} if outcome.status == "built" else {}
         history.record(run_id, ReportOutcome(report_id, outcome.status, outcome.error, hashes))
@@ -396,7 +447,13 @@ def build(
             request.progress(len(outcomes) - len(unchanged), len(to_build), report_id)
     if any(o.status == "built" for o in outcomes.values()) or not (request.output_dir / INDEX_NAME).exists():
         write_index(request.output_dir)  # the page a salesperson opens in the shared folder
-    return BuildResult(run_id, [outcomes[s.id] for s in sources], warnings)
+    return BuildResult(run_id, [outcomes[u.set_id] for u, _ in units], warnings)
+
+
+def _current(request: BuildRequest, unit: ReportSource, inputs: Inputs) -> bool:
+    folder = report_folder(request.output_dir, unit.set_id)
+    remove_leftovers(folder)
+    return is_current(folder, inputs)
 
 
 @dataclass(frozen=True)
@@ -412,8 +469,9 @@ def _drain(failed: list[tuple[ReportSource, BuildError]]) -> Iterator[tuple[_Unl
 
 
 def _publish_one(request: BuildRequest, run_id: str, report: LoadedReport, inputs: Inputs,
-                 rendered: dict[str, bytes]) -> Outcome:
-    report_id = report.source.id
+                 rendered: dict[str, bytes], variants: list[str]) -> Outcome:
+    report_id = report.source.set_id
+    variant = next((v for v in report.job.report.variants if v.id == report.source.variant), None)
     folder = report_folder(request.output_dir, report_id)
     try:
         if request.should_stop():
@@ -421,7 +479,7 @@ def _publish_one(request: BuildRequest, run_id: str, report: LoadedReport, input
         files = {fmt: (file_name(report_id, fmt), data) for fmt, data in rendered.items()}
         manifest = make_manifest(
             report_id=report_id,
-            title=report.job.report.title,
+            title=edition_title(report.job.report, variant),
             publisher=report.job.report.publisher.name,
             headline=headline(report.job.report),
             run_id=run_id,
@@ -430,6 +488,8 @@ def _publish_one(request: BuildRequest, run_id: str, report: LoadedReport, input
             data_file=report.source.path,
             inputs=inputs,
             files=files,
+            variant={"id": variant.id, "name": variant.name, "lists": list(variant.lists)} if variant else None,
+            variants=[] if variant else variants,
         )
         try:
             paths = publish_set(folder, dict(files.values()), manifest, version=run_id, keep=request.keep)

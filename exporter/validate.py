@@ -40,6 +40,9 @@ def parse_model(doc: Document, model: type[M]) -> M:
 def validate(doc: Document) -> Validated:
     """Validate *doc* against the schema and the business rules; raise `DataError` listing all problems."""
     report = parse_model(doc, Report)
+    crossed = _cross_problems(doc, report)
+    if crossed:
+        raise DataError(crossed)
     # Every report must render in every format; the PDF font is the narrowest of them.
     unprintable = [Problem(doc.path, doc.line_of(path), dotted(path), describe(chars))
                    for path, chars in missing_glyphs(report)]
@@ -50,6 +53,26 @@ def validate(doc: Document) -> Validated:
     if message:
         warnings.append(Problem(doc.path, doc.line_of(("figures", "cagr")), "figures.cagr", message))
     return Validated(report, tuple(warnings))
+
+
+def _cross_problems(doc: Document, report: Report) -> list[Problem]:
+    """Rules spanning fields: unique table and variant ids, variant filters naming table columns."""
+    problems = []
+    for kind, items in (("tables", report.tables), ("variants", report.variants)):
+        seen = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                problems.append(Problem(doc.path, doc.line_of((kind, i, "id")), f"{kind}[{i}].id",
+                                        f"{item.id!r} is used twice"))
+            seen.add(item.id)
+    columns = {c.name for t in report.tables for c in t.columns}
+    for i, variant in enumerate(report.variants):
+        for name in variant.filter:
+            if name not in columns:
+                known = ", ".join(sorted(map(repr, columns))) or "there are no tables"
+                problems.append(Problem(doc.path, doc.line_of(("variants", i, "filter", name)),
+                                        f"variants[{i}].filter.{name}", f"no table has a column {name!r} ({known})"))
+    return problems
 
 
 def problems_from(doc: Document, exc: ValidationError) -> list[Problem]:

@@ -10,6 +10,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
+from ..datatable import DataTable
 from ..derive import Forecast
 from ..document import Document
 from ..errors import UsageError
@@ -27,7 +28,7 @@ class RenderJob:
     report: Report
     forecast: Forecast
     document: Document
-
+    tables: tuple[DataTable, ...] = ()  # the report's data tables, streamed by the workbook
 
 
 Renderer = Callable[[RenderJob], bytes]

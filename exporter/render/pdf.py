@@ -38,6 +38,8 @@ from reportlab.platypus import (
     PageTemplate,
     Paragraph,
     Spacer,
+    CondPageBreak,
+    LongTable,
     Table as PdfTable,
     TableStyle,
 )
@@ -392,17 +394,28 @@ def _column_widths(table: Table, width: float) -> list[float]:
     return [width * w / total for w in weights]
 
 
+# Tables longer than this are data tables: their cells are drawn as plain strings where they fit
+# (a Paragraph per cell costs ~50x more) and they split page by page as a LongTable.
+LONG_TABLE_ROWS = 200
+PLAIN_ROW_HEIGHT = 12 + 4 + 4  # leading and paddings of the table style below
+
+
 def _table(table: Table, number: int, look: _Look) -> list[Flowable]:
     theme = look.theme
     numeric = list(table.numeric) + [False] * (len(table.header) - len(table.numeric))
+    widths = _column_widths(table, look.frame_width)
     head = [_para(text, "head-num" if num else "head", theme) for text, num in zip(table.header, numeric)]
+    long = len(table.rows) > LONG_TABLE_ROWS
     rows = [
-        [_para(text, "cell-num" if num else "cell", theme) for text, num in zip(row, numeric)]
+        [_cell(text, num, width, long, theme) for text, num, width in zip(row, numeric, widths)]
         for row in table.rows
     ]
-    grid = PdfTable(
+    # A row of plain strings is one line high: stating it spares measuring every row at every page split.
+    heights = [None] + [PLAIN_ROW_HEIGHT if all(isinstance(c, str) for c in row) else None for row in rows]
+    grid = (LongTable if long else PdfTable)(
         [head, *rows],
-        colWidths=_column_widths(table, look.frame_width),
+        colWidths=widths,
+        rowHeights=heights if long else None,
         repeatRows=1,
         splitInRow=1,  # a row longer than a page splits instead of raising LayoutError
         hAlign="LEFT",
@@ -410,6 +423,9 @@ def _table(table: Table, number: int, look: _Look) -> list[Flowable]:
     grid.setStyle(
         TableStyle(
             [
+                *[("ALIGN", (i, 1), (i, -1), "RIGHT") for i, num in enumerate(numeric) if num],
+                ("TEXTCOLOR", (0, 1), (-1, -1), look.ink),
+                ("LEADING", (0, 1), (-1, -1), 12),
                 ("FONT", (0, 0), (-1, -1), FONT, 9),  # the cell default is Helvetica, even around Paragraphs
                 ("BACKGROUND", (0, 0), (-1, 0), look.accent),
                 ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, look.zebra]),
@@ -422,8 +438,17 @@ def _table(table: Table, number: int, look: _Look) -> list[Flowable]:
             ]
         )
     )
-    # Numbered as in the Word file ("Table 1: ..."), which numbers them with SEQ fields.
-    return [_para(f"Table {number}: {table.caption}", "caption", theme), grid, Spacer(1, 12)]
+    # Numbered as in the Word file ("Table 1: ..."), which numbers them with SEQ fields. The caption
+    # starts a new page rather than sit alone at the foot of one.
+    caption = _para(f"Table {number}: {table.caption}", "caption", theme)
+    return [CondPageBreak(80), caption, grid, Spacer(1, 12)]
+
+
+def _cell(text: str, numeric: bool, width: float, plain: bool, theme: Theme) -> Flowable | str:
+    """A table cell: a plain string (drawn as is, never read as markup) when allowed and it fits, else a Paragraph."""
+    if plain and "\n" not in text and stringWidth(text, FONT, 9) <= width - 12:
+        return text
+    return _para(text, "cell-num" if numeric else "cell", theme)
 
 
 def _chart(chart: Chart, number: int, look: _Look, source: str) -> list[Flowable]:

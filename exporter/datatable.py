@@ -1,0 +1,263 @@
+"""Data tables: CSV files attached to a report, checked and then streamed one row at a time.
+
+A report's YAML declares a table (`TableSpec`); its rows are in ``<report-id>.<table-id>.csv``
+beside the YAML, so the file name comes from validated ids, never from a string in the data.
+The CSV is UTF-8 (a byte-order mark is allowed), comma-separated with RFC 4180 quoting, and its
+header row names the declared columns in order. An empty field is an empty cell.
+
+Nothing here holds a whole table: `scan` checks a file in one pass (keeping at most the rows a
+document shows), and `DataTable.iter_rows` streams it again for the workbook, checking that the
+file is still the one that was scanned.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, Mapping
+
+from .errors import BuildError, DataError, Problem
+from .glyphs import covered, describe
+from .model import MAX_TABLE_ROWS, MAX_TEXT, TableSpec
+from .text import clean_text
+
+Value = str | int | float | dt.date | None
+
+TABLE_SUFFIX = ".csv"
+MAX_PROBLEMS = 20  # per file: enough to see the pattern of a broken export
+MAX_FILE_BYTES = 1 << 30
+
+_INTEGER = re.compile(r"[+-]?\d{1,15}")  # Excel keeps 15 significant digits
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def table_path(report_path: Path, table_id: str) -> Path:
+    """Return the CSV file of table *table_id* of the report whose YAML is *report_path*."""
+    return report_path.with_name(f"{report_path.stem}.{table_id}{TABLE_SUFFIX}")
+
+
+def table_files(report_path: Path) -> list[Path]:
+    """Return every CSV file that may belong to the report at *report_path* (for change detection)."""
+    return sorted(report_path.parent.glob(f"{report_path.stem}.*{TABLE_SUFFIX}"))
+
+
+def _typed(kind: str, raw: str) -> Value:
+    """Convert one checked field; raise ValueError with a reader's message when it does not fit."""
+    if raw == "":
+        return None
+    if kind == "text":
+        text = clean_text(raw)
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"is {len(text)} characters long; the limit is {MAX_TEXT}")
+        return text
+    value = raw.strip()
+    if kind == "integer":
+        if not _INTEGER.fullmatch(value):
+            raise ValueError(f"{_show(raw)} is not a whole number (up to 15 digits)")
+        return int(value)
+    if kind == "number":
+        if not _NUMBER.fullmatch(value):
+            raise ValueError(f"{_show(raw)} is not a number (digits, optional '.', optional exponent)")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{_show(raw)} is too large")
+        return number
+    if kind == "date":
+        try:
+            if not _DATE.fullmatch(value):
+                raise ValueError
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{_show(raw)} is not a date (YYYY-MM-DD)") from None
+    raise AssertionError(kind)
+
+
+def _show(raw: str) -> str:
+    return repr(raw if len(raw) <= 40 else raw[:40] + "…")
+
+
+class _Hashing(io.RawIOBase):
+    """A read-only stream that hashes what passes through it."""
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._raw.readinto(buffer)
+        if n:
+            self.digest.update(memoryview(buffer)[:n])
+            self.size += n
+        return n
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What one pass over a table file found."""
+
+    sha256: str
+    total_rows: int
+    matched_rows: int
+    preview: tuple[tuple[str, ...], ...]  # the first matched rows, as the file writes them
+
+
+def _where(spec: TableSpec, filter: Mapping[str, str]) -> tuple[tuple[int, str], ...]:
+    names = [c.name for c in spec.columns]
+    return tuple((names.index(name), value) for name, value in filter.items() if name in names)
+
+
+def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None, keep: int = 0) -> Scan:
+    """Check every row of the table file at *path*; raise `DataError` listing its problems.
+
+    Counts the rows (and those matching *filter*) and keeps the first *keep* matching rows.
+    """
+    where = _where(spec, filter or {})
+    problems: list[Problem] = []
+    total = matched = 0
+    preview: list[tuple[str, ...]] = []
+    kinds = [c.type for c in spec.columns]
+    names = [c.name for c in spec.columns]
+    drawable = covered()
+
+    def problem(line: int | None, field: str, message: str) -> None:
+        problems.append(Problem(path, line, field, message))
+        if len(problems) >= MAX_PROBLEMS:
+            raise _TooMany
+
+    try:
+        with _open(path) as (reader, hashing):
+            try:
+                header = next(reader, None)
+                if header is None:
+                    problem(1, "", "the file is empty: the first line must name the columns")
+                elif [h.strip() for h in header] != names:
+                    problem(1, "", f"the header row must name the columns {', '.join(names)} in this order; "
+                                   f"it names {', '.join(map(repr, header))}")
+                for row in ([] if problems else reader):
+                    line = reader.line_num
+                    total += 1
+                    if total > MAX_TABLE_ROWS:
+                        problem(line, "", f"the table has more than {MAX_TABLE_ROWS:,} rows")
+                    if len(row) != len(kinds):
+                        if row:  # a blank line in the middle is tolerated by readers; say what it is
+                            problem(line, "", f"the row has {len(row)} fields; the header has {len(kinds)}")
+                        else:
+                            problem(line, "", "blank line: every row must have all its fields")
+                        continue
+                    for name, kind, raw in zip(names, kinds, row):
+                        try:
+                            value = _typed(kind, raw)
+                        except ValueError as exc:
+                            problem(line, name, str(exc))
+                            continue
+                        if kind == "text" and value is not None and not drawable.issuperset(map(ord, value)):
+                            problem(line, name, describe("".join(ch for ch in value if ord(ch) not in drawable)))
+                    if all(row[i].strip() == value for i, value in where):
+                        matched += 1
+                        if len(preview) < keep:
+                            preview.append(tuple(clean_text(v) for v in row))
+            except csv.Error as exc:
+                problem(reader.line_num or None, "", f"cannot read the CSV: {exc}")
+            except UnicodeDecodeError:
+                problem(reader.line_num + 1, "", "the file is not UTF-8 text")
+            sha = hashing.digest.hexdigest()
+    except _TooMany:
+        problems.append(Problem(path, None, "", f"stopped after {MAX_PROBLEMS} problems"))
+    except OSError as exc:
+        problems.append(Problem(path, None, "", f"cannot read the file: {exc.strerror or exc}"))
+    if problems:
+        raise DataError(problems)
+    return Scan(sha, total, matched, tuple(preview))
+
+
+class _TooMany(Exception):
+    pass
+
+
+class _open:
+    """Open a table file as a CSV reader over a hashing stream."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        if self.path.stat().st_size > MAX_FILE_BYTES:
+            raise OSError(f"larger than {MAX_FILE_BYTES >> 20} MiB")
+        self._file = self.path.open("rb", buffering=0)
+        hashing = _Hashing(self._file)
+        text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 16), encoding="utf-8-sig", newline="")
+        self._text = text
+        return csv.reader(text, strict=True), hashing
+
+    def __exit__(self, *exc) -> None:
+        self._text.close()
+        self._file.close()
+
+
+@dataclass(frozen=True)
+class DataTable:
+    """A checked table of a report (or of one variant's rows of it), ready to stream."""
+
+    spec: TableSpec
+    path: Path
+    sha256: str
+    rows: int  # rows this table has after the variant's filter
+    total_rows: int
+    preview: tuple[tuple[str, ...], ...]
+    filter: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def numeric(self) -> tuple[bool, ...]:
+        return tuple(c.type in ("integer", "number") for c in self.spec.columns)
+
+    def iter_rows(self) -> Iterator[tuple[Value, ...]]:
+        """Yield the (filtered) rows as typed values; raise `BuildError` if the file changed since its scan."""
+        kinds = [c.type for c in self.spec.columns]
+        where = _where(self.spec, dict(self.filter))
+        try:
+            with _open(self.path) as (reader, hashing):
+                next(reader, None)
+                for row in reader:
+                    if all(row[i].strip() == value for i, value in where):
+                        yield tuple(_typed(kind, raw) for kind, raw in zip(kinds, row))
+                sha = hashing.digest.hexdigest()
+        except (OSError, ValueError, csv.Error, IndexError) as exc:
+            raise BuildError(f"{self.path}: cannot read the table again: {exc}") from exc
+        if sha != self.sha256:
+            raise BuildError(f"{self.path}: the file changed while the report was being built; build again")
+
+
+def open_tables(report_path: Path, specs: list[TableSpec], filter: Mapping[str, str] | None = None,
+                ) -> tuple[DataTable, ...]:
+    """Scan every table of a report (for one variant's *filter*); raise `DataError` listing all problems."""
+    tables, problems = [], []
+    for spec in specs:
+        path = table_path(report_path, spec.id)
+        if not path.is_file():
+            problems.append(Problem(path, None, "", f"missing: table {spec.id!r} needs this CSV file beside "
+                                                    f"{report_path.name}"))
+            continue
+        if path.resolve().parent != report_path.resolve().parent:
+            problems.append(Problem(path, None, "", "the file is a link leading outside the reports folder"))
+            continue
+        try:
+            found = scan(path, spec, filter=filter, keep=spec.document_rows)
+        except DataError as exc:
+            problems.extend(exc.problems)
+            continue
+        kept = tuple((name, value) for name, value in (filter or {}).items() if name in {c.name for c in spec.columns})
+        tables.append(DataTable(spec, path, found.sha256, found.matched_rows, found.total_rows, found.preview, kept))
+    if problems:
+        raise DataError(problems)
+    return tuple(tables)
