@@ -170,7 +170,7 @@ def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None
             except csv.Error as exc:
                 problem(reader.line_num or None, "", f"cannot read the CSV: {exc}")
             except UnicodeDecodeError:
-                problem(reader.line_num + 1, "", "the file is not UTF-8 text")
+                problem(_first_undecodable_line(path), "", "the file is not UTF-8 text")
             sha = hashing.digest.hexdigest()
     except _TooMany:
         problems.append(Problem(path, None, "", f"stopped after {MAX_PROBLEMS} problems"))
@@ -179,6 +179,17 @@ def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None
     if problems:
         raise DataError(problems)
     return Scan(sha, total, matched, tuple(preview))
+
+
+def _first_undecodable_line(path: Path) -> int | None:
+    """The line of the first bytes that are not UTF-8 (the decoder works in blocks, so it cannot say)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
 
 
 class _TooMany(Exception):

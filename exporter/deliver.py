@@ -74,11 +74,19 @@ def deliver(
     outcomes: list[DeliveryOutcome] = []
     settings = None
     settings_error: str | None = None
+    editions = {r: _edition_lists(output_dir, r) for r in report_ids}
+    known = {item.id for item in recipients.recipients.lists}
+    for report_id, names in editions.items():
+        for name in (names or ()):
+            if name not in known:
+                outcomes.append(DeliveryOutcome(report_id, name, "-", "failed", "-",
+                                                f"the variant names list {name!r}, which {recipients.path} lacks"))
     for item in lists:
         drop = recipients.drop_folder(item, output_dir)
         channels = ([("email", ", ".join(item.email))] if item.email else []) + (
             [("drop", str(drop))] if drop is not None else [])
-        for report_id in [r for r in report_ids if item.wants(r)]:
+        wanted = [r for r in report_ids if (item.wants(r) if editions[r] is None else item.id in editions[r])]
+        for report_id in wanted:
             try:
                 published = _published(output_dir, report_id, item.formats)
             except ValueError as exc:
@@ -118,6 +126,19 @@ def deliver(
                             attempts=outcome.attempts, error=outcome.error)
                 log.debug("%s: %s: %s: %s", report_id, item.id, channel, outcome.status)
     return outcomes
+
+
+def _edition_lists(output_dir: Path, report_id: str) -> list[str] | None:
+    """The lists a variant's set goes to (from its manifest); None for a report's own set.
+
+    A variant goes only to the lists it names, so a list taking ``reports: all`` gets each
+    report's own edition, not every regional one.
+    """
+    if "." not in report_id:
+        return None
+    manifest = read_manifest(output_dir / report_id) or {}
+    variant = manifest.get("variant")
+    return list(variant.get("lists", [])) if isinstance(variant, dict) else []
 
 
 def _describe(exc: BaseException) -> str:

@@ -317,9 +317,16 @@ def run_deliver(request: BuildRequest) -> BuildResult:
     recipients = _recipients(request, sources)
 
     def body(history: History, run_id: str) -> BuildResult:
-        return BuildResult(run_id, [], [], _deliver(request, recipients, [s.id for s in sources], run_id))
+        set_ids = [u.set_id for s in sources for u in (s, *published_variants(request.output_dir, s))]
+        return BuildResult(run_id, [], [], _deliver(request, recipients, set_ids, run_id))
 
     return _run(request, body)
+
+
+def published_variants(output_dir: Path, source: ReportSource) -> list[ReportSource]:
+    """The variants of a report, as its published set lists them."""
+    manifest = read_manifest(report_folder(output_dir, source.id)) or {}
+    return [source.with_variant(v) for v in manifest.get("variants", []) if isinstance(v, str) and valid_id(v)]
 
 
 def _recipients(request: BuildRequest, sources: list[ReportSource]):
@@ -393,7 +400,7 @@ def build(
     variants = check_all([s for s in sources if s.id not in current], warnings)
     for source in sources:
         if source.id in current:
-            variants[source.id] = (read_manifest(report_folder(request.output_dir, source.id)) or {}).get("variants", [])
+            variants[source.id] = [v.variant for v in published_variants(request.output_dir, source)]
     units = [(unit, dataclasses.replace(base_inputs[unit.id], variant=unit.variant))
              for source in sources for unit in (source, *(source.with_variant(v) for v in variants[source.id]))]
     unchanged, to_build = [], []

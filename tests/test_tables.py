@@ -1,0 +1,187 @@
+"""Data tables: a CSV beside the report's YAML, checked row by row, shown in part in the DOCX and PDF."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import docx
+import pytest
+
+from conftest import DATA_DIR, flat, pdftotext
+
+REPORT = "us-intrathecal-pump-market"
+ROWS = 1_500
+TABLE_YAML = """
+tables:
+  - id: shipments
+    title: Pump shipments by state (test data)
+    columns:
+      - {name: State, type: text}
+      - {name: Region, type: text}
+      - {name: Year, type: integer}
+      - {name: Units, type: number}
+      - {name: Reported, type: date}
+    document_rows: 100
+"""
+HEADER = ["State", "Region", "Year", "Units", "Reported"]
+
+
+def exporter(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True)
+
+
+def rows(n: int = ROWS) -> list[list[str]]:
+    """Test rows: row 1 holds a would-be formula, a comma and an accent; row 7 an empty number."""
+    out = []
+    for i in range(n):
+        state = {0: "=1+1", 1: "Zürich, \"quoted\""}.get(i, f"State {i:04d}")
+        units = "" if i == 6 else f"{i * 1.25:.2f}"
+        day = (dt.date(2024, 1, 1) + dt.timedelta(days=i % 366)).isoformat()
+        out.append([state, ("West", "East", "South")[i % 3], str(2020 + i % 10), units, day])
+    return out
+
+
+def write_csv(path: Path, body: list[list[str]], header: list[str] = HEADER) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(body)
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    data = tmp_path / "data"
+    (data / "reports").mkdir(parents=True)
+    text = (DATA_DIR / "reports" / f"{REPORT}.yaml").read_text(encoding="utf-8")
+    (data / "reports" / f"{REPORT}.yaml").write_text(text + TABLE_YAML, encoding="utf-8")
+    write_csv(data / "reports" / f"{REPORT}.shipments.csv", rows())
+    return data
+
+
+def build(data: Path, out: Path, *more: str) -> subprocess.CompletedProcess:
+    return exporter("build", "--data-dir", str(data), "--output-dir", str(out), *more)
+
+
+def snapshot(out: Path) -> dict[str, str]:
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*")) if p.is_file() and ".exporter" not in p.parts}
+
+
+def test_docx_and_pdf_show_the_first_rows_and_say_where_the_rest_is(data, tmp_path):
+    out = tmp_path / "out"
+    result = build(data, out, "-f", "docx", "-f", "pdf")
+    assert result.returncode == 0, result.stderr
+    word = docx.Document(str(out / REPORT / f"{REPORT}.docx"))
+    table = word.tables[-1]
+    assert [c.text for c in table.rows[0].cells] == HEADER
+    assert len(table.rows) == 1 + 100
+    assert [c.text for c in table.rows[1].cells] == ["=1+1", "West", "2020", "0.00", "2024-01-01"]
+    assert table.rows[2].cells[0].text == 'Zürich, "quoted"'
+    assert table.rows[7].cells[3].text == ""
+    assert table.rows[100].cells[0].text == "State 0099"
+    paragraphs = [p.text for p in word.paragraphs]
+    note = "Showing the first 100 of 1,500 rows; the Excel workbook of this report holds the complete table."
+    assert note in paragraphs
+    assert "Data tables" in paragraphs
+    text = flat(pdftotext((out / REPORT / f"{REPORT}.pdf").read_bytes(), tmp_path))
+    assert flat(note) in text
+    assert "Pump shipments by state (test data)" in text
+    assert "State 0099" in text and "State 0100" not in text
+    assert "=1+1" in text and 'Zürich, "quoted"' in text
+
+
+def test_a_changed_table_rebuilds_and_an_unchanged_one_does_not(data, tmp_path):
+    out = tmp_path / "out"
+    assert build(data, out, "-f", "pdf").returncode == 0
+    again = build(data, out, "-f", "pdf")
+    assert again.stdout.strip() == f"{REPORT}: unchanged"
+    body = rows()
+    body[0][0] = "Changed State"
+    write_csv(data / "reports" / f"{REPORT}.shipments.csv", body)
+    changed = build(data, out, "-f", "pdf")
+    assert changed.stdout.startswith(f"{REPORT}: built"), changed.stdout
+    assert "Changed State" in pdftotext((out / REPORT / f"{REPORT}.pdf").read_bytes(), tmp_path)
+
+
+def broken(kind: str, body: list[list[str]]) -> tuple[list[str], list[list[str]], bytes | None]:
+    header = list(HEADER)
+    raw = None
+    if kind == "header":
+        header = ["State", "Region", "Units", "Year", "Reported"]
+    elif kind == "integer":
+        body[41][2] = "20x4"
+    elif kind == "number":
+        body[9][3] = "1,5"
+    elif kind == "date":
+        body[3][4] = "2024-02-30"
+    elif kind == "fields":
+        body[4].append("extra")
+    elif kind == "glyph":
+        body[2][0] = "東京"
+    elif kind == "encoding":
+        raw = ",".join(HEADER).encode() + b"\r\nCaf\xe9,West,2020,1,2024-01-01\r\n"
+    return header, body, raw
+
+
+@pytest.mark.parametrize("kind, line, where, message", [
+    ("header", 1, "", "the header row must name the columns State, Region, Year, Units, Reported in this order"),
+    ("integer", 43, "Year", "'20x4' is not a whole number"),
+    ("number", 11, "Units", "'1,5' is not a number"),
+    ("date", 5, "Reported", "'2024-02-30' is not a date (YYYY-MM-DD)"),
+    ("fields", 6, "", "the row has 6 fields; the header has 5"),
+    ("glyph", 4, "State", "U+6771"),
+    ("encoding", 2, "", "the file is not UTF-8 text"),
+])
+def test_a_bad_table_is_refused_with_its_line_and_column_and_nothing_changes(data, tmp_path, kind, line, where,
+                                                                            message):
+    out = tmp_path / "out"
+    assert build(data, out, "-f", "pdf").returncode == 0
+    before = snapshot(out)
+    path = data / "reports" / f"{REPORT}.shipments.csv"
+    header, body, raw = broken(kind, rows())
+    if raw is not None:
+        path.write_bytes(raw)
+    else:
+        write_csv(path, body, header)
+    result = build(data, out, "-f", "pdf")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    prefix = f"Error: {path}:{line}: {where or '(document)'}: "
+    assert any(l.startswith(prefix) and message in l for l in result.stderr.splitlines()), result.stderr
+    assert snapshot(out) == before
+    assert exporter("validate", "--data-dir", str(data)).returncode == 2
+
+
+def test_a_missing_table_file_is_named(data, tmp_path):
+    path = data / "reports" / f"{REPORT}.shipments.csv"
+    path.unlink()
+    result = build(data, tmp_path / "out")
+    assert result.returncode == 2
+    assert f"Error: {path}: (document): missing: table 'shipments' needs this CSV file" in result.stderr
+    assert not (tmp_path / "out" / REPORT).exists()
+
+
+def test_a_table_file_linking_out_of_the_reports_folder_is_refused(data, tmp_path):
+    path = data / "reports" / f"{REPORT}.shipments.csv"
+    outside = tmp_path / "elsewhere.csv"
+    shutil.move(path, outside)
+    path.symlink_to(outside)
+    result = build(data, tmp_path / "out")
+    assert result.returncode == 2
+    assert "link leading outside the reports folder" in result.stderr
+
+
+def test_a_table_spec_is_validated_with_its_field_path(data, tmp_path):
+    yaml = data / "reports" / f"{REPORT}.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("type: integer", "type: whole")
+                    .replace("document_rows: 100", "document_rows: 100001"), encoding="utf-8")
+    result = exporter("validate", "--data-dir", str(data))
+    assert result.returncode == 2
+    assert "tables[0].columns[2].type: Input should be 'text', 'integer', 'number' or 'date'" in result.stderr
+    assert "tables[0].document_rows: Input should be less than or equal to 100000" in result.stderr
