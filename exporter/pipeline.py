@@ -521,12 +521,19 @@ def list_reports(data_dir: Path, output_dir: Path) -> list[ListedReport]:
     """Describe every report found: id, title and when its current set was built."""
     listed = []
     for source in discover(data_dir):
+        variants = []
         try:
-            title, problem = load(source).job.report.title, None
+            report = validate(read_yaml(source.path)).report
+            title, problem, variants = report.title, None, report.variants
         except DataError as exc:
             title, problem = None, f"invalid data ({len(exc.problems)} problem(s))"
         manifest = read_manifest(output_dir / source.id)
         listed.append(ListedReport(source.id, title, manifest.get("built_at") if manifest else None, problem))
+        for variant in variants:
+            unit = source.with_variant(variant.id)
+            manifest = read_manifest(output_dir / unit.set_id)
+            listed.append(ListedReport(unit.set_id, edition_title(report, variant),
+                                       manifest.get("built_at") if manifest else None))
     return listed
 
 

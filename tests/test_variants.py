@@ -162,3 +162,15 @@ def test_bad_variants_are_refused_with_their_field_path(data, tmp_path, edit, wh
     line = max(n for n, text in enumerate(yaml.read_text().splitlines(), 1) if replacement in text)
     assert f"Error: {yaml}:{line}: {where}: {message}" in result.stderr, result.stderr
     assert not (tmp_path / "out" / REPORT).exists()
+
+
+def test_list_shows_each_edition(data, tmp_path):
+    out = tmp_path / "out"
+    assert build(data, out, "-f", "pdf").returncode == 0
+    listed = exporter("list", "--data-dir", str(data), "--output-dir", str(out)).stdout.splitlines()
+    assert [line.split("\t")[:2] for line in listed] == [
+        [REPORT, "United States Intrathecal Pump Market"],
+        [WEST, "United States Intrathecal Pump Market (West region edition)"],
+        [KEY, "United States Intrathecal Pump Market (Key accounts edition)"],
+    ]
+    assert all(line.split("\t")[2] != "never built" for line in listed)
