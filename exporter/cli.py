@@ -93,6 +93,17 @@ def _unknown_lists(timetable, recipients) -> list:
     return problems
 
 
+def _unknown_variant_lists(loaded, recipients) -> list:
+    """Problems for report variants naming distribution lists the recipients file lacks."""
+    from .errors import Problem
+
+    known = {item.id for item in recipients.recipients.lists}
+    return [Problem(report.source.path, None, f"variants[{v}].lists[{n}]",
+                    f"unknown distribution list {name!r} (known: {', '.join(sorted(known))})")
+            for report in loaded for v, variant in enumerate(report.job.report.variants)
+            for n, name in enumerate(variant.lists) if name not in known]
+
+
 def _schedule_path(schedule: Path | None, data_dir: Path) -> Path:
     from .timetable import SCHEDULE_NAME
 
@@ -178,6 +189,15 @@ def cli(verbose: int, quiet: bool, state_dir: Path | None) -> None:
 @click.option("--deliver", "deliver_after", is_flag=True, help="Deliver the reports to their lists after building.")
 @list_option
 @recipients_option
+@click.option(
+    "--executor", default="local", show_default=True, envvar="EXPORTER_EXECUTOR", show_envvar=True,
+    type=click.Choice(["local", "dask"]),
+    help="Render on this machine (--jobs processes) or on the Dask cluster at --scheduler-address.",
+)
+@click.option(
+    "--scheduler-address", default=None, envvar="EXPORTER_DASK_SCHEDULER", show_envvar=True,
+    metavar="tcp://HOST:PORT", help="The Dask scheduler that --executor dask sends the rendering to.",
+)
 @click.option("--trigger", default="cli", hidden=True, help="What started the run, for the history.")
 @click.option("--job-id", default=None, hidden=True, help="The timetable job of a scheduled run.")
 @click.option("--catch-up", default=0, type=click.IntRange(min=0), hidden=True,
@@ -185,7 +205,7 @@ def cli(verbose: int, quiet: bool, state_dir: Path | None) -> None:
 @click.pass_context
 @handle_errors
 def build(ctx, report_ids, formats, force, jobs, keep, wait, data_dir, output_dir, state_dir, deliver_after, lists,
-          recipients, trigger, job_id, catch_up) -> None:
+          recipients, executor, scheduler_address, trigger, job_id, catch_up) -> None:
     """Build the deliverables of REPORT_ID (default: every report).
 
     Publishes OUTPUT/<id>/<id>.<format> and OUTPUT/<id>/manifest.json as one set. A report whose
@@ -196,6 +216,10 @@ def build(ctx, report_ids, formats, force, jobs, keep, wait, data_dir, output_di
     """
     from .pipeline import BuildRequest, run_build
 
+    if executor == "dask":
+        if not scheduler_address:
+            raise click.UsageError("--executor dask needs --scheduler-address tcp://HOST:PORT "
+                                   "(or EXPORTER_DASK_SCHEDULER)", ctx)
     stop = threading.Event()
     # SIGTERM (a service stopping, a deadline) ends the build at the next safe point: never mid-publish.
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
@@ -204,6 +228,7 @@ def build(ctx, report_ids, formats, force, jobs, keep, wait, data_dir, output_di
         state_dir=_state_dir(state_dir), force=force, keep=keep, wait=wait, trigger=trigger,
         job_id=job_id, catch_up=catch_up, should_stop=stop.is_set, deliver=deliver_after, lists=lists,
         recipients=recipients, jobs=jobs, progress=_progress_line() if _show_progress(ctx) else None,
+        executor=executor, scheduler_address=scheduler_address if executor == "dask" else None,
     )
     started = time.monotonic()
     result = run_build(request)
@@ -317,6 +342,8 @@ def validate(ctx, report_ids, data_dir, schedule, recipients) -> None:
         checked.append(path)
     if load_timetable in loaded_files:
         problems.extend(_unknown_lists(loaded_files[load_timetable], loaded_files.get(load_recipients)))
+    if load_recipients in loaded_files:
+        problems.extend(_unknown_variant_lists(loaded, loaded_files[load_recipients]))
     if problems:
         raise DataError(problems)
     quiet = ctx.find_root().params["quiet"]

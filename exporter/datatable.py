@@ -268,7 +268,8 @@ def open_tables(report_path: Path, specs: list[TableSpec], filter: Mapping[str, 
             problems.extend(exc.problems)
             continue
         kept = tuple((name, value) for name, value in (filter or {}).items() if name in {c.name for c in spec.columns})
-        tables.append(DataTable(spec, path, found.sha256, found.matched_rows, found.total_rows, found.preview, kept))
+        # Absolute: a worker on another machine (Dask) opens the table by the path it is sent.
+        tables.append(DataTable(spec, path.absolute(), found.sha256, found.matched_rows, found.total_rows, found.preview, kept))
     if problems:
         raise DataError(problems)
     return tuple(tables)

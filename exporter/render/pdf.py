@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import io
 from xml.sax.saxutils import escape
 
@@ -237,6 +238,11 @@ class _ReportTemplate(BaseDocTemplate):
         super().__init__(buffer, **kwargs)
 
     def beforeDocument(self):
+        # reportlab seeds the file's /ID from SOURCE_DATE_EPOCH in the environment of the process
+        # that renders; seed it from the document's own date so that every worker writes the same bytes.
+        signature = hashlib.md5(b"a reportlab document", usedforsecurity=False)
+        signature.update(self.document.meta.created.isoformat().encode())
+        self.canv._doc.signature = signature
         self.canv.showOutline()
         self.canv.setDateFormatter(functools.partial(_pdf_date, self.document.meta.created))
 
