@@ -5,6 +5,14 @@ Every text from the data enters a cell through `_text`, which pins it as a strin
 ``=HYPERLINK(...)`` stays text; the only formulas are the ones `_formula` builds from cell
 addresses. Figures are numbers with number formats, never formatted strings, so the workbook
 can be calculated with and read by pandas alike.
+
+The workbook is saved through openpyxl's write-only (streaming) mode, so a data table of a
+million rows is written with flat memory. The report's own sheets are small and laid out with
+random access in an ordinary draft workbook first, then copied row by row into the streaming
+one (`_copy_sheet`). Data tables (`_data_sheet`) are streamed after them, read once from their
+files: openpyxl writes each data sheet's frame (header row, widths, filter, page setup) and the
+rows go in as XML serialised by `_rows_xml`, several times faster than openpyxl's cell writer
+(which is slower than xlsxwriter); their texts are inline strings, never formulas.
 """
 
 from __future__ import annotations
@@ -13,11 +21,17 @@ import contextvars
 import functools
 import datetime as dt
 import io
+import itertools
+import re
+import shutil
+import tempfile
 import zipfile
 from copy import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
@@ -29,18 +43,25 @@ from openpyxl.drawing.text import CharacterProperties, Paragraph as DrawingParag
 from openpyxl.drawing.text import Font as TypeFace, ParagraphProperties, RegularTextRun
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.styles.named_styles import NamedStyleList
+from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet._writer import ALL_TEMP_FILES as _TEMP_FILES
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..derive import Basis, Forecast
 from ..document import QA, Chart, Document, Paragraph, Section
+from ..errors import BuildError
 from ..model import Money, Report, Scale
 from ..theme import DEFAULT_THEME, Theme
 from . import RenderJob
-from .ooxml import reproducible_zip, utc_naive
+from .ooxml import CONTENT_TYPES, ZIP_END, ZIP_EPOCH, utc_naive
+
+if TYPE_CHECKING:
+    from ..datatable import DataTable
 
 # Sheet names are fixed here, never taken from data: Excel limits them to 31 characters and
 # forbids some characters, and other tools find sheets by these names.
@@ -103,6 +124,9 @@ TOP = Alignment(vertical="top")
 WRAP = Alignment(vertical="top", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="top")
 NUMBER = Alignment(horizontal="right", vertical="top", indent=1)  # keeps figures off the next column's text
+# Data sheets: one line per row, all cells at the default (bottom) like their unstyled texts.
+DATA_NUMBER = Alignment(horizontal="right", indent=1)
+DATA_LEFT = Alignment(horizontal="left")
 
 MONEY_FORMAT = "#,##0.00"
 DERIVED_RATE_FORMAT = "0.00%"
@@ -118,7 +142,17 @@ CHART_SIZE_CM = (22, 13.5)  # the Forecast chart: beside a 58-character table it
 PERCENT_UNIT = "percent per year"
 SCENARIO_BASIS = "Scenario (computed from inputs)"
 
-# The earliest and latest times a zip entry can carry (DOS date format).
+# Data tables.
+SHEET_NAME_LIMIT = 31  # characters (UTF-16 units) in an Excel sheet name
+RESERVED_SHEET_NAMES = ("History",)  # Excel keeps this name for itself
+WIDTH_SAMPLE_ROWS = 1_000  # column widths are estimated from the header and these first rows
+MAX_DATA_WIDTH = 60  # characters; longer texts are cut off on screen, not in the cell
+FILTER_BUTTON_POINTS = 12  # the filter button beside a header label
+MAX_DECIMALS = 6  # a number column shows as many decimals as its first rows need, up to this
+CELL_TEXT_LIMIT = 32_767  # characters in an Excel cell
+INTEGER_FORMAT = "#,##0"
+COPY_CHUNK = 1 << 16  # bytes
+SPOOL_BYTES = 2 << 20  # the uncompressed package stays in memory up to this (the report alone: 0.1 MiB)
 
 
 def render(job: RenderJob) -> bytes:
@@ -128,18 +162,28 @@ def render(job: RenderJob) -> bytes:
 
 def render_with(job: RenderJob, theme: Theme) -> bytes:
     """Return the bytes of the workbook for *job* in *theme*."""
+    out = io.BytesIO()
+    write(job, out, theme=theme)
+    return out.getvalue()  # no copy: the buffer becomes the bytes
+
+
+def write(job: RenderJob, out: IO[bytes], *, theme: Theme = DEFAULT_THEME) -> None:
+    """Write the workbook for *job* to the binary file *out*.
+
+    Memory stays flat however many rows the job's data tables hold; only *out* grows.
+    """
     token = _LOOK.set(_Look(theme))
     try:
-        return _render(job, theme)
+        _write(job, theme, out)
     finally:
         _LOOK.reset(token)
 
 
-def _render(job: RenderJob, theme: Theme) -> bytes:
-    wb = Workbook()
-    wb.remove(wb.active)
-    _default_font(wb)
-    sheets = {name: wb.create_sheet(name) for name in SHEETS}
+def _write(job: RenderJob, theme: Theme, out: IO[bytes]) -> None:
+    draft = Workbook()
+    draft.remove(draft.active)
+    _default_font(draft)
+    sheets = {name: draft.create_sheet(name) for name in SHEETS}
     doc = job.document
     _summary(sheets[SUMMARY], job)
     _forecast(sheets[FORECAST], job)
@@ -149,11 +193,23 @@ def _render(job: RenderJob, theme: Theme) -> bytes:
     _faq(sheets[FAQ], doc)
     _companies(sheets[COMPANIES], job.report)
     _regions(sheets[REGIONS], job.report)
-    for ws in wb.worksheets:
+    for ws in draft.worksheets:
         _fit_rows(ws)
         _page_setup(ws, theme)
-    _properties(wb, doc)
-    return _save(wb, utc_naive(doc.meta.created))
+
+    book = Workbook(write_only=True)
+    try:
+        _share_styles(book, draft)
+        for ws in draft.worksheets:
+            _copy_sheet(ws, book.create_sheet(ws.title))
+        taken = {name.casefold() for name in (*SHEETS, *RESERVED_SHEET_NAMES)}
+        for table in job.tables:
+            name = _sheet_name(table.spec.title, taken, fallback=table.spec.id)
+            _data_sheet(book.create_sheet(name), table, theme)
+        _properties(book, doc)
+        _save(book, utc_naive(doc.meta.created), out)
+    finally:
+        _discard(book)
 
 
 def _default_font(wb: Workbook) -> None:
@@ -217,13 +273,18 @@ def _alignment(value, number_format: str | None) -> Alignment:
 def _header(ws: Worksheet, row: int, labels: Sequence[str], numeric: Sequence[int] = ()) -> None:
     """Write a header row; labels of the *numeric* columns (1-based) align with their figures."""
     for col, label in enumerate(labels, 1):
-        cell = _put(ws, row, col, label)
-        cell.font = _look().header_font
-        cell.fill = _look().header_fill
-        if col in numeric:
-            cell.alignment = Alignment(horizontal="right", vertical="center", wrap_text=True, indent=1)
-        else:
-            cell.alignment = Alignment(vertical="center", wrap_text=True)
+        _header_style(_put(ws, row, col, label), numeric=col in numeric)
+
+
+def _header_style(cell: Cell, *, numeric: bool) -> Cell:
+    """Give *cell* the look of a header cell; the label of a figures column sits right, above them."""
+    cell.font = _look().header_font
+    cell.fill = _look().header_fill
+    if numeric:
+        cell.alignment = Alignment(horizontal="right", vertical="center", wrap_text=True, indent=1)
+    else:
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+    return cell
 
 
 def _widths(ws: Worksheet, widths: Sequence[float]) -> None:
@@ -289,7 +350,12 @@ def _fit_rows(ws: Worksheet) -> None:
             size = float(cell.font.sz or SIZE)
             lines = max(lines, _lines(cell.value, width, bold=bool(cell.font.b), size=size))
         if lines > 1:
-            ws.row_dimensions[row[0].row].height = lines * _line_points() + 2 * ROW_PADDING
+            ws.row_dimensions[row[0].row].height = _row_height(lines)
+
+
+def _row_height(lines: int) -> float:
+    """Height in points of a row showing *lines* lines of body text."""
+    return lines * _line_points() + 2 * ROW_PADDING
 
 
 def _line_points() -> float:
@@ -681,10 +747,11 @@ def _chart_block(doc: Document) -> Chart | None:
     return next((b for b in section.blocks if isinstance(b, Chart)), None)
 
 
-def _page_setup(ws: Worksheet, theme: Theme) -> None:
+def _page_setup(ws: Worksheet | WriteOnlyWorksheet, theme: Theme) -> None:
     """Print each sheet landscape, one page wide, repeating its header row."""
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_LETTER if theme.page_size == "Letter" else ws.PAPERSIZE_A4
+    letter = theme.page_size == "Letter"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_LETTER if letter else Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -707,9 +774,348 @@ def _properties(wb: Workbook, doc: Document) -> None:
     props.created = props.modified = props.lastPrinted = when
 
 
-def _save(wb: Workbook, when: dt.datetime) -> bytes:
-    """Serialise *wb* reproducibly: fixed zip entry dates and order, no `modified = now`."""
-    raw = io.BytesIO()
-    # ExcelWriter rather than wb.save(): save() overwrites `modified` with the clock.
-    ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
-    return reproducible_zip(raw.getvalue(), when)
+# --- the streaming workbook ------------------------------------------------------------------
+
+# The workbook's style tables: the streaming workbook shares the draft's, so a cell copied with
+# its style ids keeps its look, and styles.xml lists the same styles in the same order.
+_STYLE_TABLES = (
+    "_fonts",
+    "_fills",
+    "_borders",
+    "_alignments",
+    "_protections",
+    "_number_formats",
+    "_date_formats",
+    "_timedelta_formats",
+    "_cell_styles",
+    "_named_styles",
+    "_table_styles",
+    "_differential_styles",
+    "_colors",
+)
+
+# Sheet-level settings copied from a draft sheet as they are (each a serialisable copy).
+_SHEET_SETTINGS = (
+    "sheet_properties",
+    "sheet_format",
+    "views",
+    "print_options",
+    "page_margins",
+    "HeaderFooter",
+    "auto_filter",
+    "data_validations",
+    "protection",
+)
+
+
+def _share_styles(book: Workbook, draft: Workbook) -> None:
+    for name in _STYLE_TABLES:
+        setattr(book, name, getattr(draft, name))
+
+
+def _copy_sheet(src: Worksheet, dst: WriteOnlyWorksheet) -> None:
+    """Copy the draft sheet *src* into the streaming sheet *dst*, which then holds its rows.
+
+    Values keep their data types (a text starting with "=" stays text; the formulas stay
+    formulas), cells their style ids, and the sheet its column widths, row heights (set before
+    the rows are streamed), merged cells, freeze panes, page setup, print titles, footer, charts
+    and images. Comments, hyperlinks, tables and conditional formats are refused rather than
+    dropped: the report's sheets have none.
+    """
+    if src.conditional_formatting or src.tables or src._pivots:
+        raise NotImplementedError(f"sheet {src.title!r}: tables and conditional formats are not copied")
+    for holder in ("column_dimensions", "row_dimensions"):
+        target = getattr(dst, holder)
+        for key, dimension in getattr(src, holder).items():
+            target[key] = copy(dimension)
+            target[key].parent = dst
+    for name in _SHEET_SETTINGS:
+        setattr(dst, name, copy(getattr(src, name)))
+    for name in src.page_setup.__attrs__:
+        setattr(dst.page_setup, name, getattr(src.page_setup, name))
+    dst.print_title_rows = src.print_title_rows
+    dst.print_title_cols = src.print_title_cols
+    if src.print_area:
+        dst.print_area = src.print_area
+    for name, defined in src.defined_names.items():
+        dst.defined_names[name] = copy(defined)
+    for merged in src.merged_cells.ranges:
+        dst.merged_cells.add(merged.coord)
+    for chart in src._charts:
+        dst.add_chart(chart)  # bound to cells by sheet title, which the copy keeps
+    for image in src._images:
+        dst.add_image(image)
+    _declare_dimension(dst, src.calculate_dimension())
+    last = max((src.max_row, *src.row_dimensions.keys()))
+    for row in src.iter_rows(min_row=1, max_row=last, max_col=src.max_column):
+        dst.append([_copy_cell(dst, cell) for cell in row])
+    dst.close()  # its part is complete: written to a temporary file, packed at save
+
+
+def _declare_dimension(ws: WriteOnlyWorksheet, ref: str) -> None:
+    """Have openpyxl write *ref* as the used range of the streaming sheet *ws* (before its rows).
+
+    Its writer asks the sheet for `calculate_dimension`, which only ordinary sheets have; readers
+    such as openpyxl's read-only mode take the sheet's size from it.
+    """
+    ws.calculate_dimension = lambda: ref
+
+
+def _copy_cell(ws: WriteOnlyWorksheet, cell: Cell) -> WriteOnlyCell | None:
+    if cell.hyperlink is not None or cell.comment is not None:
+        raise NotImplementedError(f"{cell.coordinate}: hyperlinks and comments are not copied")
+    if cell._value is None and not cell.has_style:
+        return None
+    new = WriteOnlyCell(ws)
+    # Set directly, not through `value`: that would make a formula of any text starting with "=".
+    new._value, new.data_type, new._style = cell._value, cell.data_type, copy(cell._style)
+    return new
+
+
+def _discard(book: Workbook) -> None:
+    """Remove the temporary files of *book*'s sheets that a failed render left behind."""
+    for ws in book.worksheets:
+        writer = ws._writer
+        if writer is not None and writer.out in _TEMP_FILES:
+            try:
+                writer.cleanup()
+            except OSError:
+                pass
+
+
+def _save(wb: Workbook, when: dt.datetime, out: IO[bytes]) -> None:
+    """Write *wb* to *out* reproducibly: fixed zip entry dates and order, no `modified = now`.
+
+    openpyxl packs the workbook uncompressed (ExcelWriter rather than wb.save(), which stamps
+    `modified` with the clock) into memory, or into a temporary file once it outgrows
+    `SPOOL_BYTES` (only data tables make it that large); its entries are then compressed into
+    *out* one by one, streamed, as `ooxml.reproducible_zip` does in memory for small packages.
+    """
+    with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as raw:
+        with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as package:
+            ExcelWriter(wb, package).save()
+        raw.seek(0)
+        _repack(raw, out, when)
+
+
+def _repack(package: IO[bytes], out: IO[bytes], when: dt.datetime) -> None:
+    """Copy the zip *package* to *out* with every entry dated *when*, content types first."""
+    stamp = min(max(utc_naive(when), ZIP_EPOCH), ZIP_END).timetuple()[:6]
+    with zipfile.ZipFile(package) as source, zipfile.ZipFile(out, "w") as target:
+        # Content types first, as Office writes it: some readers sniff the package type from it.
+        for entry in sorted(source.infolist(), key=lambda e: (e.filename != CONTENT_TYPES, e.filename)):
+            info = zipfile.ZipInfo(entry.filename, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0  # the same bytes whichever OS renders
+            info.external_attr = 0
+            info.file_size = entry.file_size  # so that zipfile picks ZIP64 for a part over 2 GiB
+            with source.open(entry) as src, target.open(info, "w") as dst:
+                shutil.copyfileobj(src, dst, COPY_CHUNK)
+
+
+# --- data tables -----------------------------------------------------------------------------
+
+
+def _sheet_name(title: str, taken: set[str], *, fallback: str) -> str:
+    """Return a sheet name for *title* that Excel accepts and *taken* (casefolded) lacks; take it.
+
+    Excel refuses the characters []:*?/\\, names of more than 31 characters, names starting or
+    ending with an apostrophe, and names equal to another sheet's but for case.
+    """
+    name = " ".join(_SHEET_NAME_BAD.sub(" ", title).split()).strip("'").strip()
+    name = name or fallback
+    candidate, number = _clip(name, SHEET_NAME_LIMIT), 1
+    while candidate.casefold() in taken:
+        number += 1
+        suffix = f" ({number})"
+        candidate = _clip(name, SHEET_NAME_LIMIT - len(suffix)) + suffix
+    taken.add(candidate.casefold())
+    return candidate
+
+
+_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")
+
+
+def _clip(text: str, limit: int) -> str:
+    """Cut *text* to *limit* UTF-16 units (Excel's count), without an apostrophe or space at the end."""
+    text = text[:limit]
+    while len(text.encode("utf-16-le")) > 2 * limit:
+        text = text[:-1]
+    return text.rstrip(" '")
+
+
+def _data_sheet(ws: WriteOnlyWorksheet, table: DataTable, theme: Theme) -> None:
+    """Stream *table* into *ws*: a bold header row, frozen, filtered and printed on every page,
+    then one row per data row.
+
+    The rows are read once, as they stream from the file; the column widths and number formats
+    come from the header and the first `WIDTH_SAMPLE_ROWS` rows.
+    """
+    columns = tuple(table.spec.columns)
+    rows = iter(table.iter_rows())
+    sample = list(itertools.islice(rows, WIDTH_SAMPLE_ROWS))
+    header, styles = [], []
+    for n, column in enumerate(columns):
+        values = [row[n] for row in sample if n < len(row)]
+        fmt = _data_format(column, values)
+        width = _data_width(column.name, fmt, values)
+        ws.column_dimensions[get_column_letter(n + 1)].width = width
+        numeric = column.type in ("integer", "number") and fmt != YEAR_FORMAT
+        header.append(_header_style(_text(WriteOnlyCell(ws), column.name), numeric=numeric))
+        # Texts need no style; figures and dates one per column, shared by all their cells.
+        styles.append(_style_attribute(ws, fmt, DATA_NUMBER if numeric else DATA_LEFT) if fmt else "")
+        lines = _lines(column.name, width, bold=True)
+        if lines > 1:
+            ws.row_dimensions[1].height = max(ws.row_dimensions[1].height or 0, _row_height(lines))
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = used = f"A1:{get_column_letter(len(columns))}{table.rows + 1}"
+    _declare_dimension(ws, used)
+    _page_setup(ws, theme)
+    ws.append(header)
+    quoted = WriteOnlyCell(ws)
+    quoted.quotePrefix = True
+    # openpyxl writes the sheet around an empty body (settings, header row, filter, page setup);
+    # the data rows then go in before its </sheetData>.
+    ws.close()
+    count = _insert_rows(ws._writer.out, itertools.chain(sample, rows), styles, f' s="{quoted.style_id}"')
+    if count != table.rows:
+        raise BuildError(f"data table {table.spec.id!r}: {count} rows read, {table.rows} expected")
+
+
+def _style_attribute(ws: WriteOnlyWorksheet, number_format: str, alignment: Alignment) -> str:
+    """Return the style attribute of a cell with *number_format* and *alignment* (registering it)."""
+    cell = WriteOnlyCell(ws)
+    cell.number_format = number_format
+    cell.alignment = alignment
+    return f' s="{cell.style_id}"'
+
+
+def _data_format(column, sample: Sequence) -> str | None:
+    """Return the number format of *column*: thousands separators, ISO dates; None for text."""
+    if column.type == "integer":
+        return YEAR_FORMAT if _YEAR.search(column.name) else INTEGER_FORMAT
+    if column.type == "number":
+        decimals = max((_decimals(v) for v in sample if isinstance(v, float)), default=0)
+        return INTEGER_FORMAT + ("." + "0" * decimals if decimals else "")
+    if column.type == "date":
+        return DATE_FORMAT
+    return None
+
+
+_YEAR = re.compile(r"\byears?\b", re.IGNORECASE)  # an integer column of years: 2024, not 2,024
+
+
+def _decimals(value: float) -> int:
+    """Return the decimals *value* needs to show as written (at most MAX_DECIMALS)."""
+    text = repr(value)
+    if "e" in text or "n" in text:  # 1e-07, inf, nan
+        return 0
+    return min(len(text.partition(".")[2].rstrip("0")), MAX_DECIMALS)
+
+
+def _data_width(label: str, fmt: str | None, sample: Sequence) -> float:
+    """Estimate the width of a data column from its bold label (and filter button) and values."""
+    size = _look().size
+    points = stringWidth(label, "Helvetica-Bold", size) + FILTER_BUTTON_POINTS
+    for value in sample:
+        if value is None:
+            continue
+        shown = _shown(value, fmt)
+        if isinstance(value, str):
+            points = max(points, stringWidth(shown[: 2 * MAX_DATA_WIDTH], "Helvetica", size))
+        else:  # digits, separators and dashes: about one width unit each
+            points = max(points, len(shown) * stringWidth("0", "Helvetica", size))
+    return round(min((points + 6) / 5.5 + 1, MAX_DATA_WIDTH), 1)
+
+
+def _shown(value, fmt: str | None) -> str:
+    """Return *value* about as *fmt* shows it."""
+    if isinstance(value, dt.date):
+        return value.isoformat()[:10]
+    figure = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if figure and fmt and fmt.startswith(INTEGER_FORMAT):
+        return f"{value:,.{fmt.count('0') - 1}f}"  # "#,##0.00": two decimals
+    return str(value)
+
+
+def _insert_rows(path: str, rows: Iterable[Sequence], styles: Sequence[str], quoted: str) -> int:
+    """Put *rows*, from row 2 on, into the sheet part at *path* before its `</sheetData>`.
+
+    Return the number of rows written.
+    """
+    with open(path, "rb") as part:
+        head, end, tail = part.read().rpartition(b"</sheetData>")
+    if not end:
+        raise AssertionError(f"no </sheetData> in {path}")
+    with open(path, "wb") as part:
+        part.write(head)
+        count = 0
+        for chunk in _rows_xml(rows, styles, quoted):
+            part.write(chunk.encode("utf-8"))
+            count += chunk.count("</row>")
+        part.write(end + tail)
+    return count
+
+
+def _rows_xml(
+    rows: Iterable[Sequence], styles: Sequence[str], quoted: str, batch: int = 500
+) -> Iterator[str]:
+    """Yield the XML of *rows*, numbered from 2, in pieces of *batch* rows.
+
+    *styles* holds each column's style attribute (number format); a text starting with "=",
+    "+", "-" or "@" gets the *quoted* style, which keeps it literal when edited in Excel.
+    """
+    letters = [get_column_letter(n) for n in range(1, len(styles) + 1)]
+    parts: list[str] = []
+    for number, values in enumerate(rows, 2):
+        r = str(number)
+        parts.append(f'<row r="{r}">')
+        for letter, style, value in zip(letters, styles, values):
+            kind = type(value)
+            if kind is str:
+                if not value:
+                    continue
+                if _NEEDS_CARE.search(value) or len(value) > CELL_TEXT_LIMIT:
+                    value = _xml_text(value)
+                    if not value:
+                        continue
+                space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
+                style = quoted if value[0] in "=+-@" else ""
+                parts.append(f'<c r="{letter}{r}" t="inlineStr"{style}><is><t{space}>{value}</t></is></c>')
+            elif kind is int:
+                parts.append(f'<c r="{letter}{r}"{style}><v>{value}</v></c>')
+            elif kind is float:
+                if value - value == 0:  # finite; Excel has no infinities or NaN
+                    parts.append(f'<c r="{letter}{r}"{style}><v>{value!r}</v></c>')
+            elif kind is dt.date:
+                serial = value.toordinal() - _EXCEL_DAY_ZERO
+                if serial < 61:  # Excel's 1900 calendar counts a 29 February 1900
+                    serial = to_excel(value)
+                parts.append(f'<c r="{letter}{r}"{style}><v>{serial}</v></c>')
+            elif value is None:
+                continue
+            elif isinstance(value, dt.datetime):
+                parts.append(f'<c r="{letter}{r}"{style}><v>{to_excel(value)!r}</v></c>')
+            elif isinstance(value, bool):
+                parts.append(f'<c r="{letter}{r}" t="b"><v>{int(value)}</v></c>')
+            else:
+                raise TypeError(f"{letter}{r}: cannot write a {kind.__name__} to a data sheet")
+        parts.append("</row>")
+        if number % batch == 0:
+            yield "".join(parts)
+            parts.clear()
+    if parts:
+        yield "".join(parts)
+
+
+_EXCEL_DAY_ZERO = dt.date(1899, 12, 30).toordinal()
+# What a text needs done before it goes between <t> and </t>: markup escaped; characters XML
+# cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF) removed.
+_NEEDS_CARE = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    """Return *value* cut to what a cell holds, without characters XML cannot carry, escaped."""
+    value = _NOT_XML.sub("", value)[:CELL_TEXT_LIMIT]
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
