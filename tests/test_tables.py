@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import docx
+import openpyxl
 import pytest
 
 from conftest import DATA_DIR, flat, pdftotext
@@ -185,3 +186,20 @@ def test_a_table_spec_is_validated_with_its_field_path(data, tmp_path):
     assert result.returncode == 2
     assert "tables[0].columns[2].type: Input should be 'text', 'integer', 'number' or 'date'" in result.stderr
     assert "tables[0].document_rows: Input should be less than or equal to 100000" in result.stderr
+
+
+def test_the_workbook_holds_every_row_with_its_type(data, tmp_path):
+    out = tmp_path / "out"
+    assert build(data, out, "-f", "xlsx").returncode == 0
+    book = openpyxl.load_workbook(out / REPORT / f"{REPORT}.xlsx", read_only=True)
+    sheet = book[book.sheetnames[-1]]
+    assert sheet.title == "Pump shipments by state (test d"  # the title cut to Excel's 31 characters
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0] == tuple(HEADER)
+    assert len(values) == 1 + ROWS
+    assert values[1] == ("=1+1", "West", 2020, 0, dt.datetime(2024, 1, 1))
+    assert values[2][0] == 'Zürich, "quoted"'
+    assert values[7][3] is None
+    expected = rows()[-1]
+    assert values[-1] == (expected[0], expected[1], int(expected[2]), float(expected[3]),
+                          dt.datetime.fromisoformat(expected[4]))

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import docx
+import openpyxl
 import pytest
 
 from conftest import DATA_DIR, flat, pdftotext
@@ -174,3 +175,14 @@ def test_list_shows_each_edition(data, tmp_path):
         [KEY, "United States Intrathecal Pump Market (Key accounts edition)"],
     ]
     assert all(line.split("\t")[2] != "never built" for line in listed)
+
+
+def test_a_variant_workbook_holds_only_its_rows(data, tmp_path):
+    out = tmp_path / "out"
+    assert build(data, out, "-f", "xlsx").returncode == 0
+    book = openpyxl.load_workbook(out / WEST / f"{WEST}.xlsx", read_only=True)
+    values = list(book[book.sheetnames[-1]].iter_rows(values_only=True))
+    assert values[0] == tuple(HEADER)
+    assert len(values) == 1 + 100 and {row[1] for row in values[1:]} == {"West"}
+    full = openpyxl.load_workbook(out / REPORT / f"{REPORT}.xlsx", read_only=True)
+    assert len(list(full[full.sheetnames[-1]].iter_rows(values_only=True))) == 1 + 300
