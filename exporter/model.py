@@ -93,10 +93,17 @@ class Scale(str, Enum):
         return 1000.0 ** list(Scale).index(self)
 
 
+def _not_tiny(value: float) -> float:
+    if 0 < value < 1e-9:
+        raise ValueError("is too small to compute growth from: state it in a smaller scale (at least 1e-09)")
+    return value
+
+
 class Money(_Strict):
     """An amount of money in a currency and a scale, e.g. USD 3.5 billion."""
 
-    amount: Annotated[Number, Field(gt=0, description="A positive, finite number in `scale` units.")]
+    # Bounded so that every derived figure (growth rates, the year series) stays a finite number.
+    amount: Annotated[Number, AfterValidator(_not_tiny), Field(gt=0, le=1e15, description="A positive, finite number in `scale` units.")]
     currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD.")]
     scale: Scale
 
@@ -114,7 +121,7 @@ class MarketSize(_Strict):
 class Growth(_Strict):
     """A stated compound annual growth rate over a period."""
 
-    percent: Annotated[Number, Field(gt=-100, description="The rate in percent: 6.5 means 6.5 %.")]
+    percent: Annotated[Number, Field(gt=-100, le=10_000, description="The rate in percent: 6.5 means 6.5 %.")]
     start_year: Year
     end_year: Year
 
