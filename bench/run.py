@@ -1,0 +1,489 @@
+"""Benchmark exporter against baselines measured in the same run; print one Markdown table.
+
+    python3 bench/run.py [--quick] [--catalog 100,1000] [--only warm,libreoffice,cold,noop,throughput,tables,catalog]
+
+Needs the `bench` extra (`pip install -e '.[bench]'`: xlsxwriter, psutil) and, for the LibreOffice
+rows, `soffice`; this command installs nothing. Every figure stands beside a baseline measured in
+the same run, on the same machine, with the same data:
+
+- warm: our renderers vs the bare libraries writing the same content (`bench/baselines.py`), each
+  in a fresh process (`bench/warm.py`): fastest render time, peak RSS of that process;
+- libreoffice: our PDF vs `soffice --headless --convert-to pdf` of our own DOCX;
+- cold: `exporter build` (one report, three formats) vs a bare-library script writing the three
+  files; `exporter --help` vs `python3 -c "import click"`;
+- noop: a no-op rebuild per report vs hashing the data and deliverables (`bench/noop_rebuild.py`);
+- throughput: `exporter build -j 1` vs `-j 2` over a synthetic catalog (`bench/catalog.py`);
+- tables: a 100,000-row data sheet vs xlsxwriter in constant-memory mode; 10,000-row tables in the
+  DOCX and PDF vs python-docx and reportlab (`bench/tables.py`);
+- catalog: time and peak memory of `exporter build -j 2` (all three formats) over catalogs of 100
+  and 1,000 reports: peak memory should not grow with the catalog.
+
+Peak memory: each command runs in a fresh wrapper (`bench/peak.py`). "max" is the kernel's peak
+RSS of the largest single process of the command's tree; with workers, "sum" is the highest
+sampled sum over the coordinator and its workers (an upper bound: shared pages count per process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.catalog import write_catalog  # noqa: E402
+from bench.peak import busy_seconds  # noqa: E402
+from bench.tables import REPORT_ID as TABLE_REPORT, write_table_report  # noqa: E402
+
+SHIPPED = ROOT / "data" / "reports" / "us-intrathecal-pump-market.yaml"
+SECTIONS = ("warm", "libreoffice", "cold", "noop", "throughput", "tables", "catalog")
+FORMATS = ("docx", "xlsx", "pdf")
+
+
+@dataclass
+class Row:
+    measurement: str
+    ours: str
+    baseline: str
+    ratio: str = "—"
+    target: str = "—"
+    met: str = "—"
+    peak_ours: str = "—"
+    peak_baseline: str = "—"
+
+
+@dataclass
+class Settings:
+    repeat: int  # timed repetitions of a warm render
+    runs: int  # runs of a cold command (median)
+    noop_reports: int
+    throughput_reports: int
+    throughput_runs: int
+    lo_batch: int
+    catalogs: tuple[int, ...]
+
+
+FULL = Settings(repeat=15, runs=5, noop_reports=40, throughput_reports=40, throughput_runs=2, lo_batch=10, catalogs=(100, 1000))
+QUICK = Settings(repeat=5, runs=3, noop_reports=20, throughput_reports=12, throughput_runs=1, lo_batch=4, catalogs=(20, 100))
+
+
+# --- running things --------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    e["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), e.get("PYTHONPATH")]))
+    e.pop("SOURCE_DATE_EPOCH", None)
+    return e
+
+
+def py(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def exporter(*args: str) -> list[str]:
+    """The installed `exporter` script (what users run), else `python -m exporter`."""
+    script = shutil.which("exporter")
+    return [script, *args] if script else py("-m", "exporter", *args)
+
+
+def child_json(cmd: list[str]) -> dict:
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()[-1500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def peak(cmd: list[str], *, tree: bool = False, check: bool = True) -> dict:
+    """Run *cmd* in a fresh `bench.peak` wrapper: wall time, rc, peak RSS (see bench/peak.py)."""
+    result = child_json(py("-m", "bench.peak", *(["--tree"] if tree else []), "--", *cmd))
+    if check and result["rc"] != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {result['rc']}: {result['stderr'].strip()[-1500:]}")
+    return result
+
+
+def median_run(cmd: list[str], runs: int, **kwargs) -> dict:
+    """Run *cmd* *runs* times; return the median wall time and the highest peaks seen."""
+    results = [peak(cmd, **kwargs) for _ in range(runs)]
+    return {
+        "wall_s": statistics.median(r["wall_s"] for r in results),
+        "best_s": min(r["wall_s"] for r in results),
+        "maxrss_mib": max(r["maxrss_mib"] for r in results),
+        "tree_mib": max((r["tree_mib"] or 0) for r in results) or None,
+    }
+
+
+# --- formatting ------------------------------------------------------------------------------
+
+
+def secs(s: float) -> str:
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def ms(value: float) -> str:
+    return f"{value:.2f} ms" if value < 10 else f"{value:.0f} ms"
+
+
+def mib(result: dict | None) -> str:
+    if not result:
+        return "—"
+    text = f"{result['maxrss_mib']:.0f} MiB"
+    if result.get("tree_mib"):
+        text = f"max {text}, sum {result['tree_mib']:.0f} MiB"
+    return text
+
+
+def context(result: dict) -> str:
+    """CPU time of the command and how busy the rest of the machine was meanwhile."""
+    text = f"CPU {result['cpu_s']:.1f} s"
+    if result.get("others_cores") is not None:
+        text += f", others {result['others_cores']:.1f} cores"
+    return text
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+# --- sections --------------------------------------------------------------------------------
+
+
+def bench_warm(s: Settings, work: Path, state: dict) -> list[Row]:
+    rows = []
+    for fmt in FORMATS:
+        log(f"warm {fmt}")
+        ours = child_json(py("-m", "bench.warm", fmt, "ours", str(SHIPPED), str(s.repeat)))
+        bare = child_json(py("-m", "bench.warm", fmt, "bare", str(SHIPPED), str(s.repeat)))
+        state[f"warm_{fmt}"] = ours
+        # The fastest of the repetitions: the least disturbed by whatever else runs on the machine.
+        ratio = ours["min_s"] / bare["min_s"]
+        rows.append(Row(
+            f"Warm build, shipped report, {fmt.upper()} (fastest of {s.repeat}) vs bare library",
+            secs(ours["min_s"]), secs(bare["min_s"]), f"{ratio:.2f}×", "≤ 2×", verdict(ratio <= 2),
+            mib(ours), mib(bare),
+        ))
+    return rows
+
+
+def bench_libreoffice(s: Settings, work: Path, state: dict) -> list[Row]:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        return [Row("PDF vs LibreOffice: not measured (no soffice on PATH)", "—", "—")]
+    log("libreoffice: our DOCX and PDF")
+    out = work / "lo-out"
+    peak(exporter("-q", "build", "--data-dir", str(ROOT / "data"), "--output-dir", str(out), "--force", "-j", "1",
+                  "-f", "docx", SHIPPED.stem))
+    docx = out / SHIPPED.stem / f"{SHIPPED.stem}.docx"
+    inputs = work / "lo-in"
+    inputs.mkdir()
+    copies = []
+    for n in range(s.lo_batch):
+        copies.append(inputs / f"report-{n}.docx")
+        shutil.copy(docx, copies[-1])
+    profile = (work / "lo-profile").as_uri()
+    convert = [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+               "--outdir", str(work / "lo-pdf")]
+    peak(convert + [str(copies[0])])  # creates the profile: not timed
+    one = median_run(convert + [str(copies[0])], s.runs)
+    log(f"libreoffice: batch of {s.lo_batch}")
+    batch = peak(convert + [str(c) for c in copies])
+    if len(list((work / "lo-pdf").glob("*.pdf"))) != s.lo_batch:
+        raise RuntimeError("LibreOffice did not convert every DOCX")
+    per_file = batch["wall_s"] / s.lo_batch
+    cold = median_run(exporter("-q", "build", "--data-dir", str(ROOT / "data"), "--output-dir", str(out),
+                               "--force", "-j", "1", "-f", "pdf", SHIPPED.stem), s.runs)
+    warm = state.get("warm_pdf") or child_json(py("-m", "bench.warm", "pdf", "ours", str(SHIPPED), str(s.repeat)))
+    rows = []
+    # Fastest against fastest for the warm renders; medians for the cold commands.
+    for label, ours, ours_peak, theirs, theirs_peak in (
+        (f"PDF, warm render vs one `soffice --convert-to pdf` call per DOCX (fastest of {s.runs})",
+         warm["min_s"], warm, one["best_s"], one),
+        (f"PDF, warm render vs `soffice` converting {s.lo_batch} DOCX in one call (per file)", warm["min_s"],
+         warm, per_file, batch),
+        (f"PDF, cold `exporter build -f pdf` vs one `soffice` call (medians of {s.runs})", cold["wall_s"], cold,
+         one["wall_s"], one),
+    ):
+        speedup = theirs / ours
+        rows.append(Row(label, secs(ours), secs(theirs), f"{speedup:.1f}× faster", "≥ 20× faster",
+                        verdict(speedup >= 20), mib(ours_peak), mib(theirs_peak)))
+    return rows
+
+
+def bench_cold(s: Settings, work: Path, state: dict) -> list[Row]:
+    log("cold build")
+    out = work / "cold-out"
+    ours = median_run(exporter("-q", "build", "--data-dir", str(ROOT / "data"), "--output-dir", str(out),
+                               "--force", "-j", "1", SHIPPED.stem), s.runs)
+    bare = median_run(py("-m", "bench.baselines", str(work / "cold-bare"), str(SHIPPED)), s.runs)
+    log("--help")
+    runs = max(s.runs, 7)
+    help_ = median_run(exporter("--help"), runs)
+    click = median_run(py("-c", "import click"), runs)
+    return [
+        Row("Cold `exporter build`, shipped report, 3 formats vs a bare-library script writing them",
+            secs(ours["wall_s"]), secs(bare["wall_s"]), f"{ours['wall_s'] / bare['wall_s']:.2f}×", "—", "—",
+            mib(ours), mib(bare)),
+        Row(f"`exporter --help` wall time (median of {runs}) vs `python3 -c 'import click'`",
+            secs(help_["wall_s"]), secs(click["wall_s"]), f"{help_['wall_s'] / click['wall_s']:.2f}×", "≤ 0.3 s",
+            verdict(help_["wall_s"] <= 0.3), mib(help_), mib(click)),
+    ]
+
+
+def bench_noop(s: Settings, work: Path, state: dict) -> list[Row]:
+    log(f"no-op rebuild: building a catalog of {s.noop_reports}")
+    data, out = work / "noop-data", work / "noop-out"
+    write_catalog(data, s.noop_reports)
+    peak(exporter("-q", "build", "--data-dir", str(data), "--output-dir", str(out), "-j", "2"))
+    log("no-op rebuild: measuring")
+    result = child_json(py(str(ROOT / "bench" / "noop_rebuild.py"), "--data-dir", str(data), "--output-dir",
+                           str(out), "--repeat", str(max(s.repeat // 2, 3)), "--json"))
+    cli = peak(exporter("-q", "build", "--data-dir", str(data), "--output-dir", str(out)))
+    return [
+        Row(f"No-op rebuild per report, in process ({result['reports']} reports) vs hashing data and files",
+            ms(result["noop_ms"]), ms(result["floor_ms"]), f"{result['noop_ms'] / result['floor_ms']:.1f}×",
+            "≤ 5 ms", verdict(result["noop_ms"] <= 5), f"{result['maxrss_mib']:.0f} MiB (both, one process)"),
+        Row(f"No-op `exporter build` of {result['reports']} reports, cold CLI, whole run", secs(cli["wall_s"]), "—",
+            peak_ours=mib(cli)),
+    ]
+
+
+def bench_throughput(s: Settings, work: Path, state: dict) -> list[Row]:
+    n = s.throughput_reports
+    data, out = work / "tp-data", work / "tp-out"
+    write_catalog(data, n)
+    results: dict[int, dict] = {}
+    for attempt in range(s.throughput_runs):  # alternating; the fastest of each counts (least disturbed)
+        for jobs in (1, 2):
+            log(f"throughput: {n} reports, -j {jobs} ({attempt + 1}/{s.throughput_runs})")
+            result = peak(exporter("-q", "build", "--data-dir", str(data), "--output-dir", str(out), "--force",
+                                   "-j", str(jobs)), tree=True)
+            if jobs not in results or result["wall_s"] < results[jobs]["wall_s"]:
+                results[jobs] = result
+    one, two = (n / results[j]["wall_s"] for j in (1, 2))
+    best = f", fastest of {s.throughput_runs}" if s.throughput_runs > 1 else ""
+    return [Row(f"Catalog throughput, {n} reports × 3 formats, `-j 2` vs `-j 1` (reports/s, cold CLI{best})",
+                f"{two:.2f}/s ({secs(results[2]['wall_s'])}; {context(results[2])})",
+                f"{one:.2f}/s ({secs(results[1]['wall_s'])}; {context(results[1])})",
+                f"{two / one:.2f}×", "≥ 1.8×", verdict(two / one >= 1.8), mib(results[2]), mib(results[1])),
+            # CPU time hardly depends on what else runs: it bounds the speedup two idle cores could give.
+            Row("… the best 2 idle cores could do: 2 × CPU time of `-j 1` ÷ CPU time of `-j 2`",
+                f"CPU {results[2]['cpu_s']:.1f} s", f"CPU {results[1]['cpu_s']:.1f} s",
+                f"{2 * results[1]['cpu_s'] / results[2]['cpu_s']:.2f}×", "≥ 1.8×",
+                verdict(2 * results[1]["cpu_s"] / results[2]["cpu_s"] >= 1.8))]
+
+
+def _xlsx_rows(path: Path) -> int:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True)
+    try:
+        return max(ws.max_row or 0 for ws in book.worksheets)
+    finally:
+        book.close()
+
+
+def _docx_rows(path: Path) -> int:
+    xml = zipfile.ZipFile(path).read("word/document.xml")
+    return xml.count(b"<w:tr>") + xml.count(b"<w:tr ")
+
+
+def _pdf_mentions(path: Path, word: str) -> int:
+    if shutil.which("pdftotext") is None:
+        return -1
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    return text.count(word)
+
+
+def bench_tables(s: Settings, work: Path, state: dict) -> list[Row]:
+    if not (ROOT / "exporter" / "datatable.py").exists():
+        return [Row("Large data tables: not available yet (exporter/datatable.py does not exist)", "—", "—")]
+    sheet_rows, doc_rows = 100_000, 10_000
+    data = work / "tables-data"
+    log(f"tables: writing a {sheet_rows:,}-row CSV")
+    csv_path = write_table_report(data, sheet_rows, doc_rows)
+    plain = work / "tables-plain"  # the same report without the table
+    (plain / "reports").mkdir(parents=True)
+    shutil.copy(SHIPPED, plain / "reports" / f"{TABLE_REPORT}.yaml")
+
+    def build(data_dir: Path, fmt: str) -> tuple[dict, Path]:
+        out = data_dir.with_name(data_dir.name + "-out")
+        result = peak(exporter("-q", "build", "--data-dir", str(data_dir), "--output-dir", str(out), "--force",
+                               "-j", "1", "-f", fmt, TABLE_REPORT), check=False)
+        if result["rc"] != 0:
+            raise _Unavailable(f"the build rejects the table ({result['stderr'].strip().splitlines()[-1:]})")
+        return result, out / TABLE_REPORT / f"{TABLE_REPORT}.{fmt}"
+
+    rows = []
+    try:
+        log("tables: XLSX")
+        xlsx, path = build(data, "xlsx")
+        if _xlsx_rows(path) < sheet_rows + 1:
+            raise _Unavailable(f"the XLSX holds no sheet of {sheet_rows:,} rows")
+        xlsx_plain, _ = build(plain, "xlsx")
+        writer = peak(py("-m", "bench.tables", "xlsxwriter", str(csv_path), str(work / "xw.xlsx")))
+        writer_empty = peak(py("-m", "bench.tables", "xlsxwriter", str(csv_path), str(work / "xw0.xlsx"), "0"))
+        ratio = xlsx["wall_s"] / writer["wall_s"]
+        sheet_s = xlsx["wall_s"] - xlsx_plain["wall_s"]
+        writer_sheet_s = writer["wall_s"] - writer_empty["wall_s"]
+        extra = xlsx["maxrss_mib"] - xlsx_plain["maxrss_mib"]
+        rows += [
+            Row(f"{sheet_rows:,}-row data sheet: `exporter build -f xlsx` vs xlsxwriter constant_memory script",
+                secs(xlsx["wall_s"]), secs(writer["wall_s"]), f"{ratio:.2f}×", "≤ 1.3×", verdict(ratio <= 1.3),
+                mib(xlsx), mib(writer)),
+            Row("… the sheet alone: minus the same build without the table / the same script with 0 rows",
+                secs(sheet_s), secs(writer_sheet_s), f"{sheet_s / writer_sheet_s:.2f}×", "≤ 1.3×",
+                verdict(sheet_s <= 1.3 * writer_sheet_s), f"+{extra:.0f} MiB",
+                f"+{writer['maxrss_mib'] - writer_empty['maxrss_mib']:.0f} MiB"),
+            Row(f"{sheet_rows:,}-row data sheet: peak RSS of the whole `exporter build -f xlsx`",
+                f"{xlsx['maxrss_mib']:.0f} MiB", f"{writer['maxrss_mib']:.0f} MiB",
+                f"{xlsx['maxrss_mib'] / writer['maxrss_mib']:.2f}×", "≤ 64 MiB", verdict(xlsx["maxrss_mib"] <= 64)),
+            Row(f"{sheet_rows:,}-row data sheet: peak RSS above the same build without the table",
+                f"+{extra:.0f} MiB", f"{xlsx_plain['maxrss_mib']:.0f} MiB without", "—", "≤ 64 MiB",
+                verdict(extra <= 64)),
+        ]
+        for fmt, limit_s, check in (("docx", 4, _docx_rows), ("pdf", 8, None)):
+            log(f"tables: {fmt.upper()}")
+            ours, path = build(data, fmt)
+            ours_plain, _ = build(plain, fmt)
+            if fmt == "docx" and _docx_rows(path) < doc_rows:
+                raise _Unavailable(f"the DOCX holds no {doc_rows:,}-row table")
+            if fmt == "pdf" and 0 <= _pdf_mentions(path, "Wyoming") < doc_rows // 50:
+                raise _Unavailable(f"the PDF shows no {doc_rows:,}-row table")
+            bare = peak(py("-m", "bench.tables", fmt, str(csv_path), str(work / f"bare.{fmt}"), str(doc_rows)))
+            rows.append(Row(
+                f"{doc_rows:,}-row table, `exporter build -f {fmt}` (whole report; without the table: "
+                f"{secs(ours_plain['wall_s'])}) vs bare library",
+                secs(ours["wall_s"]), secs(bare["wall_s"]), f"{ours['wall_s'] / bare['wall_s']:.2f}×",
+                f"≤ {limit_s} s", verdict(ours["wall_s"] <= limit_s), mib(ours), mib(bare)))
+    except _Unavailable as exc:
+        rows.append(Row(f"Large data tables: not available yet: {exc}", "—", "—"))
+    return rows
+
+
+class _Unavailable(Exception):
+    pass
+
+
+def bench_catalog(s: Settings, work: Path, state: dict) -> list[Row]:
+    results = {}
+    for n in s.catalogs:
+        data, out = work / f"cat{n}-data", work / f"cat{n}-out"
+        log(f"catalog of {n}: generating")
+        write_catalog(data, n)
+        log(f"catalog of {n}: exporter build -j 2")
+        results[n] = peak(exporter("-q", "build", "--data-dir", str(data), "--output-dir", str(out), "-j", "2"),
+                          tree=True)
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(data, ignore_errors=True)
+    rows = [Row(f"Catalog of {n:,} reports × 3 formats, `exporter build -j 2`, fresh output",
+                f"{secs(r['wall_s'])} ({n / r['wall_s']:.2f} reports/s; {context(r)})", "—", peak_ours=mib(r))
+            for n, r in results.items()]
+    if len(results) >= 2:
+        small, large = min(results), max(results)
+        for key, label in (("maxrss_mib", "largest process"), ("tree_mib", "sum over processes")):
+            a, b = results[large][key], results[small][key]
+            rows.append(Row(f"Peak memory flat in catalog size: {large:,} vs {small:,} reports ({label})",
+                            f"{a:.0f} MiB", f"{b:.0f} MiB", f"{a / b:.2f}×", "≤ 1.10×", verdict(a / b <= 1.10)))
+    return rows
+
+
+BENCHES = {
+    "warm": bench_warm,
+    "libreoffice": bench_libreoffice,
+    "cold": bench_cold,
+    "noop": bench_noop,
+    "throughput": bench_throughput,
+    "tables": bench_tables,
+    "catalog": bench_catalog,
+}
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def markdown(rows: list[Row]) -> str:
+    head = ("measurement", "ours", "baseline", "ratio", "target", "met?", "peak RSS ours", "peak RSS baseline")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = (r.measurement, r.ours, r.baseline, r.ratio, r.target, r.met, r.peak_ours, r.peak_baseline)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, smaller catalogs (a few minutes)")
+    parser.add_argument("--catalog", help="catalog sizes for the memory rows, e.g. 100,1000")
+    parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    if args.catalog:
+        settings.catalogs = tuple(int(n) for n in args.catalog.split(","))
+    sections = args.only.split(",") if args.only else list(SECTIONS)
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    try:
+        import psutil  # noqa: F401
+        import xlsxwriter  # noqa: F401
+    except ImportError as exc:
+        parser.error(f"{exc.name} is missing: pip install -e '.[bench]'")
+
+    started = time.time()
+    busy_before = busy_seconds()
+    rows: list[Row] = []
+    state: dict = {}
+    with tempfile.TemporaryDirectory(prefix="exporter-bench-") as tmp:
+        work = Path(tmp)
+        for name in SECTIONS:
+            if name in sections:
+                section = work / name
+                section.mkdir()
+                try:
+                    rows += BENCHES[name](settings, section, state)
+                except RuntimeError as exc:  # a failed command: say so in the table, run the rest
+                    log(f"{name} failed: {exc}")
+                    rows.append(Row(f"{name}: **failed**: {str(exc).splitlines()[-1][:200]}", "—", "—"))
+    elapsed = time.time() - started
+    ours = resource.getrusage(resource.RUSAGE_CHILDREN)
+    others = ((busy_seconds() or 0) - (busy_before or 0) - ours.ru_utime - ours.ru_stime) / elapsed
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.strip() or "unknown"
+    command = "python3 bench/run.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+    print(f"`{command}` — {dt.date.today().isoformat()}, {os.cpu_count()} cores ({cpu_model()}), "
+          f"Python {platform.python_version()}, {platform.system()} {platform.release()}, commit {commit}; "
+          f"run took {elapsed / 60:.1f} min, while other processes kept {max(others, 0):.2f} cores busy on average.")
+    print()
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
