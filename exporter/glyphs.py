@@ -8,6 +8,7 @@ report whose text needs more is refused, naming the characters and the fields th
 from __future__ import annotations
 
 import functools
+import importlib.util
 from pathlib import Path
 from typing import Iterator
 
@@ -18,9 +19,11 @@ FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf",
 
 
 def font_folder() -> Path:
-    import matplotlib  # only to find its bundled fonts
-
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    """Matplotlib's bundled fonts, found without importing matplotlib (~0.2 s and ~28 MiB)."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("matplotlib, which brings the fonts, is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "mpl-data" / "fonts" / "ttf"
 
 
 @functools.cache
@@ -46,6 +49,10 @@ def _strings(value, path: tuple) -> Iterator[tuple[tuple, str]]:
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             yield from _strings(item, path + (i,))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, path + (key,))
+            yield from _strings(item, path + (key,))
     elif isinstance(value, str):
         yield path, value
 
