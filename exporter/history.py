@@ -151,11 +151,18 @@ class History(StateDatabase):
             ).rowcount
 
     def record(self, run_id: str, outcome: ReportOutcome) -> None:
+        self.record_many(run_id, [outcome])
+
+    def record_many(self, run_id: str, outcomes: list[ReportOutcome]) -> None:
+        """Record outcomes in one transaction (one disk sync for a catalog's unchanged reports)."""
+        rows = [(run_id, o.report_id, o.outcome, o.error, json.dumps(o.files, sort_keys=True)) for o in outcomes]
         with self._db() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO outcomes (run_id, report_id, outcome, error, files) VALUES (?, ?, ?, ?, ?)",
-                (run_id, outcome.report_id, outcome.outcome, outcome.error, json.dumps(outcome.files, sort_keys=True)),
-            )
+            with conn:  # BEGIN ... COMMIT
+                conn.execute("BEGIN")
+                conn.executemany(
+                    "INSERT OR REPLACE INTO outcomes (run_id, report_id, outcome, error, files) VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
 
     def finish(self, run_id: str, ended_at: str, status: str, error: str | None = None) -> None:
         with self._db() as conn:

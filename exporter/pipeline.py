@@ -414,12 +414,14 @@ def build(
     check_all(list({u.id: u for u, _ in to_build if u.id in current}.values()), warnings)
 
     outcomes: dict[str, Outcome] = {}
+    records = []
     for unit in unchanged:
         folder = report_folder(request.output_dir, unit.set_id)
         manifest = read_manifest(folder) or {"files": {}}
         files = {e["name"]: e["sha256"] for e in manifest["files"].values()}
         outcomes[unit.set_id] = Outcome(unit.set_id, "unchanged", [folder / n for n in files])
-        history.record(run_id, ReportOutcome(unit.set_id, "unchanged", None, files))
+        records.append(ReportOutcome(unit.set_id, "unchanged", None, files))
+    history.record_many(run_id, records)
     inputs_by_set = {unit.set_id: inputs for unit, inputs in to_build}
     failed_loads: list[tuple[ReportSource, BuildError]] = []
 
