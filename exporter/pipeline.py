@@ -34,7 +34,7 @@ from .manifest import Inputs, file_sha256, is_current, make_manifest, read_manif
 from .model import valid_id
 from .publish import HISTORY_DIR, publish_set, remove_leftovers
 from .reader import read_yaml
-from .render import DEFAULT_FORMATS, RenderJob, extension, get_renderer
+from .render import DEFAULT_FORMATS, RenderJob, extension, get_renderer, renderer_modules
 from .validate import Validated, validate
 
 log = logging.getLogger(__name__)
@@ -394,9 +394,23 @@ def build(
 ) -> BuildResult:
     """Build *sources* into the output folder; the caller holds the run lock."""
     epoch = int(created.timestamp()) if created else None
-    warnings: list[Problem] = []
     base_inputs = {s.id: inputs_of(s, formats, epoch) for s in sources}
     current = {s.id for s in sources if not request.force and _current(request, s, base_inputs[s.id])}
+    pending = len(sources) - len(current)
+    pool = None
+    if request.executor == "local" and min(request.jobs, pending) > 1:
+        pool = executors.start_pool(min(request.jobs, pending), ("exporter.pipeline", *renderer_modules(formats)))
+    try:
+        return _build(request, run_id, sources, formats, created, history, epoch, base_inputs, current, pool)
+    finally:
+        if pool is not None:
+            executors.stop_pool(pool)
+
+
+def _build(request: BuildRequest, run_id: str, sources: list[ReportSource], formats: tuple[str, ...],
+           created: dt.datetime | None, history: History, epoch: int | None, base_inputs: dict[str, Inputs],
+           current: set[str], pool) -> BuildResult:
+    warnings: list[Problem] = []
     variants = check_all([s for s in sources if s.id not in current], warnings)
     for source in sources:
         if source.id in current:
@@ -436,7 +450,8 @@ def build(
     work = functools.partial(render_all, formats=formats)
     jobs = min(request.jobs, len(to_build))
     results = executors.run(work, loaded(), jobs=jobs, should_stop=request.should_stop,
-                            executor=request.executor, address=request.scheduler_address)
+                            executor=request.executor, address=request.scheduler_address,
+                            pool=pool if pool is not None and jobs > 1 else None)
     for report, rendered in itertools.chain(results, _drain(failed_loads)):
         report_id = report.source.set_id
         if rendered is None:

@@ -44,6 +44,11 @@ def get_renderer(name: str) -> Renderer:
     return importlib.import_module(module_name).render
 
 
+def renderer_modules(names) -> tuple[str, ...]:
+    """The modules that render formats *names* (for workers to import before the first report)."""
+    return tuple(FORMATS[name][0] for name in names if name in FORMATS)
+
+
 def extension(name: str) -> str:
     """Return the file extension of format *name*."""
     if name not in FORMATS:
