@@ -33,9 +33,10 @@ TABLE_SUFFIX = ".csv"
 MAX_PROBLEMS = 20  # per file: enough to see the pattern of a broken export
 MAX_FILE_BYTES = 1 << 30
 
-_INTEGER = re.compile(r"[+-]?\d{1,15}")  # Excel keeps 15 significant digits
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only: `\d` would take full-width and other scripts' digits, which the PDF shows as boxes.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,15}")  # Excel keeps 15 significant digits
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def table_path(report_path: Path, table_id: str) -> Path:
@@ -117,6 +118,18 @@ def _where(spec: TableSpec, filter: Mapping[str, str]) -> tuple[tuple[int, str],
     return tuple((names.index(name), value) for name, value in filter.items() if name in names)
 
 
+def _row(fields: list[str], columns: int) -> list[str] | None:
+    """A CSV record as a row: None for a blank line, except in a one-column table, where it is an empty field."""
+    if fields:
+        return fields
+    return [""] if columns == 1 else None
+
+
+def _matches(row: list[str], where: tuple[tuple[int, str], ...]) -> bool:
+    # Compared as the YAML's values are: cleaned and NFC-normalised, so "Zürich" matches however it is encoded.
+    return all(clean_text(row[i]).strip() == value for i, value in where)
+
+
 def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None, keep: int = 0) -> Scan:
     """Check every row of the table file at *path*; raise `DataError` listing its problems.
 
@@ -141,19 +154,25 @@ def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None
                 header = next(reader, None)
                 if header is None:
                     problem(1, "", "the file is empty: the first line must name the columns")
-                elif [h.strip() for h in header] != names:
+                elif [clean_text(h).strip() for h in header] != names:
                     problem(1, "", f"the header row must name the columns {', '.join(names)} in this order; "
                                    f"it names {', '.join(map(repr, header))}")
+                blank: list[int] = []  # blank lines not (yet) followed by a row: fine at the end of a file
                 for row in ([] if problems else reader):
                     line = reader.line_num
+                    row = _row(row, len(kinds))
+                    if row is None:
+                        blank.append(line)
+                        continue
+                    if blank:
+                        problem(blank[0], "", "blank line: every row must have all its fields")
+                        blank.clear()
                     total += 1
                     if total > MAX_TABLE_ROWS:
                         problem(line, "", f"the table has more than {MAX_TABLE_ROWS:,} rows")
+                        break
                     if len(row) != len(kinds):
-                        if row:  # a blank line in the middle is tolerated by readers; say what it is
-                            problem(line, "", f"the row has {len(row)} fields; the header has {len(kinds)}")
-                        else:
-                            problem(line, "", "blank line: every row must have all its fields")
+                        problem(line, "", f"the row has {len(row)} fields; the header has {len(kinds)}")
                         continue
                     for name, kind, raw in zip(names, kinds, row):
                         try:
@@ -162,8 +181,11 @@ def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None
                             problem(line, name, str(exc))
                             continue
                         if kind == "text" and value is not None and not drawable.issuperset(map(ord, value)):
-                            problem(line, name, describe("".join(ch for ch in value if ord(ch) not in drawable)))
-                    if all(row[i].strip() == value for i, value in where):
+                            # Line breaks and tabs are layout, not glyphs.
+                            missing = sorted({ch for ch in value if ord(ch) not in drawable and ch not in "\n\t"})
+                            if missing:
+                                problem(line, name, describe("".join(missing)))
+                    if _matches(row, where):
                         matched += 1
                         if len(preview) < keep:
                             preview.append(tuple(clean_text(v) for v in row))
@@ -240,7 +262,8 @@ class DataTable:
             with _open(self.path) as (reader, hashing):
                 next(reader, None)
                 for row in reader:
-                    if all(row[i].strip() == value for i, value in where):
+                    row = _row(row, len(kinds))
+                    if row is not None and _matches(row, where):
                         yield tuple(_typed(kind, raw) for kind, raw in zip(kinds, row))
                 sha = hashing.digest.hexdigest()
         except (OSError, ValueError, csv.Error, IndexError) as exc:

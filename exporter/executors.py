@@ -6,7 +6,8 @@ that stays with the coordinating process. Items are pulled from the iterable onl
 free up (a bounded window), so a catalog of thousands of reports is never held in memory at once.
 
 A result is the function's return value, the exception it raised, or None when a stop was
-requested before the item was started.
+requested before a submitted item started. After a stop, items not yet pulled from the iterable
+are not yielded at all: the caller reports them.
 
 The "dask" executor sends each item, pickled, to the workers of an existing dask.distributed
 cluster and gets the function's return value back, pickled; `distributed` is imported only there
@@ -51,8 +52,7 @@ DASK_TIMEOUT = 10.0
 def run_serial(work: Callable[[I], R], items: Iterable[I], should_stop: Callable[[], bool]) -> Iterator[tuple[I, Result]]:
     for item in items:
         if should_stop():
-            yield item, None
-            continue
+            return  # the items not yet pulled are the caller's to report (pulling one would load it)
         try:
             yield item, work(item)
         except Exception as exc:  # one item's failure is its result, not the run's
@@ -120,7 +120,10 @@ def run_windowed(submit: Callable[..., Future], work: Callable[[I], R], items: I
                 item = next(source, _END)
                 if item is _END:
                     break
-                running[submit(work, item)] = item
+                try:
+                    running[submit(work, item)] = item
+                except Exception as exc:  # a pool broken by a worker that died (BrokenProcessPool)
+                    yield item, exc
             if not running:
                 break
             done, _ = wait(running, timeout=STOP_POLL, return_when=FIRST_COMPLETED)
@@ -137,9 +140,6 @@ def run_windowed(submit: Callable[..., Future], work: Callable[[I], R], items: I
                 for future in list(running):
                     if future.cancel():
                         yield running.pop(future), None
-        if stopped:
-            for item in source:
-                yield item, None
     finally:
         for future in running:
             future.cancel()
@@ -257,12 +257,24 @@ def dask_timeout(env) -> float:
     return seconds
 
 
-def connect(client_class, address: str, timeout: float):
-    """Return a client of the scheduler at *address*; raise `BuildError` when it does not answer."""
-    from distributed.comm.addressing import parse_address
-    from distributed.comm.registry import get_backend
+def check_settings(executor: str, address: str | None) -> None:
+    """Refuse an unknown executor, a Dask build without `distributed` or with a malformed address.
 
-    try:  # checked first: a Client given a malformed address hangs for 20 s when it is collected
+    Checked at the start of every build, so that a typo in a crontab shows even when nothing
+    needs building that day.
+    """
+    if executor == "local":
+        return
+    if executor != "dask":
+        raise UsageError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})")
+    if not address:
+        raise UsageError("--executor dask needs --scheduler-address tcp://HOST:PORT")
+    try:
+        from distributed.comm.addressing import parse_address
+        from distributed.comm.registry import get_backend
+    except ImportError:
+        raise UsageError("--executor dask needs the distributed package: pip install 'exporter[dask]'") from None
+    try:  # a Client given a malformed address hangs for 20 s when it is collected
         scheme, location = parse_address(address)
         try:
             get_backend(scheme).get_address_host_port(location)
@@ -271,6 +283,11 @@ def connect(client_class, address: str, timeout: float):
     except ValueError as exc:
         raise UsageError(f"--scheduler-address: {address!r} is not a Dask scheduler address "
                          f"(like tcp://HOST:8786): {_one_line(exc)}") from None
+
+
+def connect(client_class, address: str, timeout: float):
+    """Return a client of the scheduler at *address*; raise `BuildError` when it does not answer."""
+    check_settings("dask", address)
     try:
         return client_class(address, timeout=timeout, set_as_default=False)
     except Exception as exc:  # refused, unreachable, timed out, a TLS handshake failed

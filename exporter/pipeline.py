@@ -31,7 +31,7 @@ from .history import History, ReportOutcome
 from .index_page import write_index
 from .lock import exclusive_run
 from .manifest import Inputs, file_sha256, is_current, make_manifest, read_manifest, sha256
-from .model import valid_id
+from .model import Report, valid_id
 from .publish import HISTORY_DIR, publish_set, remove_leftovers
 from .reader import read_yaml
 from .render import DEFAULT_FORMATS, RenderJob, extension, get_renderer, renderer_modules
@@ -195,12 +195,20 @@ def load(source: ReportSource, *, created: dt.datetime | None = None, data: byte
         if variant is None:
             raise DataError([Problem(source.path, doc.line_of(("variants",)), "variants",
                                      f"there is no variant {source.variant!r}")])
+    if variant is not None and variant.omit:
+        report = without(report, variant.omit)
     tables = open_tables(source.path, report.tables, variant.filter if variant else None)
     fc = forecast(report.figures)
     document = build_document(report, fc, created=created, variant=variant, tables=tables)
     job = RenderJob(source.set_id, report, fc, document, tables)
     digest = sha256(data if data is not None else source.path.read_bytes())
     return LoadedReport(source, job, validated.warnings, digest)
+
+
+def without(report: Report, parts: list[str]) -> Report:
+    """The report with the parts a variant omits removed, so that no renderer can show them."""
+    empty = {"segmentations": [], "tables": []}
+    return report.model_copy(update={part: empty.get(part) for part in parts})
 
 
 def check(source: ReportSource) -> Validated:
@@ -294,6 +302,7 @@ def _iso(now: dt.datetime) -> str:
 
 def run_build(request: BuildRequest) -> BuildResult:
     """Build (and with ``deliver``, deliver) under the run lock, recording the run in the history."""
+    executors.check_settings(request.executor, request.scheduler_address)
     formats = check_formats(request.formats)
     created = source_date(request.env)
     sources = select(discover(request.data_dir), request.ids)
@@ -395,7 +404,7 @@ def build(
     """Build *sources* into the output folder; the caller holds the run lock."""
     epoch = int(created.timestamp()) if created else None
     base_inputs = {s.id: inputs_of(s, formats, epoch) for s in sources}
-    current = {s.id for s in sources if not request.force and _current(request, s, base_inputs[s.id])}
+    current = {s.id for s in sources if _current(request, s, base_inputs[s.id])}
     pending = len(sources) - len(current)
     pool = None
     if request.executor == "local" and min(request.jobs, pending) > 1:
@@ -420,7 +429,7 @@ def _build(request: BuildRequest, run_id: str, sources: list[ReportSource], form
     unchanged, to_build = [], []
     for unit, inputs in units:
         if unit.variant is None and unit.id in current or (
-                unit.variant is not None and not request.force and _current(request, unit, inputs)):
+                unit.variant is not None and _current(request, unit, inputs)):
             unchanged.append(unit)
         else:
             to_build.append((unit, inputs))
@@ -469,15 +478,22 @@ def _build(request: BuildRequest, run_id: str, sources: list[ReportSource], form
         history.record(run_id, ReportOutcome(report_id, outcome.status, outcome.error, hashes))
         if request.progress:
             request.progress(len(outcomes) - len(unchanged), len(to_build), report_id)
+    never_started = [unit for unit, _ in to_build if unit.set_id not in outcomes]
+    for unit in never_started:  # a stop came first
+        outcomes[unit.set_id] = Outcome(unit.set_id, "stopped",
+                                        error="stopped before it was built; its previous set is unchanged")
+    history.record_many(run_id, [ReportOutcome(u.set_id, "stopped", outcomes[u.set_id].error, {})
+                                 for u in never_started])
     if any(o.status == "built" for o in outcomes.values()) or not (request.output_dir / INDEX_NAME).exists():
         write_index(request.output_dir)  # the page a salesperson opens in the shared folder
     return BuildResult(run_id, [outcomes[u.set_id] for u, _ in units], warnings)
 
 
 def _current(request: BuildRequest, unit: ReportSource, inputs: Inputs) -> bool:
+    """Tell whether the unit's published set was built from *inputs*; clear leftovers of a killed run first."""
     folder = report_folder(request.output_dir, unit.set_id)
     remove_leftovers(folder)
-    return is_current(folder, inputs)
+    return not request.force and is_current(folder, inputs)
 
 
 @dataclass(frozen=True)

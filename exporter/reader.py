@@ -96,7 +96,7 @@ if getattr(yaml, "__with_libyaml__", False):
 
 def _fast_compose(text: str):
     """Return (loader, node) composed by libyaml when the file is within our limits, else None."""
-    if _CLoader is None:
+    if _CLoader is None or "\t" in text:  # libyaml takes tabs where PyYAML refuses them
         return None
     starts = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
     try:
@@ -212,6 +212,9 @@ def _convert(node: yaml.Node, where: FieldPath, doc: Document, loader: _Loader, 
         return [_convert(item, where + (i,), doc, loader, problems) for i, item in enumerate(node.value)]
     try:
         return loader.construct_object(node, deep=True)
+    except ValueError as exc:  # a timestamp that is no date, e.g. 2026-02-30
+        problems.append(Problem(doc.path, node.start_mark.line + 1, dotted(where), f"invalid value: {exc}"))
+        return None
     except yaml.YAMLError as exc:
         problems.append(Problem(doc.path, node.start_mark.line + 1, dotted(where), f"invalid value: {exc}"))
         return None

@@ -154,6 +154,7 @@ REFUSED = [
      "less than or equal to 1000000000000000"),
     ("tiny-size", edit("amount: 3.5", "amount: 1.0e-300"), "figures.base.size.amount",
      "too small to compute growth from"),
+    ("impossible-date", edit("as_of: 2026-11-23", "as_of: 2026-02-30"), "as_of", "invalid value: day is out of range"),
     ("vast-rate", edit("percent: 6.5", "percent: 1.0e+300"), "figures.cagr.percent", "less than or equal to 10000"),
     ("negative-size", edit("amount: 3.5", "amount: -3.5"), "figures.base.size.amount", "greater than 0"),
     ("zero-size", edit("amount: 5.8", "amount: 0"), "figures.projection.size.amount", "greater than 0"),

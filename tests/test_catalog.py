@@ -115,3 +115,21 @@ def test_progress_is_shown_on_a_terminal_only(catalog, tmp_path):
     assert proc.returncode == 0
     assert b"5/5" in seen and b"[####" in seen
     assert b"5/5" not in stdout  # the bar goes to the terminal, not into the output
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_stop_reports_every_report_not_built_as_stopped(catalog, tmp_path, jobs):
+    from exporter.pipeline import BuildRequest, run_build
+
+    done: list[str] = []
+    request = BuildRequest(data_dir=catalog, output_dir=tmp_path / "out", formats=("txt",), jobs=jobs,
+                           progress=lambda n, total, report_id: done.append(report_id),
+                           should_stop=lambda: bool(done))
+    result = run_build(request)
+    statuses = {o.report_id: o.status for o in result.outcomes}
+    assert sorted(statuses) == [f"market-{n}" for n in range(5)]
+    assert list(statuses.values()).count("built") >= 1 and "stopped" in statuses.values()
+    assert set(statuses.values()) <= {"built", "stopped"}
+    history = json.loads(exporter("history", "--json", "--output-dir", str(tmp_path / "out")).stdout)
+    assert {r["report_id"]: r["outcome"] for r in history[0]["reports"]} == statuses
+    assert history[0]["status"] == "stopped"

@@ -203,6 +203,10 @@ def test_leftover_temporary_files_are_removed_at_next_start(out):
     assert exporter("build", "-f", "txt", "--data-dir", str(DATA_DIR), "--output-dir", str(out)).returncode == 0
     assert not (folder / ".tmp-abc.part").exists()
     assert not (folder / "history" / ".tmp-xyz").exists()
+    (folder / ".tmp-def.part").write_bytes(b"half")
+    assert exporter("build", "-f", "txt", "--force", "--data-dir", str(DATA_DIR), "--output-dir",
+                    str(out)).returncode == 0
+    assert not (folder / ".tmp-def.part").exists()
 
 
 def test_history_json_lists_runs_with_outcomes(tmp_path, out):

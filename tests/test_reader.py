@@ -47,12 +47,16 @@ def test_the_shipped_report_reads_the_same_on_both_paths(monkeypatch):
     "a: [1, 2\n",                                  # a syntax error
     "a: \x07\n",                                   # a character YAML forbids
     "--- 1\n--- 2\n",                              # two documents
+    "a:\t1\n",                                     # a tab as a separator (libyaml takes it)
+    "a: [1,\t2]\n",
+    "as_of: 2026-02-30\n",                          # a timestamp that is no date (refused after composing)
 ])
 def test_what_the_careful_path_refuses_is_refused_alike(tmp_path, monkeypatch, text):
     path = tmp_path / "report.yaml"
     path.write_text(text, encoding="utf-8")
     fast, slow = read_both(path, monkeypatch)
     assert isinstance(slow, list) and slow, "the pure-Python reader should refuse this file"
+    assert all("Traceback" not in problem for problem in slow)
     assert fast == slow
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import shutil
 import subprocess
+import unicodedata
 import sys
 from pathlib import Path
 
@@ -203,3 +204,52 @@ def test_the_workbook_holds_every_row_with_its_type(data, tmp_path):
     expected = rows()[-1]
     assert values[-1] == (expected[0], expected[1], int(expected[2]), float(expected[3]),
                           dt.datetime.fromisoformat(expected[4]))
+
+
+def test_csv_quirks_of_real_exports_are_read_as_meant(data, tmp_path):
+    """Multi-line cells, decomposed accents, a blank last line; and digits that only look like digits."""
+    body = rows(20)
+    body[0][0] = "Line one\nline two\twith a tab"
+    body[1][1] = unicodedata.normalize("NFD", "Zürich")
+    path = data / "reports" / f"{REPORT}.shipments.csv"
+    write_csv(path, body)
+    path.write_bytes(path.read_bytes() + b"\r\n")
+    yaml = data / "reports" / f"{REPORT}.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8") + "variants:\n  - id: zurich\n    name: Zürich edition\n"
+                    "    filter: {Region: Zürich}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = build(data, out, "-f", "docx", "-f", "xlsx")
+    assert result.returncode == 0, result.stderr
+    table = docx.Document(str(out / REPORT / f"{REPORT}.docx")).tables[-1]
+    assert table.rows[1].cells[0].text == "Line one\nline two\twith a tab"
+    assert len(table.rows) == 1 + 20
+    zurich = docx.Document(str(out / f"{REPORT}.zurich" / f"{REPORT}.zurich.docx")).tables[-1]
+    assert [c.text for c in zurich.rows[1].cells][:2] == ["Zürich, \"quoted\"", "Zürich"]
+    book = openpyxl.load_workbook(out / REPORT / f"{REPORT}.xlsx", read_only=True)
+    assert len(list(book[book.sheetnames[-1]].iter_rows(values_only=True))) == 1 + 20
+
+    body[3][3] = "１２.５"  # full-width digits: the PDF font would draw boxes
+    write_csv(path, body)
+    refused = build(data, out)
+    assert refused.returncode == 2
+    assert f"Error: {path}:6: Units: '１２.５' is not a number" in refused.stderr  # row 1 spans two lines
+
+
+def test_a_blank_line_inside_a_table_is_refused_but_an_empty_one_column_row_is_a_row(data, tmp_path):
+    path = data / "reports" / f"{REPORT}.shipments.csv"
+    write_csv(path, rows(5))
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:3] + ["\r\n"] + lines[3:]), encoding="utf-8")
+    refused = build(data, tmp_path / "out")
+    assert refused.returncode == 2
+    assert f"Error: {path}:4: (document): blank line: every row must have all its fields" in refused.stderr
+
+    yaml = data / "reports" / f"{REPORT}.yaml"
+    text = yaml.read_text(encoding="utf-8")
+    yaml.write_text(text[:text.index("tables:")] + "tables:\n  - id: shipments\n    title: Names\n"
+                    "    columns: [{name: Name}]\n", encoding="utf-8")
+    path.write_text("Name\nAda\n\nGrace\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert build(data, out, "-f", "xlsx").returncode == 0
+    book = openpyxl.load_workbook(out / REPORT / f"{REPORT}.xlsx", read_only=True)
+    assert list(book[book.sheetnames[-1]].iter_rows(values_only=True)) == [("Name",), ("Ada",), (None,), ("Grace",)]

@@ -186,3 +186,25 @@ def test_a_variant_workbook_holds_only_its_rows(data, tmp_path):
     assert len(values) == 1 + 100 and {row[1] for row in values[1:]} == {"West"}
     full = openpyxl.load_workbook(out / REPORT / f"{REPORT}.xlsx", read_only=True)
     assert len(list(full[full.sheetnames[-1]].iter_rows(values_only=True))) == 1 + 300
+
+
+def cells(path: Path) -> set:
+    book = openpyxl.load_workbook(path, read_only=True)
+    return {value for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for value in row}
+
+
+def test_what_a_variant_omits_is_in_none_of_its_files(data, tmp_path):
+    out = tmp_path / "out"
+    assert build(data, out).returncode == 0
+    assert "Medtronic Inc" in cells(out / REPORT / f"{REPORT}.xlsx")
+    assert "Medtronic Inc" not in cells(out / WEST / f"{WEST}.xlsx")
+    assert "Medtronic Inc" not in pdftotext((out / WEST / f"{WEST}.pdf").read_bytes(), tmp_path)
+    assert not any("Medtronic" in p.text for p in docx.Document(str(out / WEST / f"{WEST}.docx")).paragraphs)
+    yaml = data / "reports" / f"{REPORT}.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("omit: [faqs, companies]", "omit: [tables]"),
+                    encoding="utf-8")
+    assert build(data, out, "-f", "xlsx").returncode == 0
+    book = openpyxl.load_workbook(out / WEST / f"{WEST}.xlsx", read_only=True)
+    assert not any(name.startswith("Pump shipments") for name in book.sheetnames)
+    assert any(name.startswith("Pump shipments") for name in
+               openpyxl.load_workbook(out / REPORT / f"{REPORT}.xlsx", read_only=True).sheetnames)

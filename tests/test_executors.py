@@ -1,0 +1,70 @@
+"""Executors: failures and stops are results of the items they hit, and a stop pulls no more items."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
+from exporter import executors
+
+
+def counted(n: int, pulled: list[int]):
+    for i in range(n):
+        pulled.append(i)
+        yield i
+
+
+def test_a_stop_pulls_no_more_items_serially():
+    pulled: list[int] = []
+    stop = iter([False, False, True])
+    results = list(executors.run_serial(lambda i: i * 10, counted(10, pulled), lambda: next(stop)))
+    assert results == [(0, 0), (1, 10)]
+    assert pulled == [0, 1, 2]  # the third was pulled when the stop was seen; nothing after it
+
+
+def test_a_stop_in_a_pool_pulls_no_more_items():
+    pulled: list[int] = []
+    requests = {"n": 0}
+
+    def should_stop():
+        requests["n"] += 1
+        return requests["n"] > 1
+
+    def submit(work, item):
+        future = Future()
+        future.set_result(work(item))
+        return future
+
+    results = list(executors.run_windowed(submit, lambda i: i + 1, counted(100, pulled), should_stop, window=3))
+    assert len(pulled) <= 6 and len(results) == len(pulled)
+
+
+def test_a_pool_broken_by_a_dead_worker_fails_the_items_not_the_run():
+    def submit(work, item):
+        if item >= 2:
+            raise BrokenProcessPool("A child process terminated abruptly")
+        future = Future()
+        future.set_result(work(item))
+        return future
+
+    results = dict(executors.run_windowed(submit, lambda i: i, range(5), lambda: False, window=2))
+    assert results[0] == 0 and results[1] == 1
+    assert all(isinstance(results[i], BrokenProcessPool) for i in (2, 3, 4))
+
+
+def test_a_real_worker_killed_mid_run_fails_its_report_only(tmp_path):
+    pool = executors.start_pool(2)
+    try:
+        results = dict(executors.run_processes(_die_on_three, range(6), lambda: False, 2, pool))
+    finally:
+        executors.stop_pool(pool)
+    assert isinstance(results[3], BaseException)
+    assert all(isinstance(r, (int, BaseException)) for r in results.values()) and len(results) == 6
+
+
+def _die_on_three(i: int) -> int:
+    if i == 3:
+        import os
+
+        os._exit(1)
+    return i
