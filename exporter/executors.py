@@ -21,6 +21,7 @@ import itertools
 import logging
 import importlib
 import multiprocessing
+import signal
 import os
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -87,6 +88,10 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
 
 
 def _import(modules: tuple[str, ...]) -> None:
+    # A stop is the coordinator's to handle: systemd or a terminal signals the whole process
+    # group, and a worker dying of it would turn "stopped" reports into failed ones.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in modules:
         importlib.import_module(name)
 

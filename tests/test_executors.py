@@ -68,3 +68,16 @@ def _die_on_three(i: int) -> int:
 
         os._exit(1)
     return i
+
+
+def test_workers_leave_a_stop_signal_to_the_coordinator():
+    import os
+    import signal
+
+    pool = executors.start_pool(1)
+    try:
+        pid = pool.submit(os.getpid).result(timeout=60)
+        os.kill(pid, signal.SIGTERM)  # as systemd does to every process of the service's group
+        assert pool.submit(os.getpid).result(timeout=60) == pid
+    finally:
+        executors.stop_pool(pool)
