@@ -208,11 +208,12 @@ def build(ctx, report_ids, formats, force, jobs, keep, wait, data_dir, output_di
           recipients, executor, scheduler_address, trigger, job_id, catch_up) -> None:
     """Build the deliverables of REPORT_ID (default: every report).
 
-    Publishes OUTPUT/<id>/<id>.<format> and OUTPUT/<id>/manifest.json as one set. A report whose
-    data, formats and exporter version match its manifest is skipped ("unchanged") and no file
-    is touched. Invalid data publishes nothing and exits 2; a report that fails to render or
-    publish keeps its previous set and exits 1 after the others are built. Ends with one line
-    per report: built, unchanged or failed.
+    Publishes OUTPUT/<id>/<id>.<format> and OUTPUT/<id>/manifest.json as one set, and one set
+    OUTPUT/<id>.<variant>/ per variant the report declares. A set whose data (the YAML and its
+    <id>.<table>.csv files), formats and exporter version match its manifest is skipped
+    ("unchanged") and no file is touched. Invalid data publishes nothing and exits 2; a report
+    that fails to render or publish keeps its previous set and exits 1 after the others are
+    built. Ends with one line per set: built, unchanged, failed or stopped.
     """
     from .pipeline import BuildRequest, run_build
 
