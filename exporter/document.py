@@ -84,6 +84,7 @@ class Document:
     publisher: str
     meta: Meta
     sections: tuple[Section, ...] = field(default_factory=tuple)
+    edition: str | None = None  # a variant's name, shown on the cover under the subtitle
 
 
 def money(amount: float, currency: str, scale: Scale, *, digits: int | None = None) -> str:
@@ -267,10 +268,10 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
     )
     if created is None:
         created = dt.datetime.combine(report.as_of, dt.time(0, 0), tzinfo=dt.timezone.utc)
-    subtitle = f"Market size, forecast and analysis — {report.geography}"
     return Document(
         title=report.title,
-        subtitle=f"{subtitle} — {variant.name}" if variant else subtitle,
+        subtitle=f"Market size, forecast and analysis — {report.geography}",
+        edition=variant.name if variant else None,
         as_of=report.as_of,
         publisher=report.publisher.name,
         meta=Meta(

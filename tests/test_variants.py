@@ -82,7 +82,7 @@ def test_each_variant_is_its_own_set_with_its_edition_rows_and_parts(data, tmp_p
     word = docx.Document(str(out / WEST / f"{WEST}.docx"))
     assert word.core_properties.title == "United States Intrathecal Pump Market (West region edition)"
     texts = [p.text for p in word.paragraphs]
-    assert any("West region edition" in t for t in texts[:5])
+    assert texts[texts.index("Market size, forecast and analysis — United States") + 1] == "West region edition"
     assert not any(t.startswith("Frequently Asked Questions") or "Companies" in t for t in texts)
     assert "Frequently Asked Questions (FAQs)" in [p.text for p in docx.Document(str(out / REPORT / f"{REPORT}.docx")).paragraphs]
     table = word.tables[-1]
@@ -97,7 +97,7 @@ def test_each_variant_is_its_own_set_with_its_edition_rows_and_parts(data, tmp_p
         p.text for p in full.paragraphs]
 
     key_text = flat(pdftotext((out / KEY / f"{KEY}.pdf").read_bytes(), tmp_path))
-    assert "Key accounts edition" in key_text
+    assert "Market size, forecast and analysis — United States Key accounts edition As of 2026-11-23" in key_text
     assert "Frequently Asked Questions (FAQs)" in key_text  # this edition omits nothing
 
     page = (out / "index.html").read_text()
@@ -181,6 +181,7 @@ def test_a_variant_workbook_holds_only_its_rows(data, tmp_path):
     out = tmp_path / "out"
     assert build(data, out, "-f", "xlsx").returncode == 0
     book = openpyxl.load_workbook(out / WEST / f"{WEST}.xlsx", read_only=True)
+    assert book[book.sheetnames[0]]["A1"].value == "United States Intrathecal Pump Market (West region edition)"
     values = list(book[book.sheetnames[-1]].iter_rows(values_only=True))
     assert values[0] == tuple(HEADER)
     assert len(values) == 1 + 100 and {row[1] for row in values[1:]} == {"West"}

@@ -267,6 +267,8 @@ def _add_title_page(word, doc: Document, look: _Look) -> None:
     title = word.add_paragraph(doc.title, style="Title")
     title.paragraph_format.space_before = space
     word.add_paragraph(doc.subtitle, style="Subtitle")
+    if doc.edition:
+        _format_run(word.add_paragraph().add_run(doc.edition), size=14, color=look.accent, bold=True)
     as_of = word.add_paragraph()
     as_of.paragraph_format.space_before = Pt(36)
     _format_run(as_of.add_run(f"As of {doc.as_of.isoformat()}"), size=12, color=look.muted)

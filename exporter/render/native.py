@@ -11,7 +11,8 @@ from . import RenderJob
 
 def render(job: RenderJob) -> bytes:
     doc = job.document
-    out = [doc.title, "=" * len(doc.title), doc.subtitle, f"As of {doc.as_of.isoformat()} · {doc.publisher}", ""]
+    out = [doc.title, "=" * len(doc.title), doc.subtitle, *([doc.edition] if doc.edition else []),
+           f"As of {doc.as_of.isoformat()} · {doc.publisher}", ""]
     for section in doc.sections:
         underline = "=" if section.level == 1 else "-"
         out += [section.title, underline * len(section.title), ""]

@@ -155,6 +155,8 @@ def _styles(theme: Theme = DEFAULT_THEME) -> dict[str, ParagraphStyle]:
         "bullet": ParagraphStyle("bullet", body, spaceAfter=3),
         "cover-title": ParagraphStyle("cover-title", body, fontName=BOLD, fontSize=28, leading=34,
                                       textColor=ACCENT, spaceAfter=14),
+        "cover-edition": ParagraphStyle("cover-edition", body, fontName=BOLD, fontSize=14, leading=19,
+                                        textColor=ACCENT, spaceBefore=4),
         "cover-subtitle": ParagraphStyle("cover-subtitle", body, fontSize=14, leading=19, textColor=INK,
                                          spaceAfter=28),
         "cover-meta": ParagraphStyle("cover-meta", body, fontSize=11, leading=16, textColor=MUTED, spaceAfter=2),
@@ -547,6 +549,7 @@ def _cover(document: Document, look: _Look) -> list[Flowable]:
         HRFlowable(width="22%", thickness=4, color=look.accent, hAlign="LEFT", spaceAfter=12 * mm),
         _para(document.title, "cover-title", theme),
         _para(document.subtitle, "cover-subtitle", theme),
+        *([_para(document.edition, "cover-edition", theme)] if document.edition else []),
         _para(f"As of {document.as_of.isoformat()}", "cover-meta", theme),
         _para(document.publisher, "cover-meta", theme),
     ]

@@ -399,7 +399,7 @@ def _summary(ws: Worksheet, job: RenderJob) -> None:
     report, fc, doc = job.report, job.forecast, job.document
     f = report.figures
     _widths(ws, (38, 14, 18, 14, 22))
-    title = _put(ws, 1, 1, report.title)
+    title = _put(ws, 1, 1, doc.meta.title)  # with a variant's edition name
     title.font = _look().title_font
     title.alignment = Alignment(vertical="center")
     ws.row_dimensions[1].height = 28
