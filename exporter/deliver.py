@@ -76,7 +76,8 @@ def deliver(
     settings_error: str | None = None
     editions = {r: _edition_lists(output_dir, r) for r in report_ids}
     known = {item.id for item in recipients.recipients.lists}
-    for report_id, names in editions.items():
+    every_list = {item.id for item in lists} == known  # with --list, other lists are not this run's business
+    for report_id, names in editions.items() if every_list else ():
         for name in (names or ()):
             if name not in known:
                 outcomes.append(DeliveryOutcome(report_id, name, "-", "failed", "-",

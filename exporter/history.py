@@ -172,7 +172,7 @@ class History(StateDatabase):
             )
 
     def runs(self, report_id: str | None = None, limit: int = 20) -> list[Run]:
-        """Return the latest runs, newest first; with *report_id*, only runs that touched it."""
+        """Return the latest runs, newest first; with *report_id*, only runs that touched it or its variants."""
         if not self.path.exists():
             return []
         with self._db() as conn:
@@ -186,20 +186,26 @@ class History(StateDatabase):
                 rows = conn.execute(
                     "SELECT DISTINCT r.run_id, r.trigger, r.started_at, r.ended_at, r.status, r.error, r.job_id, r.catch_up "
                     "FROM runs r "
-                    "JOIN outcomes o ON o.run_id = r.run_id WHERE o.report_id = ? "
+                    "JOIN outcomes o ON o.run_id = r.run_id WHERE o.report_id = ? OR o.report_id GLOB ? "
                     "ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?",
-                    (report_id, limit),
+                    (report_id, _variants_of(report_id), limit),
                 ).fetchall()
             result = []
             for run_id, trigger, started, ended, status, error, job_id, catch_up in rows:
                 query = "SELECT report_id, outcome, error, files FROM outcomes WHERE run_id = ?"
                 params: tuple = (run_id,)
-                if report_id is not None:
-                    query += " AND report_id = ?"
-                    params += (report_id,)
+                if report_id is not None:  # the report and its variants' sets
+                    query += " AND (report_id = ? OR report_id GLOB ?)"
+                    params += (report_id, _variants_of(report_id))
                 outcomes = tuple(
                     ReportOutcome(rid, outcome, err, json.loads(files))
                     for rid, outcome, err, files in conn.execute(query + " ORDER BY report_id", params)
                 )
                 result.append(Run(run_id, trigger, started, ended, status, error, job_id, catch_up, outcomes))
             return result
+
+
+def _variants_of(report_id: str) -> str:
+    """A GLOB pattern for the set ids of a report's variants (`<report-id>.<variant-id>`)."""
+    escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in report_id)
+    return escaped + ".*"

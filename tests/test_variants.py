@@ -209,3 +209,24 @@ def test_what_a_variant_omits_is_in_none_of_its_files(data, tmp_path):
     assert not any(name.startswith("Pump shipments") for name in book.sheetnames)
     assert any(name.startswith("Pump shipments") for name in
                openpyxl.load_workbook(out / REPORT / f"{REPORT}.xlsx", read_only=True).sheetnames)
+
+
+def test_history_of_a_report_includes_its_variants(data, tmp_path):
+    out = tmp_path / "out"
+    assert build(data, out, "-f", "pdf").returncode == 0
+    runs = json.loads(exporter("history", REPORT, "--json", "--output-dir", str(out)).stdout)
+    assert sorted(r["report_id"] for r in runs[0]["reports"]) == sorted([REPORT, WEST, KEY])
+    only = json.loads(exporter("history", WEST, "--json", "--output-dir", str(out)).stdout)
+    assert [r["report_id"] for r in only[0]["reports"]] == [WEST]
+
+
+def test_delivering_to_one_list_ignores_a_variant_naming_an_unknown_other(data, tmp_path):
+    recipients = data / "recipients.yaml"
+    recipients.write_text(RECIPIENTS.split("  - id: key-accounts")[0], encoding="utf-8")
+    out = tmp_path / "out"
+    assert build(data, out, "-f", "pdf").returncode == 0
+    done = exporter("deliver", "--list", "sales-west", "--data-dir", str(data), "--output-dir", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"{WEST}: sales-west: drop: sent" in done.stdout
+    everyone = exporter("deliver", "--data-dir", str(data), "--output-dir", str(out))
+    assert everyone.returncode == 1 and "the variant names list 'key-accounts'" in everyone.stderr
