@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shutil
 import zipfile
-from typing import Mapping
+from typing import IO, Mapping
 
 # The range a zip entry's DOS date can hold.
 ZIP_EPOCH = dt.datetime(1980, 1, 1)
 ZIP_END = dt.datetime(2107, 12, 31, 23, 59, 58)
 CONTENT_TYPES = "[Content_Types].xml"
+COPY_CHUNK = 1 << 16  # bytes
 
 
 def utc_naive(when: dt.datetime) -> dt.datetime:
@@ -29,15 +31,26 @@ def reproducible_zip(package: bytes, when: dt.datetime, *, replace: Mapping[str,
 
     *replace* maps entry names to new contents.
     """
+    out = io.BytesIO()
+    repack(io.BytesIO(package), out, when, replace=replace)
+    return out.getvalue()
+
+
+def repack(package: IO[bytes], out: IO[bytes], when: dt.datetime, *,
+           replace: Mapping[str, bytes] | None = None) -> None:
+    """Copy the zip *package* to *out* as `reproducible_zip` does, streaming each entry (parts may be large)."""
     replace = replace or {}
     stamp = min(max(utc_naive(when), ZIP_EPOCH), ZIP_END).timetuple()[:6]
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w") as target:
+    with zipfile.ZipFile(package) as source, zipfile.ZipFile(out, "w") as target:
         # Content types first, as Office writes it: some readers sniff the package type from it.
-        for name in sorted(source.namelist(), key=lambda name: (name != CONTENT_TYPES, name)):
-            info = zipfile.ZipInfo(name, date_time=stamp)
+        for entry in sorted(source.infolist(), key=lambda e: (e.filename != CONTENT_TYPES, e.filename)):
+            info = zipfile.ZipInfo(entry.filename, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 0  # the same bytes whichever OS renders
             info.external_attr = 0
-            target.writestr(info, replace[name] if name in replace else source.read(name))
-    return out.getvalue()
+            if entry.filename in replace:
+                target.writestr(info, replace[entry.filename])
+                continue
+            info.file_size = entry.file_size  # so that zipfile picks ZIP64 for a part over 2 GiB
+            with source.open(entry) as src, target.open(info, "w") as dst:
+                shutil.copyfileobj(src, dst, COPY_CHUNK)

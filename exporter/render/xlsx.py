@@ -23,7 +23,6 @@ import datetime as dt
 import io
 import itertools
 import re
-import shutil
 import tempfile
 import zipfile
 from copy import copy
@@ -58,7 +57,7 @@ from ..errors import BuildError
 from ..model import Money, Report, Scale
 from ..theme import DEFAULT_THEME, Theme
 from . import RenderJob
-from .ooxml import CONTENT_TYPES, ZIP_END, ZIP_EPOCH, utc_naive
+from .ooxml import repack, utc_naive
 
 if TYPE_CHECKING:
     from ..datatable import DataTable
@@ -151,7 +150,6 @@ FILTER_BUTTON_POINTS = 12  # the filter button beside a header label
 MAX_DECIMALS = 6  # a number column shows as many decimals as its first rows need, up to this
 CELL_TEXT_LIMIT = 32_767  # characters in an Excel cell
 INTEGER_FORMAT = "#,##0"
-COPY_CHUNK = 1 << 16  # bytes
 SPOOL_BYTES = 2 << 20  # the uncompressed package stays in memory up to this (the report alone: 0.1 MiB)
 
 
@@ -889,28 +887,13 @@ def _save(wb: Workbook, when: dt.datetime, out: IO[bytes]) -> None:
     openpyxl packs the workbook uncompressed (ExcelWriter rather than wb.save(), which stamps
     `modified` with the clock) into memory, or into a temporary file once it outgrows
     `SPOOL_BYTES` (only data tables make it that large); its entries are then compressed into
-    *out* one by one, streamed, as `ooxml.reproducible_zip` does in memory for small packages.
+    *out* one by one, streamed (`ooxml.repack`).
     """
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as raw:
         with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as package:
             ExcelWriter(wb, package).save()
         raw.seek(0)
-        _repack(raw, out, when)
-
-
-def _repack(package: IO[bytes], out: IO[bytes], when: dt.datetime) -> None:
-    """Copy the zip *package* to *out* with every entry dated *when*, content types first."""
-    stamp = min(max(utc_naive(when), ZIP_EPOCH), ZIP_END).timetuple()[:6]
-    with zipfile.ZipFile(package) as source, zipfile.ZipFile(out, "w") as target:
-        # Content types first, as Office writes it: some readers sniff the package type from it.
-        for entry in sorted(source.infolist(), key=lambda e: (e.filename != CONTENT_TYPES, e.filename)):
-            info = zipfile.ZipInfo(entry.filename, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0  # the same bytes whichever OS renders
-            info.external_attr = 0
-            info.file_size = entry.file_size  # so that zipfile picks ZIP64 for a part over 2 GiB
-            with source.open(entry) as src, target.open(info, "w") as dst:
-                shutil.copyfileobj(src, dst, COPY_CHUNK)
+        repack(raw, out, when)
 
 
 # --- data tables -----------------------------------------------------------------------------
