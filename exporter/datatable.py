@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Mapping
 
 from .errors import BuildError, DataError, Problem
-from .glyphs import covered, describe
+from .glyphs import describe, undrawable
 from .model import MAX_TABLE_ROWS, MAX_TEXT, TableSpec
 from .text import clean_text
 
@@ -141,7 +141,6 @@ def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None
     preview: list[tuple[str, ...]] = []
     kinds = [c.type for c in spec.columns]
     names = [c.name for c in spec.columns]
-    drawable = covered()
 
     def problem(line: int | None, field: str, message: str) -> None:
         problems.append(Problem(path, line, field, message))
@@ -180,11 +179,8 @@ def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None
                         except ValueError as exc:
                             problem(line, name, str(exc))
                             continue
-                        if kind == "text" and value is not None and not drawable.issuperset(map(ord, value)):
-                            # Line breaks and tabs are layout, not glyphs.
-                            missing = sorted({ch for ch in value if ord(ch) not in drawable and ch not in "\n\t"})
-                            if missing:
-                                problem(line, name, describe("".join(missing)))
+                        if kind == "text" and value is not None and (missing := undrawable(value)):
+                            problem(line, name, describe(missing))
                     if _matches(row, where):
                         matched += 1
                         if len(preview) < keep:

@@ -57,16 +57,18 @@ def _strings(value, path: tuple) -> Iterator[tuple[tuple, str]]:
         yield path, value
 
 
+def undrawable(text: str) -> str:
+    """Return the characters of *text* the PDF font lacks, sorted, each once ("" when it has them all)."""
+    have = covered()
+    if have.issuperset(map(ord, text)):
+        return ""
+    # Line breaks and tabs are layout, not glyphs.
+    return "".join(sorted({ch for ch in text if ord(ch) not in have and ch not in "\n\t"}))
+
+
 def missing_glyphs(model: BaseModel) -> list[tuple[tuple, str]]:
     """Return (field path, characters) for each text field holding characters the PDF font lacks."""
-    have = covered()
-    found = []
-    for path, text in _strings(model, ()):
-        # Line breaks and tabs are layout, not glyphs.
-        missing = sorted({ch for ch in text if ord(ch) not in have and ch not in "\n\t"})
-        if missing:
-            found.append((path, "".join(missing)))
-    return found
+    return [(path, missing) for path, text in _strings(model, ()) if (missing := undrawable(text))]
 
 
 def describe(chars: str, limit: int = 8) -> str:

@@ -30,7 +30,7 @@ from .errors import BuildError, DataError, ExporterError, LockBusy, Problem, Sta
 from .history import History, ReportOutcome
 from .index_page import write_index
 from .lock import exclusive_run
-from .manifest import Inputs, file_sha256, is_current, make_manifest, read_manifest, sha256
+from .manifest import Inputs, file_sha256, is_current, make_manifest, read_manifest
 from .model import Report, valid_id
 from .publish import HISTORY_DIR, publish_set, remove_leftovers
 from .reader import read_yaml
@@ -74,7 +74,6 @@ class LoadedReport:
     source: ReportSource
     job: RenderJob
     warnings: tuple[Problem, ...]
-    data_sha256: str
 
 
 @dataclass
@@ -184,7 +183,7 @@ def source_date(env: Mapping[str, str]) -> dt.datetime | None:
         raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}") from None
 
 
-def load(source: ReportSource, *, created: dt.datetime | None = None, data: bytes | None = None) -> LoadedReport:
+def load(source: ReportSource, *, created: dt.datetime | None = None) -> LoadedReport:
     """Read and validate one report and derive its figures and document; raise `DataError`."""
     doc = read_yaml(source.path)
     validated = validate(doc)
@@ -201,8 +200,7 @@ def load(source: ReportSource, *, created: dt.datetime | None = None, data: byte
     fc = forecast(report.figures)
     document = build_document(report, fc, created=created, variant=variant, tables=tables)
     job = RenderJob(source.set_id, report, fc, document, tables)
-    digest = sha256(data if data is not None else source.path.read_bytes())
-    return LoadedReport(source, job, validated.warnings, digest)
+    return LoadedReport(source, job, validated.warnings)
 
 
 def without(report: Report, parts: list[str]) -> Report:
@@ -214,14 +212,7 @@ def without(report: Report, parts: list[str]) -> Report:
 def check(source: ReportSource) -> Validated:
     """Validate a report's data file and every row of its tables; raise `DataError` listing all problems."""
     validated = validate(read_yaml(source.path))
-    problems = []
-    for spec in validated.report.tables:
-        try:
-            open_tables(source.path, [spec])
-        except DataError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise DataError(problems)
+    open_tables(source.path, validated.report.tables)
     return validated
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA_DIR, need
+from test_tables import TABLE_YAML, rows, write_csv
 
 from exporter import __version__
 from exporter.errors import BuildError
@@ -108,22 +109,10 @@ def catalog(tmp_path_factory) -> Path:
     for n in range(3):
         variant = text.replace(TITLE, f"title: Dask Market {n}").replace("amount: 5.8", f"amount: {5.8 + n}")
         (data / "reports" / f"dask-{n}.yaml").write_text(variant + (TABLE_YAML if n == 0 else ""), encoding="utf-8")
-    rows = "".join(f"State {i},{('West', 'East')[i % 2]},{2020 + i % 5},{i * 1.5}\n" for i in range(300))
-    (data / "reports" / "dask-0.shipments.csv").write_text("State,Region,Year,Units\n" + rows, encoding="utf-8")
+    write_csv(data / "reports" / "dask-0.shipments.csv", rows(300))
     return data
 
 
-TABLE_YAML = """
-tables:
-  - id: shipments
-    title: Pump shipments by state (test data)
-    columns:
-      - {name: State, type: text}
-      - {name: Region, type: text}
-      - {name: Year, type: integer}
-      - {name: Units, type: number}
-    document_rows: 20
-"""
 IDS = ["dask-0", "dask-1", "dask-2", "us-intrathecal-pump-market"]
 
 
