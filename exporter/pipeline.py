@@ -11,10 +11,10 @@ rendering or publishing fails publishes none of its files and leaves its old set
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import itertools
 import logging
 import os
 import secrets
@@ -396,48 +396,83 @@ def build(
     epoch = int(created.timestamp()) if created else None
     base_inputs = {s.id: inputs_of(s, formats, epoch) for s in sources}
     current = {s.id for s in sources if _current(request, s, base_inputs[s.id])}
-    pending = len(sources) - len(current)
-    pool = None
-    if request.executor == "local" and min(request.jobs, pending) > 1:
-        pool = executors.start_pool(min(request.jobs, pending), ("exporter.pipeline", *renderer_modules(formats)))
+    # Workers start now, while the data is checked.
+    with _worker_pool(request, len(sources) - len(current), formats) as pool:
+        warnings: list[Problem] = []
+        variants = _variants(request, sources, current, warnings)
+        units = [(unit, dataclasses.replace(base_inputs[unit.id], variant=unit.variant))
+                 for source in sources for unit in (source, *(source.with_variant(v) for v in variants[source.id]))]
+        unchanged, to_build = [], []
+        for unit, inputs in units:
+            fresh = unit.id in current if unit.variant is None else _current(request, unit, inputs)
+            (unchanged if fresh else to_build).append((unit, inputs))
+        # A report whose own set is current but one of whose variants is not is checked too.
+        check_all(list({u.id: u for u, _ in to_build if u.id in current}.values()), warnings)
+
+        records = [_unchanged(request, unit) for unit, _ in unchanged]
+        outcomes = {outcome.report_id: outcome for outcome, _ in records}
+        history.record_many(run_id, [record for _, record in records])
+        for outcome in _render_and_publish(request, run_id, to_build, formats, created, variants, pool):
+            outcomes[outcome.report_id] = outcome
+            history.record(run_id, _record(outcome))
+            if request.progress:
+                request.progress(len(outcomes) - len(unchanged), len(to_build), outcome.report_id)
+    never_started = [unit for unit, _ in to_build if unit.set_id not in outcomes]
+    for unit in never_started:  # a stop came first
+        outcomes[unit.set_id] = Outcome(unit.set_id, "stopped", error=STOPPED)
+    history.record_many(run_id, [_record(outcomes[u.set_id]) for u in never_started])
+    if any(o.status == "built" for o in outcomes.values()) or not (request.output_dir / INDEX_NAME).exists():
+        write_index(request.output_dir)  # the page a salesperson opens in the shared folder
+    return BuildResult(run_id, [outcomes[u.set_id] for u, _ in units], warnings)
+
+
+STOPPED = "stopped before it was built; its previous set is unchanged"
+
+
+@contextlib.contextmanager
+def _worker_pool(request: BuildRequest, pending: int, formats: tuple[str, ...]):
+    """Local worker processes for *pending* reports, started at once; None when one process will do."""
+    if request.executor != "local" or min(request.jobs, pending) <= 1:
+        yield None
+        return
+    pool = executors.start_pool(min(request.jobs, pending), ("exporter.pipeline", *renderer_modules(formats)))
     try:
-        return _build(request, run_id, sources, formats, created, history, epoch, base_inputs, current, pool)
+        yield pool
     finally:
-        if pool is not None:
-            executors.stop_pool(pool)
+        executors.stop_pool(pool)
 
 
-def _build(request: BuildRequest, run_id: str, sources: list[ReportSource], formats: tuple[str, ...],
-           created: dt.datetime | None, history: History, epoch: int | None, base_inputs: dict[str, Inputs],
-           current: set[str], pool) -> BuildResult:
-    warnings: list[Problem] = []
+def _variants(request: BuildRequest, sources: list[ReportSource], current: set[str],
+              warnings: list[Problem]) -> dict[str, list[str]]:
+    """Each report's variant ids: from its data when it changed (checking it), else from its published set."""
     variants = check_all([s for s in sources if s.id not in current], warnings)
     for source in sources:
         if source.id in current:
             variants[source.id] = [v.variant for v in published_variants(request.output_dir, source)]
-    units = [(unit, dataclasses.replace(base_inputs[unit.id], variant=unit.variant))
-             for source in sources for unit in (source, *(source.with_variant(v) for v in variants[source.id]))]
-    unchanged, to_build = [], []
-    for unit, inputs in units:
-        if unit.variant is None and unit.id in current or (
-                unit.variant is not None and _current(request, unit, inputs)):
-            unchanged.append(unit)
-        else:
-            to_build.append((unit, inputs))
-    # A report whose own set is current but one of whose variants is not is checked too.
-    check_all(list({u.id: u for u, _ in to_build if u.id in current}.values()), warnings)
+    return variants
 
-    outcomes: dict[str, Outcome] = {}
-    records = []
-    for unit in unchanged:
-        folder = report_folder(request.output_dir, unit.set_id)
-        manifest = read_manifest(folder) or {"files": {}}
-        files = {e["name"]: e["sha256"] for e in manifest["files"].values()}
-        outcomes[unit.set_id] = Outcome(unit.set_id, "unchanged", [folder / n for n in files])
-        records.append(ReportOutcome(unit.set_id, "unchanged", None, files))
-    history.record_many(run_id, records)
+
+def _unchanged(request: BuildRequest, unit: ReportSource) -> tuple[Outcome, ReportOutcome]:
+    """An unchanged set's outcome and history row, its hashes from its (just verified) manifest."""
+    folder = report_folder(request.output_dir, unit.set_id)
+    manifest = read_manifest(folder) or {"files": {}}
+    files = {e["name"]: e["sha256"] for e in manifest["files"].values()}
+    return (Outcome(unit.set_id, "unchanged", [folder / name for name in files]),
+            ReportOutcome(unit.set_id, "unchanged", None, files))
+
+
+def _record(outcome: Outcome) -> ReportOutcome:
+    """The history's row for a built, failed or stopped set, with the hash of every file built."""
+    hashes = {p.name: file_sha256(p) for p in outcome.files} if outcome.status == "built" else {}
+    return ReportOutcome(outcome.report_id, outcome.status, outcome.error, hashes)
+
+
+def _render_and_publish(request: BuildRequest, run_id: str, to_build: list[tuple[ReportSource, Inputs]],
+                        formats: tuple[str, ...], created: dt.datetime | None, variants: dict[str, list[str]],
+                        pool) -> Iterator[Outcome]:
+    """Render the sets to build (in workers when there is a pool) and publish each; yield its outcome."""
     inputs_by_set = {unit.set_id: inputs for unit, inputs in to_build}
-    failed_loads: list[tuple[ReportSource, BuildError]] = []
+    failed_loads: list[Outcome] = []
 
     def loaded() -> Iterator[LoadedReport]:
         # Loaded again, one at a time as workers free up, so memory stays flat in the catalog's size.
@@ -445,39 +480,26 @@ def _build(request: BuildRequest, run_id: str, sources: list[ReportSource], form
             try:
                 yield load(source, created=created)
             except DataError as exc:  # the file changed since it was checked
-                failed_loads.append((source, BuildError(f"{source.path}: changed during the build: {exc}")))
+                failed_loads.append(Outcome(source.set_id, "failed",
+                                            error=f"{source.path}: changed during the build: {exc}"))
 
-    work = functools.partial(render_all, formats=formats)
     jobs = min(request.jobs, len(to_build))
-    results = executors.run(work, loaded(), jobs=jobs, should_stop=request.should_stop,
-                            executor=request.executor, address=request.scheduler_address,
-                            pool=pool if pool is not None and jobs > 1 else None)
-    for report, rendered in itertools.chain(results, _drain(failed_loads)):
+    results = executors.run(functools.partial(render_all, formats=formats), loaded(), jobs=jobs,
+                            should_stop=request.should_stop, executor=request.executor,
+                            address=request.scheduler_address, pool=pool if jobs > 1 else None)
+    for report, rendered in results:
         report_id = report.source.set_id
         if rendered is None:
-            outcome = Outcome(report_id, "stopped", error="stopped before it was built; its previous set is unchanged")
+            yield Outcome(report_id, "stopped", error=STOPPED)
         elif isinstance(rendered, BaseException):
             if not isinstance(rendered, BuildError):
                 rendered = BuildError(f"{report.source.path}: rendering failed: {rendered or type(rendered).__name__}")
             log.debug("build of %s failed", report_id, exc_info=rendered)
-            outcome = Outcome(report_id, "failed", error=str(rendered))
+            yield Outcome(report_id, "failed", error=str(rendered))
         else:
-            outcome = _publish_one(request, run_id, report, inputs_by_set[report_id], rendered,
-                                   variants.get(report.source.id, []))
-        outcomes[report_id] = outcome
-        hashes = {p.name: file_sha256(p) for p in outcome.files} if outcome.status == "built" else {}
-        history.record(run_id, ReportOutcome(report_id, outcome.status, outcome.error, hashes))
-        if request.progress:
-            request.progress(len(outcomes) - len(unchanged), len(to_build), report_id)
-    never_started = [unit for unit, _ in to_build if unit.set_id not in outcomes]
-    for unit in never_started:  # a stop came first
-        outcomes[unit.set_id] = Outcome(unit.set_id, "stopped",
-                                        error="stopped before it was built; its previous set is unchanged")
-    history.record_many(run_id, [ReportOutcome(u.set_id, "stopped", outcomes[u.set_id].error, {})
-                                 for u in never_started])
-    if any(o.status == "built" for o in outcomes.values()) or not (request.output_dir / INDEX_NAME).exists():
-        write_index(request.output_dir)  # the page a salesperson opens in the shared folder
-    return BuildResult(run_id, [outcomes[u.set_id] for u, _ in units], warnings)
+            yield _publish_one(request, run_id, report, inputs_by_set[report_id], rendered,
+                               variants.get(report.source.id, []))
+    yield from failed_loads
 
 
 def _current(request: BuildRequest, unit: ReportSource, inputs: Inputs) -> bool:
@@ -485,18 +507,6 @@ def _current(request: BuildRequest, unit: ReportSource, inputs: Inputs) -> bool:
     folder = report_folder(request.output_dir, unit.set_id)
     remove_leftovers(folder)
     return not request.force and is_current(folder, inputs)
-
-
-@dataclass(frozen=True)
-class _Unloaded:
-    """Stands in for a report that could not be loaded for rendering."""
-
-    source: ReportSource
-
-
-def _drain(failed: list[tuple[ReportSource, BuildError]]) -> Iterator[tuple[_Unloaded, BuildError]]:
-    for source, error in failed:
-        yield _Unloaded(source), error
 
 
 def _publish_one(request: BuildRequest, run_id: str, report: LoadedReport, inputs: Inputs,
