@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from exporter.document import QA, Bullets, Chart, Paragraph, Table
+from exporter.core.document import QA, Bullets, Chart, Paragraph, Table
 from exporter.render import RenderJob
 
 CHART_WIDTH_IN, CHART_DPI = 6.0, 200  # what the DOCX renderer embeds
@@ -269,7 +269,7 @@ WRITERS = {"docx": bare_docx, "xlsx": bare_xlsx, "pdf": bare_pdf}
 
 
 def main(argv: list[str]) -> None:
-    from exporter.pipeline import ReportSource, load
+    from exporter.runs.pipeline import ReportSource, load
 
     out, path = Path(argv[0]), Path(argv[1])
     job = load(ReportSource(path.stem, path)).job

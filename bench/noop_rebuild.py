@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.catalog import write_catalog  # noqa: E402
-from exporter.pipeline import BuildRequest, run_build  # noqa: E402
+from exporter.runs.pipeline import BuildRequest, run_build  # noqa: E402
 
 
 def median_seconds(func, repeat: int) -> float:

@@ -13,7 +13,7 @@ import cProfile
 import pstats
 from pathlib import Path
 
-from exporter.pipeline import ReportSource, load
+from exporter.runs.pipeline import ReportSource, load
 from exporter.render import get_renderer
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "reports" / "us-intrathecal-pump-market.yaml"

@@ -2,7 +2,7 @@
 
     python3 -m bench.warm FORMAT ours|bare YAML REPEAT
 
-The report is loaded once (read, validated, derived: `exporter.pipeline.load`); the timed part is
+The report is loaded once (read, validated, derived: `exporter.runs.pipeline.load`); the timed part is
 turning that `RenderJob` into the bytes of a file, by our renderer (`exporter.render.get_renderer`)
 or by the bare-library writer of `bench/baselines.py`. One untimed render first (imports, font
 registration, caches), then REPEAT timed ones; the median is reported. Run each in a fresh process:
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from exporter.pipeline import ReportSource, load
+from exporter.runs.pipeline import ReportSource, load
 from exporter.render import get_renderer
 
 

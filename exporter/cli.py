@@ -1,4 +1,4 @@
-"""The command line: a thin layer over `exporter.pipeline`.
+"""The command line: a thin layer over `exporter.runs.pipeline`.
 
 Each command parses its options, calls one library function and turns library errors into exit
 codes: 0 ok, 1 a build failed, 2 usage error or invalid data, 75 another run holds the lock.
@@ -20,8 +20,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EXIT_FAILED, DataError, ExporterError
-from .formats import FORMATS
+from .core.errors import EXIT_FAILED, DataError, ExporterError
+from .core.formats import FORMATS
 
 log = logging.getLogger("exporter")
 
@@ -81,7 +81,7 @@ def _print_deliveries(deliveries, quiet: bool) -> None:
 
 def _unknown_lists(timetable, recipients) -> list:
     """Problems for timetable jobs naming distribution lists the recipients file lacks."""
-    from .errors import Problem
+    from .core.errors import Problem
 
     known = {item.id for item in recipients.recipients.lists} if recipients else set()
     problems = []
@@ -95,7 +95,7 @@ def _unknown_lists(timetable, recipients) -> list:
 
 def _unknown_variant_lists(loaded, recipients) -> list:
     """Problems for report variants naming distribution lists the recipients file lacks."""
-    from .errors import Problem
+    from .core.errors import Problem
 
     known = {item.id for item in recipients.recipients.lists}
     return [Problem(report.source.path, None, f"variants[{v}].lists[{n}]",
@@ -105,7 +105,7 @@ def _unknown_variant_lists(loaded, recipients) -> list:
 
 
 def _schedule_path(schedule: Path | None, data_dir: Path) -> Path:
-    from .timetable import SCHEDULE_NAME
+    from .schedule.timetable import SCHEDULE_NAME
 
     return schedule if schedule is not None else data_dir / SCHEDULE_NAME
 
@@ -215,7 +215,7 @@ def build(ctx, report_ids, formats, force, jobs, keep, wait, data_dir, output_di
     that fails to render or publish keeps its previous set and exits 1 after the others are
     built. Ends with one line per set: built, unchanged, failed or stopped.
     """
-    from .pipeline import BuildRequest, run_build
+    from .runs.pipeline import BuildRequest, run_build
 
     if executor == "dask":
         if not scheduler_address:
@@ -291,7 +291,7 @@ def deliver(ctx, report_ids, lists, dry_run, wait, recipients, data_dir, output_
     recipients file says. What a list already received is not sent again; what failed before
     is tried again. Exits 1 when a delivery failed. SMTP settings come from EXPORTER_SMTP_*.
     """
-    from .pipeline import BuildRequest, run_deliver
+    from .runs.pipeline import BuildRequest, run_deliver
 
     request = BuildRequest(data_dir=data_dir, output_dir=output_dir, ids=report_ids, state_dir=_state_dir(state_dir),
                            wait=wait, lists=lists, recipients=recipients, dry_run=dry_run, deliver=True)
@@ -317,9 +317,9 @@ def validate(ctx, report_ids, data_dir, schedule, recipients) -> None:
     problem and exits 2 when there is one. The timetable (DATA/schedule.yaml) and the recipients
     (DATA/recipients.yaml) are checked when they exist or are named.
     """
-    from .errors import DataError
-    from .pipeline import discover, load_all, select
-    from .timetable import load_timetable
+    from .core.errors import DataError
+    from .runs.pipeline import discover, load_all, select
+    from .schedule.timetable import load_timetable
 
     sources = discover(data_dir)
     problems = []
@@ -328,7 +328,7 @@ def validate(ctx, report_ids, data_dir, schedule, recipients) -> None:
         loaded = load_all(select(sources, report_ids))
     except DataError as exc:
         problems.extend(exc.problems)
-    from .recipients import RECIPIENTS_NAME, load_recipients
+    from .delivery.recipients import RECIPIENTS_NAME, load_recipients
 
     checked, loaded_files = [], {}
     recipients_path = recipients if recipients is not None else data_dir / RECIPIENTS_NAME
@@ -364,7 +364,7 @@ def validate(ctx, report_ids, data_dir, schedule, recipients) -> None:
 @handle_errors
 def list_command(data_dir, output_dir) -> None:
     """List the reports found, with their title and when they were last built."""
-    from .pipeline import list_reports
+    from .runs.pipeline import list_reports
 
     rows = list_reports(data_dir, output_dir)
     if not rows:
@@ -385,10 +385,10 @@ def history(report_id, limit, as_json, output_dir, state_dir) -> None:
 
     With REPORT_ID, only the runs that built or checked that report.
     """
-    from .history import History
-    from .pipeline import state_dir_for
+    from .runs.history import History
+    from .runs.pipeline import state_dir_for
 
-    from .ledger import Ledger
+    from .delivery.ledger import Ledger
 
     state = state_dir_for(output_dir, _state_dir(state_dir))
     with History(state) as store, Ledger(state) as ledger:
@@ -430,7 +430,7 @@ def schedule(data_dir, output_dir, state_dir, schedule) -> None:
     (within the timetable's misfire_grace). SIGTERM or SIGINT: no new runs; a running build stops
     before its next publish; exit 0. A second scheduler on the same state folder exits 75.
     """
-    from .service import ServiceConfig, run_service
+    from .schedule.service import ServiceConfig, run_service
 
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger("exporter").setLevel(logging.WARNING)
@@ -450,9 +450,9 @@ def jobs(as_json, count, data_dir, schedule) -> None:
 
     Times are in the timetable's time zone; interval jobs count from now, as from a service start.
     """
-    from .pipeline import discover
-    from .triggers import fire_times, trigger_for
-    from .timetable import load_timetable
+    from .runs.pipeline import discover
+    from .schedule.triggers import fire_times, trigger_for
+    from .schedule.timetable import load_timetable
 
     loaded = load_timetable(_schedule_path(schedule, data_dir), [s.id for s in discover(data_dir)])
     timetable = loaded.timetable
@@ -491,9 +491,9 @@ def cron(data_dir, output_dir, state_dir, schedule) -> None:
     Paths are absolute. CRON_TZ sets the timetable's time zone (cronie and systemd-cron honour
     it); interval jobs get a line when a crontab can express them.
     """
-    from .crontab import crontab_lines
-    from .pipeline import discover
-    from .timetable import load_timetable
+    from .schedule.crontab import crontab_lines
+    from .runs.pipeline import discover
+    from .schedule.timetable import load_timetable
 
     loaded = load_timetable(_schedule_path(schedule, data_dir), [s.id for s in discover(data_dir)])
     for line in crontab_lines(loaded.timetable, data_dir=data_dir, output_dir=output_dir,
@@ -504,7 +504,7 @@ def cron(data_dir, output_dir, state_dir, schedule) -> None:
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of the canonical report data format."""
-    from .schema import json_schema
+    from .source.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from exporter.reader import read_yaml
-from exporter.validate import validate
-from exporter.derive import forecast
-from exporter.document import build_document
+from exporter.source.reader import read_yaml
+from exporter.source.validate import validate
+from exporter.core.derive import forecast
+from exporter.layout.market import build_document
 from exporter.render import RenderJob
-from exporter.model import Report
+from exporter.core.model import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"

@@ -119,7 +119,7 @@ def test_progress_is_shown_on_a_terminal_only(catalog, tmp_path):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_stop_reports_every_report_not_built_as_stopped(catalog, tmp_path, jobs):
-    from exporter.pipeline import BuildRequest, run_build
+    from exporter.runs.pipeline import BuildRequest, run_build
 
     done: list[str] = []
     request = BuildRequest(data_dir=catalog, output_dir=tmp_path / "out", formats=("txt",), jobs=jobs,

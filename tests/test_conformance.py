@@ -24,8 +24,8 @@ import openpyxl
 import pytest
 
 from conftest import DATA_DIR, ROOT, flat, libreoffice, need, pdf_body, pdftotext
-from exporter.derive import forecast
-from exporter.document import build_document
+from exporter.core.derive import forecast
+from exporter.layout.market import build_document
 
 REPORT_ID = "us-intrathecal-pump-market"
 LANGUAGE = "en-US"

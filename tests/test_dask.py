@@ -20,8 +20,8 @@ from conftest import DATA_DIR, need
 from test_tables import TABLE_YAML, rows, write_csv
 
 from exporter import __version__
-from exporter.errors import BuildError
-from exporter.executors import check_workers, run_dask
+from exporter.core.errors import BuildError
+from exporter.runs.executors import check_workers, run_dask
 
 SOURCE = DATA_DIR / "reports" / "us-intrathecal-pump-market.yaml"
 TITLE = "title: United States Intrathecal Pump Market"

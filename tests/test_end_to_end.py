@@ -15,8 +15,8 @@ import yaml
 from click.testing import CliRunner
 
 from exporter.cli import cli
-from exporter.derive import forecast
-from exporter.pipeline import discover, load
+from exporter.core.derive import forecast
+from exporter.runs.pipeline import discover, load
 
 from conftest import DATA_DIR, HOSTILE, ROOT, hostile_data, pdftotext
 

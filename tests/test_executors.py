@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
-from exporter import executors
+from exporter.runs import executors
 
 
 def counted(n: int, pulled: list[int]):

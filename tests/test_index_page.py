@@ -18,7 +18,7 @@ from urllib.request import url2pathname
 
 import pytest
 
-from exporter.index_page import INDEX_NAME, human_size, readable_utc, render_index, write_index
+from exporter.publish.index_page import INDEX_NAME, human_size, readable_utc, render_index, write_index
 
 from conftest import DATA_DIR, ROOT
 

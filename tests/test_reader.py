@@ -8,8 +8,8 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from exporter import reader
-from exporter.errors import DataError
+from exporter.source import reader
+from exporter.core.errors import DataError
 
 from conftest import SHIPPED
 

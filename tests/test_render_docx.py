@@ -12,7 +12,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Inches
 
 from conftest import HOSTILE, libreoffice, pdftotext
-from exporter.derive import Basis
+from exporter.core.derive import Basis
 from exporter.render.docx import render
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

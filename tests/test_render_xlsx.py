@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from exporter.derive import Basis
-from exporter.document import Chart
+from exporter.core.derive import Basis
+from exporter.core.document import Chart
 from exporter.render import get_renderer
 from exporter.render.xlsx import render
 

@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from exporter.cli import cli
-from exporter.timetable import JobSpec
-from exporter.triggers import fire_times, trigger_for
+from exporter.schedule.timetable import JobSpec
+from exporter.schedule.triggers import fire_times, trigger_for
 
 from conftest import DATA_DIR
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from exporter.derive import cagr_warning, forecast, implied_cagr, Basis
-from exporter.errors import DataError
-from exporter.reader import read_yaml
-from exporter.validate import validate
+from exporter.core.derive import cagr_warning, forecast, implied_cagr, Basis
+from exporter.core.errors import DataError
+from exporter.source.reader import read_yaml
+from exporter.source.validate import validate
 
 from conftest import SHIPPED
 
@@ -164,7 +164,7 @@ def test_forecast_converts_scales(shipped_report):
     data = copy.deepcopy(data)
     data["figures"]["base"]["size"] = {"amount": 900, "currency": "USD", "scale": "million"}
     data["figures"]["projection"]["size"] = {"amount": 1.8, "currency": "USD", "scale": "billion"}
-    from exporter.model import Report
+    from exporter.core.model import Report
 
     fc = forecast(Report.model_validate(data).figures)
     assert fc.unit == "USD billion"

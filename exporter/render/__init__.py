@@ -10,12 +10,12 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-from ..datatable import DataTable
-from ..derive import Forecast
-from ..document import Document
-from ..errors import UsageError
-from ..formats import DEFAULT_FORMATS, FORMATS
-from ..model import Report
+from ..source.datatable import DataTable
+from ..core.derive import Forecast
+from ..core.document import Document
+from ..core.errors import UsageError
+from ..core.formats import DEFAULT_FORMATS, FORMATS
+from ..core.model import Report
 
 __all__ = ["FORMATS", "DEFAULT_FORMATS", "RenderJob", "get_renderer", "render"]
 

@@ -11,9 +11,9 @@ import io
 import math
 import pathlib
 
-from ..derive import Basis
-from ..document import Chart
-from ..theme import DEFAULT_THEME, Theme
+from ..core.derive import Basis
+from ..core.document import Chart
+from .theme import DEFAULT_THEME, Theme
 
 FONT_FILE = "DejaVuSans.ttf"
 ASPECT = 0.48  # height / width: wide enough for a decade of columns, short enough for a page

@@ -21,8 +21,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Mm, Pt, RGBColor
 
-from ..document import QA, Block, Bullets, Chart, Document, Meta, Paragraph, Table
-from ..theme import DEFAULT_THEME, Theme
+from ..core.document import QA, Block, Bullets, Chart, Document, Meta, Paragraph, Table
+from .theme import DEFAULT_THEME, Theme
 from . import RenderJob
 from .chartimage import chart_png
 from .ooxml import reproducible_zip

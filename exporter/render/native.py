@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from ..derive import Basis
-from ..document import QA, Bullets, Chart, Paragraph, Table
+from ..core.derive import Basis
+from ..core.document import QA, Bullets, Chart, Paragraph, Table
 from . import RenderJob
 
 

@@ -47,10 +47,10 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import HRFlowable
 from reportlab.platypus.tableofcontents import TableOfContents
 
-from ..derive import Basis
-from ..document import QA, Bullets, Chart, Document, Paragraph as TextParagraph, Section, Table
-from ..glyphs import font_folder
-from ..theme import DEFAULT_THEME, Theme
+from ..core.derive import Basis
+from ..core.document import QA, Bullets, Chart, Document, Paragraph as TextParagraph, Section, Table
+from ..source.glyphs import font_folder
+from .theme import DEFAULT_THEME, Theme
 from . import RenderJob
 from .chartimage import nice_axis
 

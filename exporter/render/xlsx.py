@@ -51,16 +51,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from ..derive import Basis, Forecast
-from ..document import QA, Chart, Document, Paragraph, Section
-from ..errors import BuildError
-from ..model import Money, Report, Scale
-from ..theme import DEFAULT_THEME, Theme
+from ..core.derive import Basis, Forecast
+from ..core.document import QA, Chart, Document, Paragraph, Section
+from ..core.errors import BuildError
+from ..core.model import Money, Report, Scale
+from .theme import DEFAULT_THEME, Theme
 from . import RenderJob
 from .ooxml import repack, utc_naive
 
 if TYPE_CHECKING:
-    from ..datatable import DataTable
+    from ..source.datatable import DataTable
 
 # Sheet names are fixed here, never taken from data: Excel limits them to 31 characters and
 # forbids some characters, and other tools find sheets by these names.

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from .errors import UsageError
+from ..core.errors import UsageError
 from .ledger import Ledger
 from .mail import (
     Attachment, PermanentMailError, TemporaryMailError, build_message, message_id_for, send, smtp_settings,
 )
-from .manifest import file_sha256, read_manifest
-from .publish import atomic_write
+from ..publish.manifest import file_sha256, read_manifest
+from ..publish.files import atomic_write
 from .recipients import DistributionList, LoadedRecipients
 
 log = logging.getLogger(__name__)

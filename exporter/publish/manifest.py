@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .. import __version__
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1

@@ -14,11 +14,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from .errors import DataError, Problem
-from .formats import FORMATS
-from .model import Id, Text
-from .reader import read_yaml
-from .validate import parse_model
+from ..core.errors import DataError, Problem
+from ..core.formats import FORMATS
+from ..core.model import Id, Text
+from ..source.reader import read_yaml
+from ..source.validate import parse_model
 
 RECIPIENTS_NAME = "recipients.yaml"
 
@@ -93,7 +93,7 @@ class LoadedRecipients:
 
     def lists(self, names: tuple[str, ...] | list[str] = ()) -> list[DistributionList]:
         """Return the lists named (all when none); an unknown name is a usage error."""
-        from .errors import UsageError
+        from ..core.errors import UsageError
 
         known = {item.id: item for item in self.recipients.lists}
         unknown = [n for n in names if n not in known]

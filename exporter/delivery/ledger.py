@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .history import StateDatabase
+from ..runs.history import StateDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (

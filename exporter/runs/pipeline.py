@@ -23,19 +23,19 @@ from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
 from . import executors
-from .derive import forecast
-from .datatable import open_tables, table_files
-from .document import build_document, edition_title, headline
-from .errors import BuildError, DataError, ExporterError, LockBusy, Problem, StateError, UsageError
+from ..core.derive import forecast
+from ..source.datatable import open_tables, table_files
+from ..layout.market import build_document, edition_title, headline
+from ..core.errors import BuildError, DataError, ExporterError, LockBusy, Problem, StateError, UsageError
 from .history import History, ReportOutcome
-from .index_page import write_index
+from ..publish.index_page import write_index
 from .lock import exclusive_run
-from .manifest import Inputs, file_sha256, is_current, make_manifest, read_manifest
-from .model import Report, valid_id
-from .publish import HISTORY_DIR, publish_set, remove_leftovers
-from .reader import read_yaml
-from .render import DEFAULT_FORMATS, RenderJob, extension, get_renderer, renderer_modules
-from .validate import Validated, validate
+from ..publish.manifest import Inputs, file_sha256, is_current, make_manifest, read_manifest
+from ..core.model import Report, valid_id
+from ..publish.files import HISTORY_DIR, publish_set, remove_leftovers
+from ..source.reader import read_yaml
+from ..render import DEFAULT_FORMATS, RenderJob, extension, get_renderer, renderer_modules
+from ..source.validate import Validated, validate
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +330,7 @@ def published_variants(output_dir: Path, source: ReportSource) -> list[ReportSou
 
 
 def _recipients(request: BuildRequest, sources: list[ReportSource]):
-    from .recipients import RECIPIENTS_NAME, load_recipients
+    from ..delivery.recipients import RECIPIENTS_NAME, load_recipients
 
     path = request.recipients or request.data_dir / RECIPIENTS_NAME
     loaded = load_recipients(path, [s.id for s in discover(request.data_dir)])
@@ -339,8 +339,8 @@ def _recipients(request: BuildRequest, sources: list[ReportSource]):
 
 
 def _deliver(request: BuildRequest, recipients, report_ids: list[str], run_id: str) -> list:
-    from .deliver import deliver
-    from .ledger import Ledger
+    from ..delivery.deliver import deliver
+    from ..delivery.ledger import Ledger
 
     with Ledger(request.state) as ledger:
         return deliver(recipients=recipients, lists=recipients.lists(request.lists), report_ids=report_ids,
@@ -435,7 +435,7 @@ def _worker_pool(request: BuildRequest, pending: int, formats: tuple[str, ...]):
     if request.executor != "local" or min(request.jobs, pending) <= 1:
         yield None
         return
-    pool = executors.start_pool(min(request.jobs, pending), ("exporter.pipeline", *renderer_modules(formats)))
+    pool = executors.start_pool(min(request.jobs, pending), ("exporter.runs.pipeline", *renderer_modules(formats)))
     try:
         yield pool
     finally:

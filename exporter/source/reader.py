@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .errors import DataError, Problem
+from ..core.errors import DataError, Problem
 
 MAX_BYTES = 5 * 1024 * 1024  # a report is some kilobytes; this leaves room for large tables
 MAX_DEPTH = 32  # the canonical format nests a handful of levels

@@ -27,8 +27,8 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Callable, Iterable, Iterator, TypeVar
 
-from . import __version__
-from .errors import BuildError, ExporterError, UsageError
+from .. import __version__
+from ..core.errors import BuildError, ExporterError, UsageError
 
 log = logging.getLogger(__name__)
 

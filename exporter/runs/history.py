@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .errors import StateError
+from ..core.errors import StateError
 
 DB_NAME = "history.sqlite"
 

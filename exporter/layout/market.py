@@ -1,90 +1,16 @@
-"""The format-neutral document: what every deliverable says, in order, as plain blocks.
-
-`build_document` turns a `Report` and its `Forecast` into sections of blocks. Renderers lay the
-blocks out; none of them decides what the report says, so the DOCX, PDF and text outputs agree.
-All texts here are plain text (never markup); renderers escape them for their format.
-"""
+"""The market report's layout: a `Report` and its `Forecast` as sections of format-neutral blocks."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .derive import Basis, Forecast
-from .model import Money, Report, Scale, Variant
+from ..core.derive import Basis, Forecast
+from ..core.document import QA, Block, Bullets, Chart, Document, Meta, Paragraph, Section, Table
+from ..core.model import Money, Report, Scale, Variant
 
 if TYPE_CHECKING:
-    from .datatable import DataTable
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    text: str
-    role: str = "body"  # body | lead | note
-
-
-@dataclass(frozen=True)
-class Bullets:
-    items: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Table:
-    caption: str
-    header: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    numeric: tuple[bool, ...]  # per column: right-align it
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A column chart of the forecast; reported and derived points are told apart."""
-
-    title: str
-    x_label: str
-    y_label: str
-    forecast: Forecast
-
-
-@dataclass(frozen=True)
-class QA:
-    number: int
-    question: str
-    answer: str
-
-
-Block = Paragraph | Bullets | Table | Chart | QA
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    level: int  # 1 for a chapter, 2 for a sub-section
-    blocks: tuple[Block, ...]
-    key: str  # stable identifier: "overview", "forecast", "faqs", ...
-
-
-@dataclass(frozen=True)
-class Meta:
-    """Document properties every format sets."""
-
-    title: str
-    subject: str
-    author: str
-    keywords: tuple[str, ...]
-    created: dt.datetime  # from the data's as-of date, never the clock
-
-
-@dataclass(frozen=True)
-class Document:
-    title: str
-    subtitle: str
-    as_of: dt.date
-    publisher: str
-    meta: Meta
-    sections: tuple[Section, ...] = field(default_factory=tuple)
-    edition: str | None = None  # a variant's name, shown on the cover under the subtitle
+    from ..source.datatable import DataTable
 
 
 def money(amount: float, currency: str, scale: Scale, *, digits: int | None = None) -> str:

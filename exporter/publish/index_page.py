@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .formats import FORMATS
+from ..core.formats import FORMATS
 from .manifest import read_manifest
-from .publish import HISTORY_DIR, atomic_write, versions
+from .files import HISTORY_DIR, atomic_write, versions
 
 INDEX_NAME = "index.html"
 ACCENT = "#1F4E79"

@@ -21,7 +21,7 @@ import datetime as dt
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from .errors import UsageError
+from ..core.errors import UsageError
 
 MIME_TYPES = {
     "docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Mapping
 
-from .errors import BuildError, DataError, Problem
+from ..core.errors import BuildError, DataError, Problem
 from .glyphs import describe, undrawable
-from .model import MAX_TABLE_ROWS, MAX_TEXT, TableSpec
-from .text import clean_text
+from ..core.model import MAX_TABLE_ROWS, MAX_TEXT, TableSpec
+from ..core.text import clean_text
 
 Value = str | int | float | dt.date | None
 

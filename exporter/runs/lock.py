@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .errors import LockBusy
+from ..core.errors import LockBusy
 
 LOCK_NAME = "lock"
 SCHEDULER_LOCK_NAME = "scheduler.lock"

@@ -7,10 +7,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .derive import cagr_warning
-from .errors import DataError, Problem
+from ..core.derive import cagr_warning
+from ..core.errors import DataError, Problem
 from .glyphs import describe, missing_glyphs
-from .model import Report
+from ..core.model import Report
 from .reader import Document, dotted
 
 M = TypeVar("M", bound=BaseModel)

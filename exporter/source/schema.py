@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Report
+from ..core.model import Report
 
 SCHEMA_ID = "https://exporter.invalid/schema/market-report.json"
 

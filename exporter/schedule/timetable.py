@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
-from .errors import DataError, Problem
-from .formats import FORMATS
-from .model import Id
-from .reader import read_yaml
-from .validate import parse_model
+from ..core.errors import DataError, Problem
+from ..core.formats import FORMATS
+from ..core.model import Id
+from ..source.reader import read_yaml
+from ..source.validate import parse_model
 
 SCHEDULE_NAME = "schedule.yaml"
 _DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
