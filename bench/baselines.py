@@ -269,10 +269,10 @@ WRITERS = {"docx": bare_docx, "xlsx": bare_xlsx, "pdf": bare_pdf}
 
 
 def main(argv: list[str]) -> None:
-    from exporter.runs.pipeline import ReportSource, load
+    from exporter.runs.catalog import ReportSource, load
 
     out, path = Path(argv[0]), Path(argv[1])
-    job = load(ReportSource(path.stem, path)).job
+    job = load(ReportSource.at(path)).job
     out.mkdir(parents=True, exist_ok=True)
     for fmt, writer in WRITERS.items():
         (out / f"{path.stem}.{fmt}").write_bytes(writer(job))

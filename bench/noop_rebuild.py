@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.catalog import write_catalog  # noqa: E402
-from exporter.runs.pipeline import BuildRequest, run_build  # noqa: E402
+from exporter.api import Workers, Workspace, build  # noqa: E402
 
 
 def median_seconds(func, repeat: int) -> float:
@@ -40,11 +40,11 @@ def median_seconds(func, repeat: int) -> float:
 
 def measure(data: Path, out: Path, repeat: int) -> dict:
     """Time a no-op `run_build` of the built catalog in *out* and the hashing floor, per report."""
-    request = BuildRequest(data_dir=data, output_dir=out)
+    workspace = Workspace(data, out)
     sources = sorted((data / "reports").glob("*.yaml"))
 
     def noop():
-        result = run_build(request)
+        result = build(workspace)
         assert all(o.status == "unchanged" for o in result.outcomes), result.outcomes
 
     def floor():
@@ -81,7 +81,7 @@ def main() -> None:
             data, out = work / "data", work / "out"
             write_catalog(data, args.reports)
             start = time.perf_counter()
-            first = run_build(BuildRequest(data_dir=data, output_dir=out, jobs=1))
+            first = build(Workspace(data, out), workers=Workers(jobs=1))
             result = {"full_s": time.perf_counter() - start}
             assert all(o.status == "built" for o in first.outcomes)
             result.update(measure(data, out, args.repeat))

@@ -13,7 +13,7 @@ import cProfile
 import pstats
 from pathlib import Path
 
-from exporter.runs.pipeline import ReportSource, load
+from exporter.runs.catalog import ReportSource, load
 from exporter.render import get_renderer
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "reports" / "us-intrathecal-pump-market.yaml"
@@ -34,7 +34,7 @@ def main() -> None:
         write = WRITERS[args.format]
     else:
         write = get_renderer(args.format)
-    job = load(ReportSource(args.report.stem, args.report)).job
+    job = load(ReportSource.at(args.report)).job
     write(job)
     profiler = cProfile.Profile()
     profiler.enable()

@@ -2,7 +2,7 @@
 
     python3 -m bench.warm FORMAT ours|bare YAML REPEAT
 
-The report is loaded once (read, validated, derived: `exporter.runs.pipeline.load`); the timed part is
+The report is loaded once (read, validated, derived: `exporter.runs.catalog.load`); the timed part is
 turning that `RenderJob` into the bytes of a file, by our renderer (`exporter.render.get_renderer`)
 or by the bare-library writer of `bench/baselines.py`. One untimed render first (imports, font
 registration, caches), then REPEAT timed ones; the median is reported. Run each in a fresh process:
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from exporter.runs.pipeline import ReportSource, load
+from exporter.runs.catalog import ReportSource, load
 from exporter.render import get_renderer
 
 
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
         from bench.baselines import WRITERS
 
         write = WRITERS[fmt]
-    job = load(ReportSource(path.stem, path)).job
+    job = load(ReportSource.at(path)).job
     size = len(write(job))
     times = []
     for _ in range(repeat):

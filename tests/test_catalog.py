@@ -119,13 +119,13 @@ def test_progress_is_shown_on_a_terminal_only(catalog, tmp_path):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_stop_reports_every_report_not_built_as_stopped(catalog, tmp_path, jobs):
-    from exporter.runs.pipeline import BuildRequest, run_build
+    import exporter as library
 
     done: list[str] = []
-    request = BuildRequest(data_dir=catalog, output_dir=tmp_path / "out", formats=("txt",), jobs=jobs,
-                           progress=lambda n, total, report_id: done.append(report_id),
-                           should_stop=lambda: bool(done))
-    result = run_build(request)
+    run = library.RunContext(progress=lambda n, total, report_id: done.append(report_id),
+                              should_stop=lambda: bool(done))
+    result = library.build(library.Workspace(catalog, tmp_path / "out"), library.Selection(formats=("txt",)),
+                            run=run, workers=library.Workers(jobs=jobs))
     statuses = {o.report_id: o.status for o in result.outcomes}
     assert sorted(statuses) == [f"market-{n}" for n in range(5)]
     assert list(statuses.values()).count("built") >= 1 and "stopped" in statuses.values()

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from exporter.cli import cli
 from exporter.core.derive import forecast
-from exporter.runs.pipeline import discover, load
+from exporter.core.workspace import Workspace
+from exporter.runs.catalog import discover, load
 
 from conftest import DATA_DIR, HOSTILE, ROOT, hostile_data, pdftotext
 
@@ -57,7 +58,7 @@ def squash(text: str) -> str:
 
 
 def test_every_fact_in_all_three_formats(built, tmp_path):
-    report = load(next(s for s in discover(DATA_DIR) if s.id == SHIPPED_ID)).job.report
+    report = load(next(s for s in discover(Workspace(DATA_DIR)) if s.id == SHIPPED_ID)).job.report
     for fmt, text in texts(built, SHIPPED_ID, tmp_path).items():
         flat = squash(text)
         lines = {line.strip().lstrip("•·◦-* ").strip() for line in text.splitlines()}
@@ -75,7 +76,7 @@ def test_every_fact_in_all_three_formats(built, tmp_path):
 
 
 def test_the_chart_data_equals_the_derived_series(built):
-    report = load(next(s for s in discover(DATA_DIR) if s.id == SHIPPED_ID)).job.report
+    report = load(next(s for s in discover(Workspace(DATA_DIR)) if s.id == SHIPPED_ID)).job.report
     series = [p.value for p in forecast(report.figures).points]
     book = openpyxl.load_workbook(built / SHIPPED_ID / f"{SHIPPED_ID}.xlsx")
     (chart,) = book["Forecast"]._charts

@@ -104,7 +104,7 @@ def test_scheduled_runs_fire_and_are_recorded(tmp_path, data):
     assert all(r["trigger"] == "schedule" and r["job_id"] == "quick" for r in runs)
     assert runs[0]["reports"][0]["outcome"] == "built" and runs[1]["reports"][0]["outcome"] == "unchanged"
     assert (out / REPORT_ID / f"{REPORT_ID}.txt").is_file()
-    assert "job quick: build started" in stderr and "SIGTERM received" in stderr
+    assert "job quick: run started" in stderr and "SIGTERM received" in stderr
     starts = [dt.datetime.fromisoformat(r["started_at"]) for r in runs]
     assert all(1 <= (b - a).total_seconds() <= 4 for a, b in zip(starts, starts[1:])), starts
 
@@ -353,15 +353,93 @@ def test_cron_prints_crontab_lines_with_absolute_paths(tmp_path):
     lines = [line for line in result.stdout.splitlines() if not line.startswith("#")]
     assert lines[0] == "CRON_TZ=America/New_York"
     morning, hourly = lines[1:]
-    assert morning.startswith(f"0 6 * * 1-5 {sys.executable} -m exporter -q build -f docx -f xlsx -f pdf "
-                              f"--data-dir {DATA_DIR} --output-dir {tmp_path / 'o'}")
-    assert morning.endswith("# weekday-morning")
-    assert hourly.startswith("0 * * * * ") and f" build {REPORT_ID} -f pdf " in hourly
+    # A line names the job; what it builds comes from the timetable when it runs.
+    assert morning == (f"0 6 * * 1-5 {sys.executable} -m exporter -q run-job weekday-morning "
+                       f"--data-dir {DATA_DIR} --output-dir {tmp_path / 'o'} --schedule {DATA_DIR / 'schedule.yaml'}"
+                       "  # weekday-morning")
+    assert hourly.startswith("0 * * * * ") and " run-job hourly-pdf " in hourly
     # The line runs as cron would run it: through sh, from another folder.
-    command = morning.split(" ", 5)[5]
+    command = morning.split(" ", 5)[5].rsplit("  # ", 1)[0]
     done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "o" / REPORT_ID / f"{REPORT_ID}.pdf").is_file()
+    for fmt in ("docx", "xlsx", "pdf"):
+        assert (tmp_path / "o" / REPORT_ID / f"{REPORT_ID}.{fmt}").is_file()
+    [run] = history(tmp_path / "o")
+    assert (run["trigger"], run["job_id"], run["status"]) == ("cron", "weekday-morning", "ok")
+
+
+DELIVERING = """timezone: Europe/Berlin
+jobs:
+  - id: to-the-share
+    {when}
+    reports: [us-intrathecal-pump-market]
+    formats: [pdf, txt]
+    deliver: [share]
+"""
+
+
+def drop_folder_recipients(data: Path, tmp_path: Path) -> Path:
+    share = tmp_path / "share"
+    (data / "recipients.yaml").write_text(
+        f"lists:\n  - id: share\n    name: The share\n    drop_folder: {share}\n    reports: all\n    formats: [pdf]\n", encoding="utf-8")
+    return share
+
+
+def test_a_job_with_deliver_delivers_from_a_crontab_line(tmp_path, data):
+    share = drop_folder_recipients(data, tmp_path)
+    schedule = write_timetable(tmp_path / "s.yaml", DELIVERING.format(when='cron: "0 7 * * *"'))
+    out = tmp_path / "out"
+    lines = exporter("cron", "--data-dir", str(data), "--output-dir", str(out), "--schedule", str(schedule)).stdout
+    [line] = [line for line in lines.splitlines() if line.startswith("0 7 * * * ")]
+    done = subprocess.run(["sh", "-c", line.split(" ", 5)[5]], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in share.iterdir()) == [f"{REPORT_ID}.pdf"]
+    assert (share / f"{REPORT_ID}.pdf").read_bytes() == (out / REPORT_ID / f"{REPORT_ID}.pdf").read_bytes()
+    [run] = history(out)
+    assert (run["trigger"], run["job_id"]) == ("cron", "to-the-share")
+    assert [(d["list_id"], d["channel"], d["status"]) for d in run["deliveries"]] == [("share", "drop", "sent")]
+    # Run again: nothing new to send, nothing sent twice.
+    copied = (share / f"{REPORT_ID}.pdf").stat().st_mtime_ns
+    again = subprocess.run(["sh", "-c", line.split(" ", 5)[5]], capture_output=True, text=True, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert [len(r["deliveries"]) for r in history(out)] == [1, 0]
+    assert (share / f"{REPORT_ID}.pdf").stat().st_mtime_ns == copied
+
+
+def test_a_job_with_deliver_delivers_from_the_service(tmp_path, data):
+    share = drop_folder_recipients(data, tmp_path)
+    schedule = write_timetable(tmp_path / "s.yaml", DELIVERING.format(when="every: 2s"))
+    out = tmp_path / "out"
+    service = Service(schedule, data, out)
+    wait_until(lambda: (share / f"{REPORT_ID}.pdf").is_file())
+    wait_until(lambda: any(r["deliveries"] for r in history(out)))
+    code, stderr = service.stop()
+    assert code == 0, stderr
+    sent = [d for r in history(out) for d in r["deliveries"]]
+    assert sent[0]["list_id"] == "share" and sent[0]["status"] == "sent"
+    assert all(d["status"] in ("sent", "unchanged") for d in sent)
+    assert all(r["trigger"] == "schedule" and r["job_id"] == "to-the-share" for r in history(out))
+
+
+def test_run_job_logs_carry_time_level_run_and_job_ids_as_json(tmp_path, data):
+    schedule = write_timetable(tmp_path / "s.yaml", DELIVERING.format(when="every: 1h").replace(
+        "    deliver: [share]\n", ""))
+    out = tmp_path / "out"
+    done = exporter("--log-format", "json", "run-job", "to-the-share", "--data-dir", str(data), "--output-dir",
+                    str(out), "--schedule", str(schedule))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    [run] = history(out)
+    built = [r for r in records if r["message"].startswith(f"{REPORT_ID}: built: ")]
+    assert len(built) == 1 and built[0]["level"] == "INFO"
+    assert all(r["job_id"] == "to-the-share" and r["time"].endswith("Z") for r in records)
+    summary = [r for r in records if r["message"].startswith("summary: 1 built")]
+    assert [r["run_id"] for r in built + summary] == [run["run_id"]] * 2
+    unknown = exporter("run-job", "nope", "--data-dir", str(data), "--output-dir", str(out), "--schedule",
+                       str(schedule))
+    assert unknown.returncode == 2
+    assert unknown.stderr.endswith(f"ERROR job=nope exporter: {schedule}: no job 'nope' (jobs: to-the-share)\n")
 
 
 def test_intervals_cron_cannot_express_are_said_so(tmp_path, data):

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from ..core.errors import UsageError
+from ..core.ids import SetId
+from ..core.workspace import Workspace
 from .ledger import Ledger
 from .mail import (
     Attachment, PermanentMailError, TemporaryMailError, build_message, message_id_for, send, smtp_settings,
 )
-from ..publish.manifest import file_sha256, read_manifest
+from ..publish.manifest import PublishedSet
 from ..publish.files import atomic_write
 from .recipients import DistributionList, LoadedRecipients
 
@@ -38,35 +40,29 @@ class DeliveryOutcome:
 
 @dataclass(frozen=True)
 class _Published:
-    report_id: str
-    manifest: dict
+    set_id: SetId
+    manifest: PublishedSet
     files: list[tuple[str, str, Path]]  # (format, name, path)
     content: str
 
 
-def _published(output_dir: Path, report_id: str, formats: list[str] | None) -> _Published:
-    """Return the current set of *report_id*, checked against its manifest; raise `ValueError` if unusable."""
-    folder = output_dir / report_id
-    manifest = read_manifest(folder)
+def _published(workspace: Workspace, set_id: SetId, formats: list[str] | None) -> _Published:
+    """Return the current set *set_id*, checked against its manifest; raise `ValueError` if unusable."""
+    folder = workspace.set_folder(set_id)
+    manifest = PublishedSet.read(folder)
     if manifest is None:
         raise ValueError("not published yet: run `exporter build` first")
-    wanted = formats or list(manifest["files"])
-    missing = [f for f in wanted if f not in manifest["files"]]
-    if missing:
-        raise ValueError(f"format(s) {', '.join(missing)} not in the published set: build them first")
-    files = []
-    for fmt in wanted:
-        entry = manifest["files"][fmt]
-        path = folder / entry["name"]
-        if not path.is_file() or path.stat().st_size != entry["size"] or file_sha256(path) != entry["sha256"]:
-            raise ValueError(f"{path} does not match its manifest: rebuild with `exporter build --force`")
-        files.append((fmt, entry["name"], path))
-    key = "\n".join(f"{name} {manifest['files'][fmt]['sha256']}" for fmt, name, _ in files)
-    return _Published(report_id, manifest, files, hashlib.sha256(key.encode()).hexdigest())
+    problem = manifest.verify(folder, formats)
+    if problem:
+        raise ValueError(problem)
+    wanted = formats or list(manifest.files)
+    files = [(fmt, manifest.files[fmt].name, folder / manifest.files[fmt].name) for fmt in wanted]
+    key = "\n".join(f"{name} {manifest.files[fmt].sha256}" for fmt, name, _ in files)
+    return _Published(set_id, manifest, files, hashlib.sha256(key.encode()).hexdigest())
 
 
 def deliver(
-    *, recipients: LoadedRecipients, lists: list[DistributionList], report_ids: list[str], output_dir: Path,
+    *, recipients: LoadedRecipients, lists: list[DistributionList], set_ids: list[SetId], workspace: Workspace,
     ledger: Ledger, run_id: str, env: Mapping[str, str], clock: Callable[[], dt.datetime], dry_run: bool = False,
     sleep=None,
 ) -> list[DeliveryOutcome]:
@@ -74,22 +70,23 @@ def deliver(
     outcomes: list[DeliveryOutcome] = []
     settings = None
     settings_error: str | None = None
-    editions = {r: _edition_lists(output_dir, r) for r in report_ids}
+    editions = {s: _edition_lists(workspace, s) for s in set_ids}
     known = {item.id for item in recipients.recipients.lists}
     every_list = {item.id for item in lists} == known  # with --list, other lists are not this run's business
-    for report_id, names in editions.items() if every_list else ():
+    for set_id, names in editions.items() if every_list else ():
         for name in (names or ()):
             if name not in known:
-                outcomes.append(DeliveryOutcome(report_id, name, "-", "failed", "-",
+                outcomes.append(DeliveryOutcome(str(set_id), name, "-", "failed", "-",
                                                 f"the variant names list {name!r}, which {recipients.path} lacks"))
     for item in lists:
-        drop = recipients.drop_folder(item, output_dir)
+        drop = recipients.drop_folder(item, workspace.output_dir)
         channels = ([("email", ", ".join(item.email))] if item.email else []) + (
             [("drop", str(drop))] if drop is not None else [])
-        wanted = [r for r in report_ids if (item.wants(r) if editions[r] is None else item.id in editions[r])]
-        for report_id in wanted:
+        wanted = [s for s in set_ids if (item.wants(s.report) if editions[s] is None else item.id in editions[s])]
+        for set_id in wanted:
+            report_id = str(set_id)
             try:
-                published = _published(output_dir, report_id, item.formats)
+                published = _published(workspace, set_id, item.formats)
             except ValueError as exc:
                 outcomes += [DeliveryOutcome(report_id, item.id, ch, "failed", target, str(exc)) for ch, target in channels]
                 continue
@@ -129,17 +126,16 @@ def deliver(
     return outcomes
 
 
-def _edition_lists(output_dir: Path, report_id: str) -> list[str] | None:
+def _edition_lists(workspace: Workspace, set_id: SetId) -> list[str] | None:
     """The lists a variant's set goes to (from its manifest); None for a report's own set.
 
     A variant goes only to the lists it names, so a list taking ``reports: all`` gets each
     report's own edition, not every regional one.
     """
-    if "." not in report_id:
+    if not set_id.is_variant:
         return None
-    manifest = read_manifest(output_dir / report_id) or {}
-    variant = manifest.get("variant")
-    return list(variant.get("lists", [])) if isinstance(variant, dict) else []
+    manifest = PublishedSet.read(workspace.set_folder(set_id))
+    return list(manifest.variant.lists) if manifest and manifest.variant else []
 
 
 def _describe(exc: BaseException) -> str:
@@ -161,12 +157,12 @@ def _email(published: _Published, item: DistributionList, settings, clock, sleep
     message = build_message(
         settings=settings,
         to=list(item.email),
-        title=manifest.get("title", published.report_id),
-        as_of=manifest.get("as_of", ""),
-        publisher=manifest.get("publisher", ""),
-        headline=manifest.get("headline", ""),
+        title=manifest.title or str(published.set_id),
+        as_of=manifest.as_of,
+        publisher=manifest.publisher,
+        headline=manifest.headline,
         attachments=[Attachment(name, fmt, path.read_bytes()) for fmt, name, path in published.files],
-        message_id=message_id_for(f"{published.report_id}.{published.content[:32]}.{item.id}"),
+        message_id=message_id_for(f"{published.set_id}.{published.content[:32]}.{item.id}"),
         now=clock(),
     )
     return send(settings, message, sleep=sleep)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..runs.history import StateDatabase
+from ..core.statedb import StateDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -44,7 +44,7 @@ CREATE INDEX IF NOT EXISTS delivery_log_run ON delivery_log(run_id);
 
 
 @dataclass(frozen=True)
-class Delivery:
+class LedgerEntry:
     report_id: str
     content: str
     list_id: str
@@ -92,11 +92,11 @@ class Ledger(StateDatabase):
                     (run_id, report_id, content, list_id, channel, status, attempts, error, target, at),
                 )
 
-    def for_run(self, run_id: str) -> list[Delivery]:
+    def for_run(self, run_id: str) -> list[LedgerEntry]:
         """Return what run *run_id* delivered or failed to deliver."""
         with self._db() as conn:
             rows = conn.execute(
                 "SELECT report_id, content, list_id, channel, status, attempts, error, run_id, target, at "
                 "FROM delivery_log WHERE run_id = ? ORDER BY report_id, list_id, channel", (run_id,),
             ).fetchall()
-        return [Delivery(*row) for row in rows]
+        return [LedgerEntry(*row) for row in rows]

@@ -22,13 +22,7 @@ import datetime as dt
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ..core.errors import UsageError
-
-MIME_TYPES = {
-    "docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "pdf": ("application", "pdf"),
-    "txt": ("text", "plain"),
-}
+from ..core.formats import FORMATS
 
 BODY = string.Template(
     """$title
@@ -142,7 +136,7 @@ def build_message(
     message.set_content(BODY.substitute(title=header_text(title), as_of=as_of, publisher=header_text(publisher),
                                         headline=headline, attachments=listing))
     for attachment in attachments:
-        maintype, subtype = MIME_TYPES[attachment.fmt]
+        maintype, subtype = FORMATS[attachment.fmt].mime_parts
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.name)
     return message
 

@@ -20,7 +20,6 @@ from ..core.model import Id, Text
 from ..source.reader import read_yaml
 from ..source.validate import parse_model
 
-RECIPIENTS_NAME = "recipients.yaml"
 
 # Deliberately plain: no display names, comments or quoted local parts, nothing a header could carry.
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"

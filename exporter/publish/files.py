@@ -21,10 +21,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .manifest import MANIFEST_NAME, dumps
+from .manifest import MANIFEST_NAME, PublishedSet
 
 TEMP_PREFIX = ".tmp-"
-HISTORY_DIR = "history"
+KEPT_DIR = "history"  # OUTPUT/<set>/history/<run-id>/: the sets kept from earlier runs
 
 
 def atomic_write(target: Path, data: bytes) -> None:
@@ -65,7 +65,7 @@ def fsync_dir(directory: Path) -> None:
 def remove_leftovers(folder: Path) -> list[Path]:
     """Remove the temporary files and folders an interrupted run left in *folder*."""
     removed = []
-    for parent in (folder, folder / HISTORY_DIR):
+    for parent in (folder, folder / KEPT_DIR):
         if not parent.is_dir():
             continue
         for path in parent.glob(TEMP_PREFIX + "*"):
@@ -77,26 +77,27 @@ def remove_leftovers(folder: Path) -> list[Path]:
     return removed
 
 
-def publish_set(folder: Path, files: dict[str, bytes], manifest: dict, *, version: str, keep: int) -> list[Path]:
+def publish_set(folder: Path, files: dict[str, bytes], manifest: PublishedSet, *, version: str,
+                keep: int) -> list[Path]:
     """Publish *files* (name -> bytes) and *manifest* in *folder* as one set; return the paths.
 
     Files of the folder that belong to no set (other formats of an older set) are removed;
     they stay in the history.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    manifest_bytes = dumps(manifest)
+    manifest_bytes = manifest.to_bytes()
     temps: dict[str, Path] = {}
     try:
         for name, data in files.items():
             temps[name] = write_temp(folder, data)
         if keep > 0:
-            _write_version(folder / HISTORY_DIR, version, {**files, MANIFEST_NAME: manifest_bytes})
+            _write_version(folder / KEPT_DIR, version, {**files, MANIFEST_NAME: manifest_bytes})
     except BaseException:
         for temp in temps.values():
             temp.unlink(missing_ok=True)
         raise
     _switch(folder, temps, manifest_bytes)
-    prune_history(folder / HISTORY_DIR, keep)
+    prune_kept(folder / KEPT_DIR, keep)
     return [folder / name for name in files]
 
 
@@ -149,9 +150,10 @@ def _published_names(manifest_bytes: bytes | None) -> list[str]:
     if manifest_bytes is None:
         return []
     try:
-        return [entry["name"] for entry in json.loads(manifest_bytes)["files"].values()]
-    except (ValueError, KeyError, TypeError):
+        raw = json.loads(manifest_bytes)
+    except ValueError:
         return []
+    return [entry.name for entry in PublishedSet.from_json(raw).files.values()] if isinstance(raw, dict) else []
 
 
 def _write_version(history: Path, version: str, files: dict[str, bytes]) -> None:
@@ -173,15 +175,15 @@ def _write_version(history: Path, version: str, files: dict[str, bytes]) -> None
     fsync_dir(history)
 
 
-def versions(history: Path) -> list[Path]:
+def kept_sets(history: Path) -> list[Path]:
     """Return the kept sets in *history*, oldest first (names sort by time)."""
     if not history.is_dir():
         return []
     return sorted(p for p in history.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def prune_history(history: Path, keep: int) -> None:
+def prune_kept(history: Path, keep: int) -> None:
     """Keep the newest *keep* sets in *history*, remove the rest."""
-    kept = versions(history)
+    kept = kept_sets(history)
     for old in kept[: max(len(kept) - keep, 0)]:
         shutil.rmtree(old, ignore_errors=True)

@@ -16,12 +16,12 @@ from typing import Any
 from urllib.parse import quote
 
 from ..core.formats import FORMATS
-from .manifest import read_manifest
-from .files import HISTORY_DIR, atomic_write, versions
+from ..core.workspace import INDEX_NAME
+from .manifest import FileEntry, PublishedSet
+from .files import KEPT_DIR, atomic_write, kept_sets
 
-INDEX_NAME = "index.html"
+
 ACCENT = "#1F4E79"
-FORMAT_LABELS = {"docx": "Word", "xlsx": "Excel", "pdf": "PDF", "txt": "Text"}
 SHORT_HASH = 12
 # Month names spelled out here because strftime's %b follows the locale, and the page must not.
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -78,16 +78,16 @@ footer {{ color: var(--muted); font-size: .8rem; padding-bottom: 2rem; }}
 @dataclass(frozen=True)
 class _Listed:
     folder: str
-    manifest: dict[str, Any]
-    history_sets: int | None  # sets kept in the history folder; None when there is no such folder
+    published: PublishedSet
+    kept: int | None  # sets kept in the folder's history; None when there is no such folder
 
     @property
     def title(self) -> str:
-        return _text(self.manifest.get("title")) or _text(self.manifest.get("report_id")) or self.folder
+        return self.published.title or self.published.set_id or self.folder
 
     @property
     def sort_key(self) -> tuple[str, str, str]:
-        return (self.title.casefold(), _text(self.manifest.get("report_id")), self.folder)
+        return (self.title.casefold(), self.published.set_id, self.folder)
 
 
 def render_index(output_dir: Path) -> bytes:
@@ -173,12 +173,12 @@ def _collect(output_dir: Path) -> list[_Listed]:
     for folder in output_dir.iterdir():
         if folder.name.startswith(".") or not folder.is_dir():
             continue
-        manifest = read_manifest(folder)
-        if not isinstance(manifest, dict):
+        published = PublishedSet.read(folder)
+        if published is None:
             continue
-        history = folder / HISTORY_DIR
-        kept = len(versions(history)) if history.is_dir() else None
-        listed.append(_Listed(folder.name, manifest, kept))
+        history = folder / KEPT_DIR
+        kept = len(kept_sets(history)) if history.is_dir() else None
+        listed.append(_Listed(folder.name, published, kept))
     return listed
 
 
@@ -196,21 +196,21 @@ def _href(*segments: str) -> str:
 
 
 def _report(item: _Listed) -> str:
-    m = item.manifest
-    report_id = _text(m.get("report_id")) or item.folder
+    m = item.published
+    report_id = m.set_id or item.folder
     lines = ['<article class="report">', f"<h2>{_e(item.title)}</h2>"]
-    if _text(m.get("headline")):
-        lines.append(f'<p class="headline">{_e(m["headline"])}</p>')
+    if m.headline:
+        lines.append(f'<p class="headline">{_e(m.headline)}</p>')
     lines.append('<dl class="meta">')
     lines.append(f'<div><dt>Report ID</dt><dd><code class="report-id">{_e(report_id)}</code></dd></div>')
-    lines.append(f"<div><dt>As of</dt><dd>{_time(_text(m.get('as_of')), readable_date)}</dd></div>")
-    lines.append(f"<div><dt>Built</dt><dd>{_time(_text(m.get('built_at')), readable_utc)}</dd></div>")
+    lines.append(f"<div><dt>As of</dt><dd>{_time(m.as_of, readable_date)}</dd></div>")
+    lines.append(f"<div><dt>Built</dt><dd>{_time(m.built_at, readable_utc)}</dd></div>")
     lines.append("</dl>")
-    lines.append(_files(item.folder, m.get("files")))
+    lines.append(_files(item.folder, m.files))
     links = [f'<a class="manifest" href="{_href(item.folder, "manifest.json")}">Manifest (JSON)</a>']
-    if item.history_sets is not None:
-        sets = f"{item.history_sets} set{'' if item.history_sets == 1 else 's'} kept"
-        links.append(f'<a class="history" href="{_href(item.folder, HISTORY_DIR)}/">Build history</a> ({sets})')
+    if item.kept is not None:
+        sets = f"{item.kept} set{'' if item.kept == 1 else 's'} kept"
+        links.append(f'<a class="history" href="{_href(item.folder, KEPT_DIR)}/">Build history</a> ({sets})')
     lines.append(f'<p class="links">{"".join(f"<span>{link}</span>" for link in links)}</p>')
     lines.append("</article>")
     return "\n".join(lines)
@@ -225,7 +225,7 @@ def _time(value: str, readable) -> str:
     return f'<time datetime="{_e(value)}">{_e(shown)}</time>'
 
 
-def _files(folder: str, files: Any) -> str:
+def _files(folder: str, files: dict[str, FileEntry]) -> str:
     entries = _ordered_entries(files)
     if not entries:
         return '<p class="nofiles">This manifest lists no files.</p>'
@@ -237,13 +237,12 @@ def _files(folder: str, files: Any) -> str:
         "<tbody>",
     ]
     for fmt, entry in entries:
-        name = entry["name"]
-        size, digest = entry.get("size"), entry.get("sha256")
-        if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
+        name, size, digest = entry.name, entry.size, entry.sha256
+        if size is not None:
             size_cell = f'<span title="{size:,} bytes">{_e(human_size(size))}</span>'
         else:
             size_cell = "unknown"
-        if isinstance(digest, str) and digest:
+        if digest:
             # A <details> rather than only a title attribute: a phone has no hover to show it.
             hash_cell = (
                 f'<details><summary><code title="{_e(digest)}">{_e(digest[:SHORT_HASH])}…</code></summary>'
@@ -253,7 +252,7 @@ def _files(folder: str, files: Any) -> str:
             hash_cell = "unknown"
         rows.append(
             '<tr class="file">'
-            f'<th scope="row" data-label="Format">{_e(FORMAT_LABELS.get(fmt, fmt))}</th>'
+            f'<th scope="row" data-label="Format">{_e(FORMATS[fmt].label if fmt in FORMATS else fmt)}</th>'
             f'<td data-label="File"><a class="download" href="{_href(folder, name)}">{_e(name)}</a></td>'
             f'<td class="size" data-label="Size">{size_cell}</td>'
             f'<td class="hash" data-label="SHA-256">{hash_cell}</td>'
@@ -263,13 +262,7 @@ def _files(folder: str, files: Any) -> str:
     return "\n".join(rows)
 
 
-def _ordered_entries(files: Any) -> list[tuple[str, dict[str, Any]]]:
-    """Return the usable file entries in the usual format order (Word, Excel, PDF), others after by name."""
-    if not isinstance(files, dict):
-        return []
+def _ordered_entries(files: dict[str, FileEntry]) -> list[tuple[str, FileEntry]]:
+    """Return the file entries in the usual format order (Word, Excel, PDF), others after by name."""
     order = {fmt: i for i, fmt in enumerate(FORMATS)}
-    usable = [
-        (str(fmt), entry) for fmt, entry in files.items()
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]
-    ]
-    return sorted(usable, key=lambda pair: (order.get(pair[0], len(order)), pair[0]))
+    return sorted(files.items(), key=lambda pair: (order.get(pair[0], len(order)), pair[0]))

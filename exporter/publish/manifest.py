@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -67,59 +67,132 @@ class Inputs:
         return inputs
 
 
-def make_manifest(
-    *, report_id: str, title: str, publisher: str, headline: str, run_id: str, built_at: str, as_of: str, data_file: Path, inputs: Inputs,
-    files: dict[str, tuple[str, bytes]], variant: dict[str, Any] | None = None, variants: list[str] = (),
-) -> dict[str, Any]:
-    """Describe a set; *files* maps format name to (file name, bytes).
+@dataclass(frozen=True)
+class FileEntry:
+    name: str
+    size: int | None  # None when a manifest written by hand or damaged does not say
+    sha256: str
 
-    A variant's set names its variant (id, name, lists); a report's own set lists its variants' ids.
+
+@dataclass(frozen=True)
+class VariantInfo:
+    id: str
+    name: str
+    lists: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PublishedSet:
+    """What ``manifest.json`` says of a published set; the only reader and writer of that file.
+
+    Reading is lenient (a damaged or older manifest gives empty fields, never an exception), so the
+    index page and delivery can describe what is there; `verify` says whether the files can be trusted.
     """
-    extra: dict[str, Any] = {}
-    if variant:
-        extra["variant"] = variant
-    if variants:
-        extra["variants"] = list(variants)
-    return {
-        **extra,
-        "manifest_version": MANIFEST_VERSION,
-        "report_id": report_id,
-        "title": title,
-        "publisher": publisher,
-        "headline": headline,
-        "run_id": run_id,
-        "built_at": built_at,
-        "as_of": as_of,
-        "data_file": str(data_file),
-        "inputs": inputs.as_json(),
-        "files": {
-            fmt: {"name": name, "size": len(data), "sha256": sha256(data)} for fmt, (name, data) in files.items()
-        },
-    }
 
+    set_id: str
+    title: str = ""
+    publisher: str = ""
+    headline: str = ""
+    run_id: str = ""
+    built_at: str = ""
+    as_of: str = ""
+    data_file: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, FileEntry] = field(default_factory=dict)  # format -> file
+    variant: VariantInfo | None = None  # a variant's set: which variant, and its lists
+    variants: tuple[str, ...] = ()  # a report's own set: its variants' ids
 
-def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """Return the manifest in *folder*, or None when there is none or it cannot be read."""
-    try:
-        return json.loads((folder / MANIFEST_NAME).read_bytes())
-    except (OSError, ValueError):
+    @classmethod
+    def new(cls, *, set_id: str, title: str, publisher: str, headline: str, run_id: str, built_at: str,
+            as_of: str, data_file: Path, inputs: Inputs, files: dict[str, tuple[str, bytes]],
+            variant: VariantInfo | None = None, variants: tuple[str, ...] | list[str] = ()) -> PublishedSet:
+        """Describe a set about to be published; *files* maps format name to (file name, bytes)."""
+        return cls(set_id, title, publisher, headline, run_id, built_at, as_of, str(data_file), inputs.as_json(),
+                   {fmt: FileEntry(name, len(data), sha256(data)) for fmt, (name, data) in files.items()},
+                   variant, tuple(variants))
+
+    @classmethod
+    def read(cls, folder: Path) -> PublishedSet | None:
+        """Return the set published in *folder*, or None when it has no readable manifest."""
+        try:
+            raw = json.loads((folder / MANIFEST_NAME).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return cls.from_json(raw) if isinstance(raw, dict) else None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> PublishedSet:
+        def text(key: str, where: dict[str, Any] = raw) -> str:
+            value = where.get(key)
+            return value if isinstance(value, str) else ""
+
+        files = {}
+        for fmt, entry in (raw["files"].items() if isinstance(raw.get("files"), dict) else ()):
+            if isinstance(entry, dict) and text("name", entry):
+                size = entry.get("size")
+                ok = isinstance(size, int) and not isinstance(size, bool) and size >= 0
+                files[str(fmt)] = FileEntry(entry["name"], size if ok else None, text("sha256", entry))
+        variant = raw.get("variant")
+        info = None
+        if isinstance(variant, dict):
+            lists = variant.get("lists")
+            info = VariantInfo(text("id", variant), text("name", variant),
+                               tuple(n for n in lists if isinstance(n, str)) if isinstance(lists, list) else ())
+        variants = raw.get("variants")
+        return cls(
+            text("report_id"), text("title"), text("publisher"), text("headline"), text("run_id"), text("built_at"),
+            text("as_of"), text("data_file"), raw["inputs"] if isinstance(raw.get("inputs"), dict) else {}, files,
+            info, tuple(v for v in variants if isinstance(v, str)) if isinstance(variants, list) else (),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.variant:
+            extra["variant"] = {"id": self.variant.id, "name": self.variant.name, "lists": list(self.variant.lists)}
+        if self.variants:
+            extra["variants"] = list(self.variants)
+        return {
+            **extra,
+            "manifest_version": MANIFEST_VERSION,
+            "report_id": self.set_id,
+            "title": self.title,
+            "publisher": self.publisher,
+            "headline": self.headline,
+            "run_id": self.run_id,
+            "built_at": self.built_at,
+            "as_of": self.as_of,
+            "data_file": self.data_file,
+            "inputs": self.inputs,
+            "files": {fmt: {"name": f.name, "size": f.size, "sha256": f.sha256} for fmt, f in self.files.items()},
+        }
+
+    def to_bytes(self) -> bytes:
+        return (json.dumps(self.as_json(), indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+    def built_from(self, inputs: Inputs) -> bool:
+        return self.inputs == inputs.as_json()
+
+    def verify(self, folder: Path, formats: list[str] | tuple[str, ...] | None = None) -> str | None:
+        """Check the files of *formats* (default: all) against their sizes and hashes; return a problem or None."""
+        wanted = list(formats or self.files)
+        missing = [f for f in wanted if f not in self.files]
+        if missing:
+            return f"format(s) {', '.join(missing)} not in the published set: build them first"
+        for fmt in wanted:
+            entry, path = self.files[fmt], folder / self.files[fmt].name
+            try:
+                if path.stat().st_size != entry.size or file_sha256(path) != entry.sha256:
+                    return f"{path} does not match its manifest: rebuild with `exporter build --force`"
+            except OSError:
+                return f"{path} does not match its manifest: rebuild with `exporter build --force`"
         return None
+
+    def hashes(self) -> dict[str, str]:
+        """File name -> sha256 of every file of the set."""
+        return {f.name: f.sha256 for f in self.files.values()}
 
 
 def is_current(folder: Path, inputs: Inputs) -> bool:
     """Tell whether *folder* holds a set built from *inputs* whose files still match their hashes."""
-    manifest = read_manifest(folder)
-    if manifest is None or manifest.get("inputs") != inputs.as_json():
-        return False
-    try:
-        for entry in manifest["files"].values():
-            path = folder / entry["name"]
-            if path.stat().st_size != entry["size"] or file_sha256(path) != entry["sha256"]:
-                return False
-    except (OSError, KeyError, TypeError):
-        return False
-    return True
-
-
-def dumps(manifest: dict[str, Any]) -> bytes:
-    return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    published = PublishedSet.read(folder)
+    return published is not None and published.built_from(inputs) and published.verify(folder) is None

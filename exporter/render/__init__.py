@@ -1,5 +1,8 @@
 """Renderers, looked up by format name. Each turns a `RenderJob` into the bytes of one file.
 
+May import: source (the data tables the workbook streams), core. Never the clock, the environment
+or the output folder.
+
 A renderer is ``render(job: RenderJob) -> bytes`` in its own module; modules are imported only
 when their format is used, so the CLI starts fast.
 """
@@ -13,8 +16,7 @@ from typing import Callable
 from ..source.datatable import DataTable
 from ..core.derive import Forecast
 from ..core.document import Document
-from ..core.errors import UsageError
-from ..core.formats import DEFAULT_FORMATS, FORMATS
+from ..core.formats import DEFAULT_FORMATS, FORMATS, get_format
 from ..core.model import Report
 
 __all__ = ["FORMATS", "DEFAULT_FORMATS", "RenderJob", "get_renderer", "render"]
@@ -36,24 +38,12 @@ Renderer = Callable[[RenderJob], bytes]
 
 def get_renderer(name: str) -> Renderer:
     """Return the renderer for format *name*; raise `UsageError` for an unknown one."""
-    try:
-        module_name, _ = FORMATS[name]
-    except KeyError:
-        known = ", ".join(sorted(FORMATS))
-        raise UsageError(f"unknown format {name!r} (known: {known})") from None
-    return importlib.import_module(module_name).render
+    return importlib.import_module(get_format(name).renderer).render
 
 
 def renderer_modules(names) -> tuple[str, ...]:
     """The modules that render formats *names* (for workers to import before the first report)."""
-    return tuple(FORMATS[name][0] for name in names if name in FORMATS)
-
-
-def extension(name: str) -> str:
-    """Return the file extension of format *name*."""
-    if name not in FORMATS:
-        get_renderer(name)  # raises the same error as a render would
-    return FORMATS[name][1]
+    return tuple(FORMATS[name].renderer for name in names if name in FORMATS)
 
 
 def render(name: str, job: RenderJob) -> bytes:

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterator
 
-from ..core.errors import StateError
-
-DB_NAME = "history.sqlite"
+from ..core.statedb import StateDatabase
+from ..core.ids import SetId
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -75,42 +70,7 @@ class Run:
         }
 
 
-class StateDatabase:
-    """A connection to the state folder's SQLite database, opened on first use, one per run."""
-
-    schema = ""
-    purpose = "state"
-
-    def __init__(self, state_dir: Path):
-        self.path = state_dir / DB_NAME
-        self._conn: sqlite3.Connection | None = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """Yield the open database; turn any SQLite or file error into a `StateError`."""
-        try:
-            if self._conn is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-                self._conn.executescript(self.schema)
-            yield self._conn
-        except (sqlite3.Error, OSError) as exc:
-            self.close()
-            raise StateError(f"{self.path}: cannot use the {self.purpose}: {exc}") from exc
-
-
-class History(StateDatabase):
+class RunHistory(StateDatabase):
     """The run history."""
 
     schema = _SCHEMA
@@ -206,6 +166,8 @@ class History(StateDatabase):
 
 
 def _variants_of(report_id: str) -> str:
-    """A GLOB pattern for the set ids of a report's variants (`<report-id>.<variant-id>`)."""
-    escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in report_id)
-    return escaped + ".*"
+    """A GLOB pattern for the set ids of a report's variants (`SetId(report_id, <any variant>)`)."""
+    set_id = SetId.parse(report_id)
+    if set_id.is_variant:
+        return ""  # a variant's own set only (GLOB '' matches no id)
+    return str(set_id.with_variant("*"))  # ids hold no GLOB characters: they are validated

@@ -1,11 +1,11 @@
 """The scheduler service: APScheduler 3.x running the timetable's jobs in the foreground.
 
-Each run is the same build as ``exporter build`` (same pipeline, lock, publishing and history),
-started as a child process so that a run past its deadline can be stopped without harming the
-service. The job store is SQLite in the state folder; one scheduler per state folder, enforced by
-a lock, because APScheduler's persistent stores cannot be shared between schedulers.
+Each run is ``exporter run-job JOB_ID`` in a child process, the very command a crontab line runs,
+so that a run past its deadline can be stopped without harming the service. The job store is
+SQLite in the state folder; one scheduler per state folder, enforced by a lock, because
+APScheduler's persistent stores cannot be shared between schedulers.
 
-    timetable ──sync──▶ job store ──APScheduler──▶ scheduled_build(job_id, …) ──▶ exporter build (child)
+    timetable ──sync──▶ job store ──APScheduler──▶ scheduled_build(job_id, …) ──▶ exporter run-job (child)
 """
 
 from __future__ import annotations
@@ -17,33 +17,25 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
+from ..core import logs
 from ..core.errors import StateError
-from ..runs.history import History
+from ..core.workspace import Workspace
+from ..runs.history import RunHistory
 from ..runs.lock import SCHEDULER_LOCK_NAME, exclusive_run
-from ..runs.pipeline import discover, new_run_id, state_dir_for
-from .timetable import JobSpec, Timetable, load_timetable, seconds
-from .triggers import trigger_for
+from ..runs.record import Clock, new_run_id, utc_now
+from .jobs import load
+from .timetable import JobSpec, Timetable, seconds
+from .triggers import cron_of, trigger_for
 
 log = logging.getLogger(__name__)
 
 JOBSTORE_NAME = "jobs.sqlite"
 JOB_FUNCTION = "exporter.schedule.service:scheduled_build"
+# Where stores written before the package move point; such jobs are rewritten at start-up.
+LEGACY_JOB_FUNCTIONS = ("exporter.service:scheduled_build",)
 STOP_GRACE_SECONDS = 30  # after SIGTERM, how long a stopping child may take before it is killed
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    schedule: Path
-    data_dir: Path
-    output_dir: Path
-    state_dir: Path | None = None
-
-    @property
-    def state(self) -> Path:
-        return state_dir_for(self.output_dir, self.state_dir)
 
 
 class _Runs:
@@ -54,33 +46,36 @@ class _Runs:
         self.children: dict[str, subprocess.Popen] = {}
         self.catch_up: dict[str, int] = {}
         self.stopping = threading.Event()
+        self.child_options: list[str] = []  # the service's own log options, passed on to each run
 
 
 _RUNS = _Runs()
 
 
-def run_service(config: ServiceConfig) -> None:
-    """Run the scheduler until SIGTERM or SIGINT; return once the running build has ended."""
-    known = [s.id for s in discover(config.data_dir)]
-    timetable = load_timetable(config.schedule, known).timetable
-    with exclusive_run(config.state, name=SCHEDULER_LOCK_NAME, what="exporter scheduler"):
-        scheduler = _make_scheduler(config, timetable)
+def run_service(workspace: Workspace, *, child_options: list[str] | tuple[str, ...] = (),
+                clock: Clock = utc_now) -> None:
+    """Run the scheduler until SIGTERM or SIGINT; return once the running build has ended.
+
+    *child_options* are global command-line options for each run's ``exporter`` child (log format, -q).
+    """
+    timetable = load(workspace)
+    _RUNS.child_options = list(child_options)
+    with exclusive_run(workspace.state, name=SCHEDULER_LOCK_NAME, what="exporter scheduler"):
+        scheduler = _make_scheduler(workspace, timetable, clock)
         _install_signal_handlers(scheduler)
         log.info("scheduler started: %d job(s), time zone %s, state %s", len(timetable.jobs), timetable.timezone,
-                 config.state)
+                 workspace.state)
         scheduler.start()  # blocks until a signal shuts it down
         _wait_for_children()
         log.info("scheduler stopped")
 
 
-def _make_scheduler(config: ServiceConfig, timetable: Timetable):
+def _make_scheduler(workspace: Workspace, timetable: Timetable, clock: Clock):
     from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
     from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    config.state.mkdir(parents=True, exist_ok=True)
-    store = SQLAlchemyJobStore(url=f"sqlite:///{config.state / JOBSTORE_NAME}")
+    store = job_store(workspace)
     scheduler = BlockingScheduler(
         jobstores={"default": store},
         # One worker: jobs of this service run one after another instead of meeting the build lock.
@@ -92,38 +87,63 @@ def _make_scheduler(config: ServiceConfig, timetable: Timetable):
         },
         timezone=timetable.zone,
     )
-    _sync_jobs(scheduler, store, config, timetable)
+    sync_jobs(scheduler, store, workspace, timetable, clock().astimezone(timetable.zone))
     scheduler.add_listener(
-        lambda event: _record_not_run(config, event), EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+        lambda event: _record_not_run(workspace, event, clock), EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
     )
     return scheduler
 
 
-def _job_kwargs(config: ServiceConfig, timetable: Timetable, job: JobSpec) -> dict:
-    """The job function's arguments: primitives only, since the store pickles them."""
+def job_store(workspace: Workspace):
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    workspace.state.mkdir(parents=True, exist_ok=True)
+    return SQLAlchemyJobStore(url=f"sqlite:///{workspace.state / JOBSTORE_NAME}")
+
+
+def job_kwargs(workspace: Workspace, timetable: Timetable, job: JobSpec) -> dict:
+    """The job function's arguments: primitives only, since the store pickles them.
+
+    What the job builds is not among them: `exporter run-job` reads it from the timetable at each run.
+    """
+    where = workspace.absolute()
     return {
         "job_id": job.id,
-        "data_dir": str(config.data_dir.resolve()),
-        "output_dir": str(config.output_dir.resolve()),
-        "state_dir": str(config.state.resolve()),
-        "reports": list(job.report_ids),
-        "formats": list(job.formats or ()),
+        "data_dir": str(where.data_dir),
+        "output_dir": str(where.output_dir),
+        "state_dir": str(where.state),
+        "schedule": str(where.schedule),
+        "recipients": str(where.recipients),
         "deadline": float(seconds(timetable.run_deadline)),
-        "deliver": None if job.deliver_lists is None else list(job.deliver_lists),
-        # What the trigger was made from: a stored job is kept only while this is unchanged.
-        "spec": json.dumps({"cron": job.cron, "every": job.every, "timezone": timetable.timezone}, sort_keys=True),
+        "spec": _spec(timetable, job),
     }
 
 
-def _sync_jobs(scheduler, store, config: ServiceConfig, timetable: Timetable) -> None:
+def _spec(timetable: Timetable, job: JobSpec) -> str:
+    """What the trigger is made from: a stored job keeps its next run time only while this is unchanged."""
+    return json.dumps({"cron": cron_of(job) if job.cron is None else job.cron, "every": job.every,
+                       "timezone": timetable.timezone}, sort_keys=True)
+
+
+_PLACES = ("job_id", "data_dir", "output_dir", "state_dir", "deadline", "spec")
+
+
+def _unchanged(stored, kwargs: dict) -> bool:
+    """Tell whether a stored job is the timetable's job as it is now (a legacy job: same places and trigger)."""
+    if stored.func_ref == JOB_FUNCTION:
+        return stored.kwargs == kwargs
+    return stored.func_ref in LEGACY_JOB_FUNCTIONS and all(stored.kwargs.get(k) == kwargs[k] for k in _PLACES)
+
+
+def sync_jobs(scheduler, store, workspace: Workspace, timetable: Timetable, now: dt.datetime) -> None:
     """Make the job store hold exactly the timetable's jobs.
 
     A stored job whose definition is unchanged keeps its next run time, so fire times missed while
-    the service was down are made up for (once, as the scheduler coalesces them). Changed and new
-    jobs are (re)added with fixed ids; jobs no longer in the timetable are removed.
+    the service was down are made up for (once, as the scheduler coalesces them). A job stored by
+    an earlier version under the old module path is rewritten to the new one, keeping its next run
+    time. Changed and new jobs are (re)added with fixed ids; jobs no longer in the timetable are removed.
     """
     store.start(scheduler, "default")  # to read the stored jobs before the scheduler runs
-    now = dt.datetime.now(timetable.zone)
     wanted = {job.id: job for job in timetable.jobs}
     for stored in store.get_all_jobs():
         if stored.id not in wanted:
@@ -131,9 +151,9 @@ def _sync_jobs(scheduler, store, config: ServiceConfig, timetable: Timetable) ->
             store.remove_job(stored.id)
     grace = dt.timedelta(seconds=seconds(timetable.misfire_grace))
     for job in timetable.jobs:
-        kwargs = _job_kwargs(config, timetable, job)
+        kwargs = job_kwargs(workspace, timetable, job)
         stored = store.lookup_job(job.id)
-        if stored is not None and stored.kwargs == kwargs and stored.func_ref == JOB_FUNCTION:
+        if stored is not None and _unchanged(stored, kwargs):
             missed = _missed(stored, now)
             if missed and now - missed[-1] <= grace:
                 _RUNS.catch_up[job.id] = len(missed)
@@ -141,6 +161,11 @@ def _sync_jobs(scheduler, store, config: ServiceConfig, timetable: Timetable) ->
             elif missed:
                 log.warning("job %s: %d run(s) missed, the last %s ago, beyond the misfire grace: not made up",
                             job.id, len(missed), now - missed[-1])
+            if stored.func_ref == JOB_FUNCTION:
+                continue
+            log.info("job %s: moved from %s to %s, keeping its next run time", job.id, stored.func_ref, JOB_FUNCTION)
+            scheduler.add_job(JOB_FUNCTION, trigger=stored.trigger, id=job.id, name=job.id, kwargs=kwargs,
+                              next_run_time=stored.next_run_time, replace_existing=True)
             continue
         scheduler.add_job(JOB_FUNCTION, trigger=trigger_for(job, timetable.zone), id=job.id, name=job.id,
                           kwargs=kwargs, replace_existing=True)
@@ -155,7 +180,7 @@ def _missed(stored, now: dt.datetime) -> list[dt.datetime]:
     return times
 
 
-def _record_not_run(config: ServiceConfig, event) -> None:
+def _record_not_run(workspace: Workspace, event, clock: Clock) -> None:
     from apscheduler.events import EVENT_JOB_MISSED
 
     reason = (
@@ -163,10 +188,10 @@ def _record_not_run(config: ServiceConfig, event) -> None:
         if event.code == EVENT_JOB_MISSED
         else "the previous run of this job was still going"
     )
-    log.warning("job %s: run skipped: %s", event.job_id, reason)
-    now = dt.datetime.now(dt.timezone.utc)
+    log.warning("job %s: run skipped: %s", event.job_id, reason, extra={"job_id": event.job_id})
+    now = clock()
     try:
-        with History(config.state) as history:
+        with RunHistory(workspace.state) as history:
             history.skipped(new_run_id(now), "schedule", now.isoformat(timespec="seconds"), reason,
                             job_id=event.job_id)
     except StateError:
@@ -199,51 +224,55 @@ def _wait_for_children() -> None:
 
 
 def scheduled_build(
-    job_id: str, data_dir: str, output_dir: str, state_dir: str, reports: list[str], formats: list[str],
-    deadline: float, spec: str = "", deliver: list[str] | None = None,
+    job_id: str, data_dir: str, output_dir: str, state_dir: str, deadline: float, spec: str = "",
+    schedule: str | None = None, recipients: str | None = None, **legacy,
 ) -> int:
-    """Run one scheduled build as a child ``exporter build``; stop it at *deadline* seconds.
+    """Run timetable job *job_id* as a child ``exporter run-job``; stop it at *deadline* seconds.
 
-    Referenced by the job store as ``exporter.schedule.service:scheduled_build``: keep the name and the
-    primitive arguments stable.
+    Referenced by the job store as ``exporter.schedule.service:scheduled_build``: keep the name and
+    the primitive arguments stable. *legacy* takes what stores of earlier versions pass (reports,
+    formats, deliver): the child reads them from the timetable instead.
     """
     if _RUNS.stopping.is_set():
         return 0
+    with logs.context(job_id=job_id):
+        return _run_child(job_id, Path(data_dir), Path(output_dir), Path(state_dir), deadline,
+                          Path(schedule) if schedule else Path(data_dir) / "schedule.yaml",
+                          Path(recipients) if recipients else None)
+
+
+def _run_child(job_id: str, data_dir: Path, output_dir: Path, state_dir: Path, deadline: float, schedule: Path,
+               recipients: Path | None) -> int:
     catch_up = _RUNS.catch_up.pop(job_id, 0)
-    command = [sys.executable, "-m", "exporter", "-q", "build", *reports, "--data-dir", data_dir,
-               "--output-dir", output_dir, "--state-dir", state_dir, "--trigger", "schedule", "--job-id", job_id,
-               "--catch-up", str(catch_up)]
-    for fmt in formats:
-        command += ["-f", fmt]
-    if deliver is not None:  # an empty list delivers to every list
-        command.append("--deliver")
-        for name in deliver:
-            command += ["--list", name]
-    log.info("job %s: build started%s", job_id, f" (catch-up for {catch_up} missed run(s))" if catch_up else "")
-    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+    command = [sys.executable, "-m", "exporter", *_RUNS.child_options, "run-job", job_id, "--trigger", "schedule",
+               "--catch-up", str(catch_up), "--data-dir", str(data_dir), "--output-dir", str(output_dir),
+               "--state-dir", str(state_dir), "--schedule", str(schedule)]
+    if recipients is not None:
+        command += ["--recipients", str(recipients)]
+    log.info("job %s: run started%s", job_id, f" (catch-up for {catch_up} missed run(s))" if catch_up else "")
+    # The child's log lines carry their own time, level, run and job ids: they go straight to our stderr.
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     with _RUNS.lock:
         _RUNS.children[job_id] = child
     try:
         try:
-            stdout, stderr = child.communicate(timeout=deadline)
+            child.wait(timeout=deadline)
         except subprocess.TimeoutExpired:
             log.error("job %s: still running after the %g s deadline: stopping it", job_id, deadline)
             child.terminate()
             try:
-                stdout, stderr = child.communicate(timeout=STOP_GRACE_SECONDS)
+                child.wait(timeout=STOP_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
                 child.kill()
-                stdout, stderr = child.communicate()
+                child.wait()
             now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            with History(Path(state_dir)) as history:
+            with RunHistory(state_dir) as history:
                 history.fail_latest_of(child.pid, now, f"stopped: the run deadline of {deadline:g} s was exceeded")
             return child.returncode
     finally:
         with _RUNS.lock:
             _RUNS.children.pop(job_id, None)
-    for line in (stderr or "").splitlines():
-        log.warning("job %s: %s", job_id, line)
     outcome = {0: "done", 1: "failed", 2: "invalid data", 75: "skipped: another run holds the lock"}
-    log.info("job %s: build %s (exit %d)", job_id, outcome.get(child.returncode, "ended"), child.returncode)
+    level = logging.INFO if child.returncode == 0 else logging.WARNING
+    log.log(level, "job %s: run %s (exit %d)", job_id, outcome.get(child.returncode, "ended"), child.returncode)
     return child.returncode

@@ -21,7 +21,6 @@ from ..core.model import Id
 from ..source.reader import read_yaml
 from ..source.validate import parse_model
 
-SCHEDULE_NAME = "schedule.yaml"
 _DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

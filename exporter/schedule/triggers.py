@@ -66,15 +66,42 @@ def _is_repeat(when: dt.datetime) -> bool:
     return first.utcoffset() != when.utcoffset()
 
 
+def interval_as_cron(every: str) -> str | None:
+    """Return the 5-field cron form of an interval, or None when cron cannot express it evenly."""
+    total = seconds(every)
+    if total % 60:
+        return None
+    minutes = total // 60
+    if minutes < 60 and 60 % minutes == 0:
+        return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        if hours < 24 and 24 % hours == 0:
+            return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+        if hours == 24:
+            return "0 0 * * *"
+    return None
+
+
+def cron_of(job: JobSpec) -> str | None:
+    """The cron expression a job fires on: its own, or its interval's when cron can express it."""
+    return job.cron if job.cron is not None else interval_as_cron(job.every or "")
+
+
 def trigger_for(job: JobSpec, zone: ZoneInfo, *, start: dt.datetime | None = None):
-    """Return the APScheduler trigger for a timetable job."""
-    if job.cron is not None:
-        fields = job.cron.split()
-        minute, hour, day, month, day_of_week = fields
+    """Return the APScheduler trigger for a timetable job.
+
+    An interval that divides the hour or the day (``every: 15m``, ``every: 2h``) fires on the same
+    wall-clock times as its crontab line (:00, :15, …), so the service and cron agree; any other
+    interval counts from *start* (the service's start), and has no crontab line.
+    """
+    expression = cron_of(job)
+    if expression is not None:
+        minute, hour, day, month, day_of_week = expression.split()
         return OncePerWallTimeCronTrigger(
             minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=zone
         )
-    return IntervalTrigger(seconds=seconds(job.every), timezone=zone, start_date=start)
+    return IntervalTrigger(seconds=seconds(job.every or ""), timezone=zone, start_date=start)
 
 
 def fire_times(trigger, now: dt.datetime, count: int) -> list[dt.datetime]:

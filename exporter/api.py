@@ -1,0 +1,135 @@
+"""The library API: what the command line calls, and what a Python user calls instead of it.
+
+Each function takes a `Workspace` (where things are) and small values, and returns results or
+raises an `ExporterError`; none of them prints, exits or reads the wall clock unless given one.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .core.errors import DataError, Problem
+from .core.ids import SetId
+from .core.workspace import Workspace
+from .delivery.ledger import Ledger, LedgerEntry
+from .delivery.recipients import LoadedRecipients, load_recipients
+from .runs.build import BuildResult, Delivery, Outcome, Selection, Workers, run_build, run_deliver
+from .runs.catalog import ListedReport, LoadedReport, discover, list_reports, load, load_all, select
+from .runs.history import Run, RunHistory
+from .runs.record import RunContext
+from .schedule.crontab import crontab_lines
+from .schedule.jobs import JobListing, list_jobs, run_job
+from .schedule.timetable import LoadedTimetable, load_timetable
+from .source.schema import json_schema
+
+__all__ = [
+    "Workspace", "Selection", "Workers", "Delivery", "RunContext", "BuildResult", "Outcome", "Validation",
+    "RunRecord", "ListedReport", "LoadedReport", "JobListing",
+    "build", "deliver", "run_job", "validate", "load", "list_reports", "history", "list_jobs", "crontab",
+    "json_schema",
+]
+
+build = run_build
+deliver = run_deliver
+
+
+@dataclass(frozen=True)
+class Validation:
+    reports: list[LoadedReport]
+    checked: list[Path]  # the timetable and recipients files that were checked too
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [w for report in self.reports for w in report.warnings]
+
+
+def validate(workspace: Workspace, ids: tuple[str, ...] | list[str] = ()) -> Validation:
+    """Check report data, the timetable and the recipients together; raise one `DataError` listing every problem.
+
+    The timetable and the recipients file are checked when they exist or the workspace names them.
+    """
+    sources = discover(workspace)
+    known = [s.id for s in sources]
+    problems: list[Problem] = []
+    loaded: list[LoadedReport] = []
+    try:
+        loaded = load_all(select(sources, ids))
+    except DataError as exc:
+        problems.extend(exc.problems)
+    timetable: LoadedTimetable | None = None
+    recipients: LoadedRecipients | None = None
+    checked = []
+    if workspace.schedule_file is not None or workspace.schedule.exists():
+        checked.append(workspace.schedule)
+        try:
+            timetable = load_timetable(workspace.schedule, known)
+        except DataError as exc:
+            problems.extend(exc.problems)
+    if workspace.recipients_file is not None or workspace.recipients.exists():
+        checked.append(workspace.recipients)
+        try:
+            recipients = load_recipients(workspace.recipients, known)
+        except DataError as exc:
+            problems.extend(exc.problems)
+    if timetable is not None:
+        problems.extend(_unknown_job_lists(timetable, recipients))
+    if recipients is not None:
+        problems.extend(_unknown_variant_lists(loaded, recipients))
+    if problems:
+        raise DataError(problems)
+    return Validation(loaded, checked)
+
+
+def _list_names(recipients: LoadedRecipients | None) -> set[str]:
+    return {item.id for item in recipients.recipients.lists} if recipients else set()
+
+
+def _unknown_job_lists(timetable: LoadedTimetable, recipients: LoadedRecipients | None) -> list[Problem]:
+    """Problems for timetable jobs naming distribution lists the recipients file lacks."""
+    known = _list_names(recipients)
+    return [Problem(timetable.path, None, f"jobs[{j}].deliver",
+                    f"unknown distribution list {name!r} (known: {', '.join(sorted(known)) or 'none'})")
+            for j, job in enumerate(timetable.timetable.jobs) for name in job.deliver_lists or () if name not in known]
+
+
+def _unknown_variant_lists(loaded: list[LoadedReport], recipients: LoadedRecipients) -> list[Problem]:
+    """Problems for report variants naming distribution lists the recipients file lacks."""
+    known = _list_names(recipients)
+    return [Problem(report.source.path, None, f"variants[{v}].lists[{n}]",
+                    f"unknown distribution list {name!r} (known: {', '.join(sorted(known))})")
+            for report in loaded for v, variant in enumerate(report.job.report.variants)
+            for n, name in enumerate(variant.lists) if name not in known]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run from the history, with the deliveries it made."""
+
+    run: Run
+    deliveries: tuple[LedgerEntry, ...]
+
+    def as_json(self) -> dict:
+        return {**self.run.as_json(), "deliveries": [d.as_json() for d in self.deliveries]}
+
+
+def history(workspace: Workspace, report_id: str | None = None, *, limit: int = 20) -> list[RunRecord]:
+    """The latest runs, newest first; with *report_id*, the runs that built or checked it or its variants."""
+    wanted = None if report_id is None else SetId.parse(report_id)
+    with RunHistory(workspace.state) as store, Ledger(workspace.state) as ledger:
+        runs = store.runs(report_id, limit)
+        if not store.path.exists():
+            return [RunRecord(run, ()) for run in runs]
+        return [RunRecord(run, tuple(d for d in ledger.for_run(run.run_id)
+                                     if wanted is None or wanted.covers(SetId.parse(d.report_id))))
+                for run in runs]
+
+
+def crontab(workspace: Workspace, *, executable: str = sys.executable) -> list[str]:
+    """Crontab lines that run the timetable's jobs through `exporter run-job`."""
+    from .schedule.jobs import load as load_schedule
+
+    return crontab_lines(load_schedule(workspace), workspace, executable=executable)
+
+

@@ -1,0 +1,120 @@
+"""What the command line prints: results of the library calls as lines for people, cron mail and logs."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from .api import BuildResult, JobListing, RunRecord
+from .delivery.deliver import DeliveryOutcome
+
+log = logging.getLogger("exporter")
+
+_DELIVERY_LABELS = {"planned": "would send", "unchanged": "already delivered"}
+
+
+def echo_build(result: BuildResult, *, quiet: bool, clear_progress: bool = False) -> None:
+    """Warnings and errors on stderr; one line per set on stdout, then a summary and the deliveries."""
+    if clear_progress:
+        click.echo("\r\033[K", nl=False, err=True)
+    if not quiet:
+        for problem in result.warnings:
+            click.echo(f"Warning: {problem}", err=True)
+    for outcome in result.outcomes:
+        if outcome.status == "stopped":
+            click.echo(f"Error: {outcome.report_id}: {outcome.error}", err=True)
+        elif outcome.status == "failed":
+            click.echo(f"Error: {outcome.error}", err=True)
+    for line, failed in _outcome_lines(result):
+        if failed or not quiet:
+            click.echo(line)
+    if len(result.outcomes) > 1 and not quiet:
+        click.echo(_summary(result))
+    echo_deliveries(result.deliveries, quiet)
+
+
+def log_outcomes(result: BuildResult) -> None:
+    """The same as `echo_build`, as log lines (for `run-job`, whose output goes to logs and cron mail)."""
+    for problem in result.warnings:
+        log.warning("%s", problem)
+    for outcome in result.outcomes:
+        if outcome.status in ("failed", "stopped"):
+            log.error("%s: %s: %s", outcome.report_id, outcome.status, outcome.error)
+    for line, failed in _outcome_lines(result):
+        if not failed:
+            log.info("%s", line)
+    log.info("%s", _summary(result))
+    for d in result.deliveries:
+        if d.status == "failed":
+            log.error("%s: %s: %s: %s", d.report_id, d.list_id, d.channel, d.error)
+        else:
+            log.info("%s", _delivery_line(d))
+
+
+def _outcome_lines(result: BuildResult) -> list[tuple[str, bool]]:
+    lines = []
+    for outcome in result.outcomes:
+        failed = outcome.status in ("failed", "stopped")
+        detail = ": " + ", ".join(str(p) for p in outcome.files) if outcome.status == "built" else ""
+        lines.append((f"{outcome.report_id}: {outcome.status}{detail}", failed))
+    return lines
+
+
+def _summary(result: BuildResult) -> str:
+    counts = {status: sum(o.status == status for o in result.outcomes)
+              for status in ("built", "unchanged", "failed", "stopped")}
+    text = ", ".join(f"{n} {status}" for status, n in counts.items() if n or status != "stopped")
+    return f"summary: {text} in {result.seconds:.1f} s"
+
+
+def progress_bar():
+    def show(done: int, total: int, report_id: str) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        click.echo(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {report_id}", nl=False, err=True)
+
+    return show
+
+
+def _delivery_line(d: DeliveryOutcome) -> str:
+    return f"{d.report_id}: {d.list_id}: {d.channel}: {_DELIVERY_LABELS.get(d.status, d.status)} ({d.target})"
+
+
+def echo_deliveries(deliveries: list[DeliveryOutcome], quiet: bool) -> None:
+    for d in deliveries:
+        if d.status == "failed":
+            click.echo(f"Error: {d.report_id}: {d.list_id}: {d.channel}: {d.error}", err=True)
+    for d in deliveries:
+        if quiet and d.status != "failed":
+            continue
+        click.echo(_delivery_line(d))
+
+
+def echo_history(records: list[RunRecord]) -> None:
+    if not records:
+        click.echo("no runs recorded")
+    for record in records:
+        run = record.run
+        ended = run.ended_at or "-"
+        trigger = run.trigger + (f" ({run.job_id})" if run.job_id else "")
+        catch_up = f", catch-up for {run.catch_up} missed" if run.catch_up else ""
+        click.echo(f"{run.run_id}  {trigger}  {run.started_at} -> {ended}  {run.status}{catch_up}")
+        if run.error:
+            click.echo(f"    error: {run.error.splitlines()[0]}")
+        for report in run.reports:
+            error = f": {report.error}" if report.error else ""
+            click.echo(f"    {report.report_id}: {report.outcome}{error}")
+        for d in record.deliveries:
+            error = f": {d.error}" if d.error else ""
+            click.echo(f"    {d.report_id} -> {d.list_id} by {d.channel}: {d.status}{error}")
+
+
+def echo_jobs(listed: list[JobListing]) -> None:
+    for job in listed:
+        reports = ", ".join(job.reports) or "all"
+        formats = ", ".join(job.formats) or "default"
+        deliver = "" if job.deliver is None else f"; deliver: {', '.join(job.deliver) or 'every list'}"
+        click.echo(f"{job.id}: {job.trigger} ({job.timezone}); reports: {reports}; formats: {formats}{deliver}")
+        for fire_time in job.next:
+            click.echo(f"    {fire_time.isoformat(timespec='seconds')}")

@@ -1,0 +1,217 @@
+"""The catalog: finding report data files, checking them and loading them for rendering.
+
+    DATA/reports/<id>.yaml ─read─▶ values + lines ─validate─▶ Report ─derive, lay out─▶ RenderJob
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from ..core.derive import forecast
+from ..core.errors import DataError, Problem, UsageError
+from ..core.ids import SetId
+from ..core.model import Report, valid_id
+from ..core.workspace import Workspace
+from ..layout.market import build_document, edition_title
+from ..publish.manifest import Inputs, PublishedSet, file_sha256
+from ..render import RenderJob
+from ..source.datatable import open_tables, table_files
+from ..source.reader import read_yaml
+from ..source.validate import Validated, validate
+
+DATA_SUFFIX = ".yaml"
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    """What one published set is built from: a report's data file (the id is its stem), and which variant."""
+
+    set_id: SetId
+    path: Path
+
+    @property
+    def id(self) -> str:
+        """The report's id (a variant's report too)."""
+        return self.set_id.report
+
+    @property
+    def variant(self) -> str | None:
+        return self.set_id.variant
+
+    def with_variant(self, variant: str) -> ReportSource:
+        return ReportSource(self.set_id.with_variant(variant), self.path)
+
+    @classmethod
+    def at(cls, path: Path) -> ReportSource:
+        """The report whose data file is *path* (its id is the file's stem)."""
+        return cls(SetId(path.stem), path)
+
+
+@dataclass(frozen=True)
+class LoadedReport:
+    source: ReportSource
+    job: RenderJob
+    warnings: tuple[Problem, ...]
+
+
+def discover(workspace: Workspace) -> list[ReportSource]:
+    """Return the report data files of *workspace*, sorted by id."""
+    reports_dir = workspace.reports_dir
+    if not reports_dir.is_dir():
+        raise UsageError(f"no reports folder: {reports_dir} does not exist")
+    sources, problems = [], []
+    root = reports_dir.resolve()
+    for path in sorted(reports_dir.glob("*" + DATA_SUFFIX)):
+        if not valid_id(path.stem):
+            problems.append(
+                Problem(path, None, "", "the file name is not a valid report id (up to 64 lower-case letters, "
+                        "digits and '-', starting with a letter or digit, not a Windows device name)")
+            )
+            continue
+        if path.resolve().parent != root or not path.resolve().is_file():
+            problems.append(Problem(path, None, "", "the file is a link leading outside the reports folder"))
+            continue
+        sources.append(ReportSource(SetId(path.stem), path))
+    if problems:
+        raise DataError(problems)
+    return sources
+
+
+def report_ids(workspace: Workspace) -> list[str]:
+    return [s.id for s in discover(workspace)]
+
+
+def select(sources: list[ReportSource], ids: tuple[str, ...] | list[str]) -> list[ReportSource]:
+    """Pick the reports named by *ids* (all when empty); an unknown id is a usage error."""
+    if not ids:
+        return list(sources)
+    by_id = {s.id: s for s in sources}
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        known = ", ".join(by_id) or "none"
+        raise UsageError(f"unknown report id {', '.join(map(repr, unknown))} (known: {known})")
+    return [by_id[i] for i in dict.fromkeys(ids)]
+
+
+def source_date(env: Mapping[str, str]) -> dt.datetime | None:
+    """Return the SOURCE_DATE_EPOCH date when it is set (the reproducible-builds convention)."""
+    value = env.get("SOURCE_DATE_EPOCH")
+    if value is None or value == "":
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}") from None
+
+
+def load(source: ReportSource, *, created: dt.datetime | None = None) -> LoadedReport:
+    """Read and validate one report and derive its figures and document; raise `DataError`."""
+    doc = read_yaml(source.path)
+    validated = validate(doc)
+    report = validated.report
+    variant = None
+    if source.variant is not None:
+        variant = next((v for v in report.variants if v.id == source.variant), None)
+        if variant is None:
+            raise DataError([Problem(source.path, doc.line_of(("variants",)), "variants",
+                                     f"there is no variant {source.variant!r}")])
+    if variant is not None and variant.omit:
+        report = without(report, variant.omit)
+    tables = open_tables(source.path, report.tables, variant.filter if variant else None)
+    fc = forecast(report.figures)
+    document = build_document(report, fc, created=created, variant=variant, tables=tables)
+    job = RenderJob(str(source.set_id), report, fc, document, tables)
+    return LoadedReport(source, job, validated.warnings)
+
+
+def without(report: Report, parts: list[str]) -> Report:
+    """The report with the parts a variant omits removed, so that no renderer can show them."""
+    empty: dict[str, list] = {"segmentations": [], "tables": []}
+    return report.model_copy(update={part: empty.get(part) for part in parts})
+
+
+def check(source: ReportSource) -> Validated:
+    """Validate a report's data file and every row of its tables; raise `DataError` listing all problems."""
+    validated = validate(read_yaml(source.path))
+    open_tables(source.path, validated.report.tables)
+    return validated
+
+
+def load_all(sources: list[ReportSource], *, created: dt.datetime | None = None) -> list[LoadedReport]:
+    """Load every report; raise one `DataError` listing the problems of all files."""
+    loaded, problems = [], []
+    for source in sources:
+        try:
+            loaded.append(load(source, created=created))
+        except DataError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DataError(problems)
+    return loaded
+
+
+def check_all(sources: list[ReportSource], warnings: list[Problem]) -> dict[str, list[str]]:
+    """Validate every report, keeping only the warnings and variant ids; raise one `DataError` listing all problems."""
+    problems: list[Problem] = []
+    variants: dict[str, list[str]] = {}
+    for source in sources:
+        try:
+            validated = check(source)
+        except DataError as exc:
+            problems.extend(exc.problems)
+            continue
+        warnings.extend(validated.warnings)
+        variants[source.id] = [v.id for v in validated.report.variants]
+    if problems:
+        raise DataError(problems)
+    return variants
+
+
+def inputs_of(source: ReportSource, formats: tuple[str, ...], epoch: int | None) -> Inputs:
+    """What decides the bytes of a report's sets: its YAML, its table files, formats and options."""
+    tables = tuple((path.name, file_sha256(path)) for path in table_files(source.path))
+    return dataclasses.replace(Inputs(file_sha256(source.path), formats, epoch, tables), variant=source.variant)
+
+
+def published_variants(workspace: Workspace, source: ReportSource) -> list[ReportSource]:
+    """The variants of a report, as its published set lists them."""
+    published = PublishedSet.read(workspace.set_folder(source.set_id))
+    return [source.with_variant(v) for v in (published.variants if published else ()) if valid_id(v)]
+
+
+def with_published_variants(workspace: Workspace, sources: list[ReportSource]) -> list[ReportSource]:
+    """Each report followed by the variants its published set lists."""
+    return [unit for s in sources for unit in (s, *published_variants(workspace, s))]
+
+
+@dataclass(frozen=True)
+class ListedReport:
+    id: str
+    title: str | None
+    last_build: str | None
+    problem: str | None = None
+
+
+def list_reports(workspace: Workspace) -> list[ListedReport]:
+    """Describe every report found: id, title and when its current set was built."""
+    def built_at(set_id: SetId) -> str | None:
+        published = PublishedSet.read(workspace.set_folder(set_id))
+        return published.built_at or None if published else None
+
+    listed = []
+    for source in discover(workspace):
+        try:
+            report = validate(read_yaml(source.path)).report
+        except DataError as exc:
+            listed.append(ListedReport(source.id, None, built_at(source.set_id),
+                                       f"invalid data ({len(exc.problems)} problem(s))"))
+            continue
+        listed.append(ListedReport(source.id, report.title, built_at(source.set_id)))
+        for variant in report.variants:
+            unit = source.with_variant(variant.id)
+            listed.append(ListedReport(str(unit.set_id), edition_title(report, variant), built_at(unit.set_id)))
+    return listed

@@ -1,0 +1,77 @@
+"""The timetable's jobs: running one (the same call from the service and from cron) and listing them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from ..core import logs
+from ..core.errors import UsageError
+from ..core.workspace import Workspace
+from ..runs.build import DEFAULT_KEEP, BuildResult, Delivery, Selection, Workers, run_build
+from ..runs.catalog import report_ids
+from ..runs.record import Clock, RunContext, utc_now
+from .timetable import JobSpec, Timetable, load_timetable, seconds
+from .triggers import fire_times, trigger_for
+
+
+def load(workspace: Workspace) -> Timetable:
+    """Read and check the workspace's timetable against the reports found; raise `DataError`."""
+    return load_timetable(workspace.schedule, report_ids(workspace)).timetable
+
+
+def find(timetable: Timetable, job_id: str, where: Workspace) -> JobSpec:
+    for job in timetable.jobs:
+        if job.id == job_id:
+            return job
+    known = ", ".join(job.id for job in timetable.jobs)
+    raise UsageError(f"{where.schedule}: no job {job_id!r} (jobs: {known})")
+
+
+def run_job(workspace: Workspace, job_id: str, *, run: RunContext = RunContext(), workers: Workers = Workers(),
+            keep: int = DEFAULT_KEEP) -> BuildResult:
+    """Run timetable job *job_id* now: build its reports and formats and deliver them as it says.
+
+    The service (trigger ``schedule``) and crontab lines (trigger ``cron``) both come here, so a job
+    does the same whichever starts it. The timetable is read at each run.
+    """
+    with logs.context(job_id=job_id):
+        job = find(load(workspace), job_id, workspace)
+        delivery = None if job.deliver_lists is None else Delivery(lists=job.deliver_lists)
+        return run_build(workspace, Selection(job.report_ids, tuple(job.formats or ())),
+                         run=dataclasses.replace(run, job_id=job_id), workers=workers, delivery=delivery, keep=keep)
+
+
+@dataclass(frozen=True)
+class JobListing:
+    id: str
+    trigger: str  # "cron 0 6 * * 1-5" or "every 1h"
+    timezone: str
+    reports: tuple[str, ...]  # empty: every report
+    formats: tuple[str, ...]  # empty: the default formats
+    deliver: tuple[str, ...] | None  # None: no delivery; empty: every list
+    next: tuple[dt.datetime, ...]
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id, "trigger": self.trigger, "timezone": self.timezone,
+            "reports": list(self.reports) or "all", "formats": list(self.formats) or "default",
+            "deliver": None if self.deliver is None else (list(self.deliver) or "all"),
+            "next": [t.isoformat(timespec="seconds") for t in self.next],
+        }
+
+
+def list_jobs(workspace: Workspace, *, count: int = 5, clock: Clock = utc_now) -> list[JobListing]:
+    """Each job of the timetable with its next *count* fire times, in the timetable's zone."""
+    timetable = load(workspace)
+    now = clock().astimezone(timetable.zone)
+    listed = []
+    for job in timetable.jobs:
+        # An interval cron cannot express counts from a service start: from now, here.
+        start = now + dt.timedelta(seconds=seconds(job.every)) if job.every else None
+        times = fire_times(trigger_for(job, timetable.zone, start=start), now, count)
+        listed.append(JobListing(job.id, f"cron {job.cron}" if job.cron else f"every {job.every}", timetable.timezone,
+                                 job.report_ids, tuple(job.formats or ()), job.deliver_lists,
+                                 tuple(t.astimezone(timetable.zone) for t in times)))
+    return listed
