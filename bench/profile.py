@@ -13,8 +13,8 @@ import cProfile
 import pstats
 from pathlib import Path
 
-from exporter.runs.catalog import ReportSource, load
 from exporter.render import get_renderer
+from exporter.runs.catalog import ReportSource, load
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "reports" / "us-intrathecal-pump-market.yaml"
 

@@ -358,7 +358,7 @@ def bench_tables(s: Settings, work: Path, state: dict) -> list[Row]:
                 f"+{extra:.0f} MiB", f"{xlsx_plain['maxrss_mib']:.0f} MiB without", "—", "≤ 64 MiB",
                 verdict(extra <= 64)),
         ]
-        for fmt, limit_s, check in (("docx", 4, _docx_rows), ("pdf", 8, None)):
+        for fmt, limit_s, _check in (("docx", 4, _docx_rows), ("pdf", 8, None)):
             log(f"tables: {fmt.upper()}")
             ours, path = build(data, fmt)
             ours_plain, _ = build(plain, fmt)

@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from exporter.runs.catalog import ReportSource, load
 from exporter.render import get_renderer
+from exporter.runs.catalog import ReportSource, load
 
 
 def main(argv: list[str]) -> None:

@@ -156,11 +156,11 @@ def expected_texts(report_id: str) -> tuple[str | None, str | None]:
     """(report title, chart caption) as the current code words them, or Nones if it cannot say."""
     sys.path.insert(0, str(ROOT))
     try:
-        from exporter.source.reader import read_yaml
-        from exporter.source.validate import validate
         from exporter.core.derive import forecast
         from exporter.core.document import Chart
         from exporter.layout.market import build_document
+        from exporter.source.reader import read_yaml
+        from exporter.source.validate import validate
 
         report = validate(read_yaml(ROOT / "data" / "reports" / f"{report_id}.yaml")).report
         document = build_document(report, forecast(report.figures))

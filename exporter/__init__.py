@@ -45,9 +45,28 @@ _ERRORS = {"ExporterError", "DataError", "UsageError", "BuildError", "LockBusy",
 
 if TYPE_CHECKING:
     from .api import (
-        BuildResult, Delivery, JobListing, ListedReport, LoadedReport, Outcome, RunContext, RunRecord, Selection,
-        Validation, Workers, Workspace, build, crontab, deliver, history, json_schema, list_jobs, list_reports, load,
-        run_job, validate,
+        BuildResult,
+        Delivery,
+        JobListing,
+        ListedReport,
+        LoadedReport,
+        Outcome,
+        RunContext,
+        RunRecord,
+        Selection,
+        Validation,
+        Workers,
+        Workspace,
+        build,
+        crontab,
+        deliver,
+        history,
+        json_schema,
+        list_jobs,
+        list_reports,
+        load,
+        run_job,
+        validate,
     )
     from .core.errors import BuildError, DataError, ExporterError, LockBusy, Problem, StateError, UsageError
 

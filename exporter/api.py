@@ -20,7 +20,7 @@ from .runs.catalog import ListedReport, LoadedReport, discover, list_reports, lo
 from .runs.history import Run, RunHistory
 from .runs.record import RunContext
 from .schedule.crontab import crontab_lines
-from .schedule.jobs import JobListing, list_jobs, run_job
+from .schedule.jobs import JobListing, list_jobs, load_schedule, run_job
 from .schedule.timetable import LoadedTimetable, load_timetable
 from .source.schema import json_schema
 
@@ -128,8 +128,6 @@ def history(workspace: Workspace, report_id: str | None = None, *, limit: int = 
 
 def crontab(workspace: Workspace, *, executable: str = sys.executable) -> list[str]:
     """Crontab lines that run the timetable's jobs through `exporter run-job`."""
-    from .schedule.jobs import load as load_schedule
-
     return crontab_lines(load_schedule(workspace), workspace, executable=executable)
 
 

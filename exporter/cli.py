@@ -128,7 +128,7 @@ def _errors(lines: list[str]) -> None:
 @click.version_option(__version__, "-V", "--version", prog_name="exporter")
 @click.option("-v", "--verbose", count=True, help="Say more; -v also shows tracebacks of errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
-@click.option("--log-format", type=click.Choice(logs.FORMATS), default="text", show_default=True,
+@click.option("--log-format", type=click.Choice(logs.LOG_FORMATS), default="text", show_default=True,
               envvar="EXPORTER_LOG_FORMAT", show_envvar=True,
               help="Log lines as text, or as one JSON object per line for log shippers.")
 @_WORKSPACE_OPTIONS["state_dir"]
@@ -218,8 +218,8 @@ def build(report_ids, formats, force, workers, keep, wait, workspace, deliver_af
 
 @cli.command("run-job")
 @click.argument("job_id")
-@click.option("--trigger", type=click.Choice(["cron", "schedule"]), default="cron", show_default=True,
-              help="What started the run, for the history: a crontab line, or the scheduler service.")
+@click.option("--trigger", type=click.Choice(["cli", "cron", "schedule"]), default="cli", show_default=True,
+              help="What started the run, for the history: a person, a crontab line or the scheduler service.")
 @click.option("--catch-up", default=0, type=click.IntRange(min=0), metavar="N",
               help="Fire times missed during downtime that this run makes up for (recorded in the history).")
 @workers_options
@@ -243,7 +243,7 @@ def run_job(ctx, job_id, trigger, catch_up, workers, keep, wait, workspace) -> N
     with logs.context(job_id=job_id):
         result = api.run_job(workspace, job_id, run=run, workers=workers, keep=keep)
         with logs.context(run_id=result.run_id):
-            log_outcomes(result)
+            log_outcomes(result, quiet=_quiet())
     if not result.ok:
         sys.exit(EXIT_FAILED)
 

@@ -34,9 +34,9 @@ def echo_build(result: BuildResult, *, quiet: bool, clear_progress: bool = False
     echo_deliveries(result.deliveries, quiet)
 
 
-def log_outcomes(result: BuildResult) -> None:
+def log_outcomes(result: BuildResult, *, quiet: bool) -> None:
     """The same as `echo_build`, as log lines (for `run-job`, whose output goes to logs and cron mail)."""
-    for problem in result.warnings:
+    for problem in () if quiet else result.warnings:
         log.warning("%s", problem)
     for outcome in result.outcomes:
         if outcome.status in ("failed", "stopped"):

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from exporter.source.reader import read_yaml
-from exporter.source.validate import validate
 from exporter.core.derive import forecast
+from exporter.core.model import Report
 from exporter.layout.market import build_document
 from exporter.render import RenderJob
-from exporter.core.model import Report
+from exporter.source.reader import read_yaml
+from exporter.source.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"

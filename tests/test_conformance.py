@@ -23,9 +23,10 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 
-from conftest import DATA_DIR, ROOT, flat, libreoffice, need, pdf_body, pdftotext
 from exporter.core.derive import forecast
 from exporter.layout.market import build_document
+
+from conftest import DATA_DIR, ROOT, flat, libreoffice, need, pdf_body, pdftotext
 
 REPORT_ID = "us-intrathecal-pump-market"
 LANGUAGE = "en-US"

@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
-
-from conftest import DATA_DIR, need
 from test_tables import TABLE_YAML, rows, write_csv
 
 from exporter import __version__
 from exporter.core.errors import BuildError
 from exporter.runs.executors import check_workers, run_dask
+
+from conftest import DATA_DIR, need
 
 SOURCE = DATA_DIR / "reports" / "us-intrathecal-pump-market.yaml"
 TITLE = "title: United States Intrathecal Pump Market"

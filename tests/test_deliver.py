@@ -262,7 +262,7 @@ def test_the_password_never_reaches_output_or_history(site, smtp):
     assert result.exit_code == 1
     assert "s3cret-pa55" not in result.output
     assert "s3cret-pa55" not in json.dumps(history(site))
-    assert not any("s3cret-pa55".encode() in p.read_bytes() for p in site.out.rglob("*") if p.is_file())
+    assert not any(b"s3cret-pa55" in p.read_bytes() for p in site.out.rglob("*") if p.is_file())
 
 
 def test_broken_recipients_exit_2_with_file_line(site):

@@ -33,7 +33,7 @@ CHROMIUM_TIMEOUT = 60
 class Node:
     tag: str
     attrs: dict[str, str]
-    children: list["Node | str"] = field(default_factory=list)
+    children: list[Node | str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -42,7 +42,7 @@ class Node:
     def classes(self) -> set[str]:
         return set(self.attrs.get("class", "").split())
 
-    def find_all(self, tag: str, cls: str | None = None) -> list["Node"]:
+    def find_all(self, tag: str, cls: str | None = None) -> list[Node]:
         found = []
         for child in self.children:
             if isinstance(child, Node):
@@ -51,7 +51,7 @@ class Node:
                 found.extend(child.find_all(tag, cls))
         return found
 
-    def find(self, tag: str, cls: str | None = None) -> "Node":
+    def find(self, tag: str, cls: str | None = None) -> Node:
         found = self.find_all(tag, cls)
         assert len(found) == 1, f"expected one <{tag} class={cls}>, found {len(found)}"
         return found[0]

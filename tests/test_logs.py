@@ -238,7 +238,7 @@ def test_unknown_format_raises_and_keeps_the_handler(out):
     with pytest.raises(ValueError, match="yaml"):
         logs.configure(level=logging.INFO, fmt="yaml")
     assert our_handlers()[0].stream is out
-    assert logs.FORMATS == ("text", "json")
+    assert logs.LOG_FORMATS == ("text", "json")
 
 
 # APScheduler's duplicates, produced by APScheduler's own code paths.

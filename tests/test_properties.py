@@ -13,10 +13,10 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from exporter.core.errors import DataError
-from exporter.source.glyphs import covered
 from exporter.core.model import Report
-from exporter.source.reader import read_yaml
 from exporter.render import get_renderer
+from exporter.source.glyphs import covered
+from exporter.source.reader import read_yaml
 from exporter.source.validate import validate
 
 from conftest import make_job, pdftotext, shipped_data

@@ -364,3 +364,24 @@ def test_a_read_only_folder_leaves_the_old_set_intact(tmp_path, out):
     assert line.startswith(f"Error: {folder}") and "Permission denied" in line, line
     assert "previous set is unchanged" in line
     assert snapshot(folder) == before
+
+
+def test_a_manifest_missing_a_files_entry_is_rebuilt(tmp_path):
+    """A damaged manifest (an entry lost its name) must not make the set look current."""
+    import json
+
+    from click.testing import CliRunner
+
+    from exporter.cli import cli
+
+    out = tmp_path / "out"
+    args = ["build", "-f", "txt", "-f", "pdf", "--data-dir", str(DATA_DIR), "--output-dir", str(out)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    manifest_path = out / REPORT_ID / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["files"]["pdf"]["name"]
+    manifest_path.write_text(json.dumps(manifest))
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert f"{REPORT_ID}: built" in again.stdout
+    assert json.loads(manifest_path.read_text())["files"]["pdf"]["name"] == f"{REPORT_ID}.pdf"

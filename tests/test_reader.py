@@ -8,8 +8,8 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from exporter.source import reader
 from exporter.core.errors import DataError
+from exporter.source import reader
 
 from conftest import SHIPPED
 

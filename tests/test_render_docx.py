@@ -11,9 +11,10 @@ import pytest
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Inches
 
-from conftest import HOSTILE, libreoffice, pdftotext
 from exporter.core.derive import Basis
 from exporter.render.docx import render
+
+from conftest import HOSTILE, libreoffice, pdftotext
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 

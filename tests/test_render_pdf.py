@@ -11,11 +11,12 @@ import pytest
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph as PdfParagraph
 
-from conftest import HOSTILE, flat, need, pdf_body, pdftotext
 from exporter.core.derive import Basis
 from exporter.core.document import Chart, Paragraph, Section, Table
 from exporter.render import RenderJob
 from exporter.render.pdf import ACCENT, FONT, forecast_drawing, markup, register_fonts, render
+
+from conftest import HOSTILE, flat, need, pdf_body, pdftotext
 
 
 def run(tool: str, *args: str) -> str:

@@ -68,7 +68,7 @@ def find_row(ws, text: str, col: int = 1) -> int:
 
 
 def utc_naive(when: dt.datetime) -> dt.datetime:
-    return when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return when.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 # --- the workbook as a whole -----------------------------------------------------------------

@@ -33,7 +33,7 @@ def exporter(*args: str, **kwargs) -> subprocess.CompletedProcess:
 class Service:
     """`exporter schedule` in a child process; killed at the end of the test whatever happens."""
 
-    running: list["Service"] = []
+    running: list[Service] = []
 
     def __init__(self, schedule: Path, data: Path, out: Path):
         self.args = ["schedule", "--schedule", str(schedule), "--data-dir", str(data), "--output-dir", str(out)]
@@ -271,7 +271,7 @@ def test_daily_jobs_fire_once_per_local_day_across_dst(zone, cron):
     tz = ZoneInfo(zone)
     start = dt.datetime(2026, 1, 1, tzinfo=tz)
     times = fire_times(trigger_for(JobSpec(id="daily", cron=cron), tz), start, 365)
-    utc = [t.astimezone(dt.timezone.utc) for t in times]
+    utc = [t.astimezone(dt.UTC) for t in times]
     assert all(a < b for a, b in zip(utc, utc[1:])), "fire times must strictly increase"
     days = collections.Counter(t.astimezone(tz).date() for t in times)
     assert set(days.values()) == {1}
@@ -284,7 +284,7 @@ def test_hourly_jobs_follow_real_hours_across_dst():
     tz = ZoneInfo("America/New_York")
     times = fire_times(trigger_for(JobSpec(id="hourly", cron="0 * * * *"), tz), dt.datetime(2026, 1, 1, tzinfo=tz),
                        24 * 365)
-    utc = [t.astimezone(dt.timezone.utc) for t in times]
+    utc = [t.astimezone(dt.UTC) for t in times]
     assert {b - a for a, b in zip(utc, utc[1:])} == {dt.timedelta(hours=1)}
     days = collections.Counter(t.astimezone(tz).date() for t in times)
     assert days[dt.date(2026, 3, 8)] == 23 and days[dt.date(2026, 11, 1)] == 25
@@ -354,7 +354,7 @@ def test_cron_prints_crontab_lines_with_absolute_paths(tmp_path):
     assert lines[0] == "CRON_TZ=America/New_York"
     morning, hourly = lines[1:]
     # A line names the job; what it builds comes from the timetable when it runs.
-    assert morning == (f"0 6 * * 1-5 {sys.executable} -m exporter -q run-job weekday-morning "
+    assert morning == (f"0 6 * * 1-5 {sys.executable} -m exporter -q run-job weekday-morning --trigger cron "
                        f"--data-dir {DATA_DIR} --output-dir {tmp_path / 'o'} --schedule {DATA_DIR / 'schedule.yaml'}"
                        "  # weekday-morning")
     assert hourly.startswith("0 * * * * ") and " run-job hourly-pdf " in hourly
@@ -465,3 +465,20 @@ def test_a_scheduled_job_delivers_after_its_build(tmp_path, data):
     assert delivered["trigger"] == "schedule"
     assert [(d["list_id"], d["channel"], d["status"]) for d in delivered["deliveries"]] == [("desk", "drop", "sent")]
     assert (share / f"{REPORT_ID}.pdf").read_bytes() == (out / REPORT_ID / f"{REPORT_ID}.pdf").read_bytes()
+
+
+def test_a_job_that_cannot_start_is_recorded_as_invalid(tmp_path, data):
+    schedule = write_timetable(tmp_path / "s.yaml", DELIVERING.format(when="every: 1h").replace(
+        "    deliver: [share]\n", ""))
+    out = tmp_path / "out"
+    gone = exporter("-q", "run-job", "removed-job", "--trigger", "schedule", "--data-dir", str(data),
+                    "--output-dir", str(out), "--schedule", str(schedule))
+    assert gone.returncode == 2
+    by_hand = exporter("-q", "run-job", "to-the-share", "--data-dir", str(data), "--output-dir", str(out),
+                       "--schedule", str(schedule))
+    assert by_hand.returncode == 0, by_hand.stderr
+    assert by_hand.stdout == "" and by_hand.stderr == ""  # -q: nothing for cron to mail
+    invalid, manual = history(out)
+    assert (invalid["trigger"], invalid["job_id"], invalid["status"]) == ("schedule", "removed-job", "invalid")
+    assert invalid["error"] == f"{schedule}: no job 'removed-job' (jobs: to-the-share)"
+    assert (manual["trigger"], manual["job_id"], manual["status"]) == ("cli", "to-the-share", "ok")

@@ -7,8 +7,8 @@ import datetime as dt
 import hashlib
 import shutil
 import subprocess
-import unicodedata
 import sys
+import unicodedata
 from pathlib import Path
 
 import docx
@@ -155,7 +155,7 @@ def test_a_bad_table_is_refused_with_its_line_and_column_and_nothing_changes(dat
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     prefix = f"Error: {path}:{line}: {where or '(document)'}: "
-    assert any(l.startswith(prefix) and message in l for l in result.stderr.splitlines()), result.stderr
+    assert any(row.startswith(prefix) and message in row for row in result.stderr.splitlines()), result.stderr
     assert snapshot(out) == before
     assert exporter("validate", "--data-dir", str(data)).returncode == 2
 

@@ -12,9 +12,10 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from conftest import need, pdftotext
 from exporter.render import docx as docx_renderer, pdf as pdf_renderer, xlsx as xlsx_renderer
 from exporter.render.theme import DEFAULT_THEME, Theme
+
+from conftest import need, pdftotext
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 ACCENT = DEFAULT_THEME.accent.upper()

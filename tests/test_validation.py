@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.core.derive import cagr_warning, forecast, implied_cagr, Basis
+from exporter.core.derive import Basis, cagr_warning, forecast, implied_cagr
 from exporter.core.errors import DataError
 from exporter.source.reader import read_yaml
 from exporter.source.validate import validate

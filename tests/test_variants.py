@@ -10,9 +10,9 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
+from test_tables import HEADER, REPORT, TABLE_YAML, rows, write_csv
 
 from conftest import DATA_DIR, flat, pdftotext
-from test_tables import HEADER, REPORT, TABLE_YAML, rows, write_csv
 
 VARIANTS_YAML = """
 variants:

@@ -15,11 +15,11 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet._writer import ALL_TEMP_FILES
 
-from exporter.source.datatable import open_tables
 from exporter.core.errors import BuildError
 from exporter.core.model import TableSpec
 from exporter.render import xlsx
 from exporter.render.xlsx import SHEETS, _sheet_name, render
+from exporter.source.datatable import open_tables
 
 from conftest import libreoffice
 

@@ -18,6 +18,10 @@ class SetId:
     report: str
     variant: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.variant == "":
+            raise ValueError("a variant id cannot be empty")
+
     def __str__(self) -> str:
         return f"{self.report}.{self.variant}" if self.variant else self.report
 

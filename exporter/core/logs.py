@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from typing import IO
 
 __all__ = [
-    "FORMATS",
+    "LOG_FORMATS",
     "ContextFilter",
     "DropSchedulerDuplicates",
     "JsonFormatter",
@@ -46,7 +46,7 @@ __all__ = [
     "set_context",
 ]
 
-FORMATS = ("text", "json")
+LOG_FORMATS = ("text", "json")
 
 _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("exporter_run_id", default=None)
 _job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("exporter_job_id", default=None)
@@ -164,7 +164,7 @@ def configure(*, level: int, fmt: str = "text", stream: IO[str] | None = None) -
     """
     formatters = {"text": TextFormatter, "json": JsonFormatter}
     if fmt not in formatters:
-        raise ValueError(f"unknown log format {fmt!r}: expected one of {', '.join(FORMATS)}")
+        raise ValueError(f"unknown log format {fmt!r}: expected one of {', '.join(LOG_FORMATS)}")
     # Looked up now, not at import: click's CliRunner and pytest swap sys.stderr per call.
     handler = _Handler(sys.stderr if stream is None else stream)
     handler.setFormatter(formatters[fmt]())
@@ -175,4 +175,5 @@ def configure(*, level: int, fmt: str = "text", stream: IO[str] | None = None) -
         root.removeHandler(old)
         old.close()
     root.addHandler(handler)
+    logging.captureWarnings(True)  # Python warnings become log lines too, in the chosen format
     root.setLevel(level)

@@ -164,7 +164,7 @@ class Source(_Strict):
     sample_url: HttpUrl | None = None
 
 
-class Section(_Strict):
+class Prose(_Strict):
     """A titled run of paragraphs."""
 
     title: Line | None = None
@@ -277,10 +277,10 @@ class Report(_Strict):
     publisher: Link
     source: Source
     figures: Figures
-    overview: Section
+    overview: Prose
     segmentations: list[Segmentation] = []
-    trends: Section | None = None
-    opportunities: Section | None = None
+    trends: Prose | None = None
+    opportunities: Prose | None = None
     faqs: Faqs | None = None
     companies: Companies | None = None
     regions: Regions | None = None

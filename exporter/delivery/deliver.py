@@ -9,19 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 from ..core.errors import UsageError
 from ..core.ids import SetId
 from ..core.workspace import Workspace
-from .ledger import Ledger
-from .mail import (
-    Attachment, PermanentMailError, TemporaryMailError, build_message, message_id_for, send, smtp_settings,
-)
-from ..publish.manifest import PublishedSet
 from ..publish.files import atomic_write
+from ..publish.manifest import PublishedSet
+from .ledger import Ledger
+from .mail import Attachment, PermanentMailError, TemporaryMailError, build_message, message_id_for, send, smtp_settings
 from .recipients import DistributionList, LoadedRecipients
 
 log = logging.getLogger(__name__)
@@ -82,7 +80,7 @@ def deliver(
         drop = recipients.drop_folder(item, workspace.output_dir)
         channels = ([("email", ", ".join(item.email))] if item.email else []) + (
             [("drop", str(drop))] if drop is not None else [])
-        wanted = [s for s in set_ids if (item.wants(s.report) if editions[s] is None else item.id in editions[s])]
+        wanted = [s for s in set_ids if (item.wants(s.report) if editions[s] is None else item.id in (editions[s] or ()))]
         for set_id in wanted:
             report_id = str(set_id)
             try:
@@ -108,6 +106,7 @@ def deliver(
                         settings_error = str(exc)
                 try:
                     if channel == "drop":
+                        assert drop is not None  # the drop channel exists only with a folder
                         _drop(published, drop)
                     elif settings_error:
                         raise PermanentMailError(settings_error)

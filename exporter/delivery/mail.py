@@ -8,16 +8,14 @@ permanent ones (5xx) fail at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
-import socket
 import ssl
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Mapping
-
-import datetime as dt
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -109,9 +107,13 @@ class Attachment:
 class PermanentMailError(Exception):
     """The server refused for good (5xx), or the message cannot be sent as it is."""
 
+    attempts: int  # set by `send` when it gives up
+
 
 class TemporaryMailError(Exception):
     """A failure worth retrying: a 4xx reply, a dropped connection, a timeout."""
+
+    attempts: int  # set by `send` when it gives up
 
 
 def build_message(
@@ -176,6 +178,7 @@ def send(settings: SmtpSettings, message: EmailMessage, *, sleep=None) -> int:
 
 
 def _send_once(settings: SmtpSettings, message: EmailMessage) -> None:
+    client: smtplib.SMTP
     try:
         if settings.tls == "ssl":
             client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
@@ -202,7 +205,7 @@ def _send_once(settings: SmtpSettings, message: EmailMessage) -> None:
         if 400 <= exc.smtp_code < 500:
             raise TemporaryMailError(f"{exc.smtp_code} {text}") from exc
         raise PermanentMailError(f"{exc.smtp_code} {text}") from exc
-    except (smtplib.SMTPServerDisconnected, socket.timeout, ConnectionError) as exc:
+    except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionError) as exc:
         raise TemporaryMailError(f"connection lost: {exc}") from exc
     except smtplib.SMTPException as exc:  # before OSError, which it subclasses
         raise PermanentMailError(str(exc)) from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
@@ -19,7 +19,6 @@ from ..core.formats import FORMATS
 from ..core.model import Id, Text
 from ..source.reader import read_yaml
 from ..source.validate import parse_model
-
 
 # Deliberately plain: no display names, comments or quoted local parts, nothing a header could carry.
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -41,7 +40,10 @@ def _folder(value: str) -> str:
 
 
 Email = Annotated[StrictStr, AfterValidator(_email)]
-FormatName = Literal[tuple(sorted(FORMATS))]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal built at runtime is not a type to a type checker
+    FormatName = str
+else:
+    FormatName = Literal[tuple(sorted(FORMATS))]
 
 
 class DistributionList(BaseModel):

@@ -193,7 +193,7 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
         )
     )
     if created is None:
-        created = dt.datetime.combine(report.as_of, dt.time(0, 0), tzinfo=dt.timezone.utc)
+        created = dt.datetime.combine(report.as_of, dt.time(0, 0), tzinfo=dt.UTC)
     return Document(
         title=report.title,
         subtitle=f"Market size, forecast and analysis — {report.geography}",

@@ -17,9 +17,8 @@ from urllib.parse import quote
 
 from ..core.formats import FORMATS
 from ..core.workspace import INDEX_NAME
-from .manifest import FileEntry, PublishedSet
 from .files import KEPT_DIR, atomic_write, kept_sets
-
+from .manifest import FileEntry, PublishedSet
 
 ACCENT = "#1F4E79"
 SHORT_HASH = 12
@@ -152,8 +151,8 @@ def readable_utc(value: str) -> str | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:  # the pipeline always writes an offset; a bare time is taken as UTC
-        when = when.replace(tzinfo=dt.timezone.utc)
-    when = when.astimezone(dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
+    when = when.astimezone(dt.UTC)
     return f"{when.day} {MONTHS[when.month - 1]} {when.year}, {when:%H:%M} UTC"
 
 

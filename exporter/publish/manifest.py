@@ -195,4 +195,5 @@ class PublishedSet:
 def is_current(folder: Path, inputs: Inputs) -> bool:
     """Tell whether *folder* holds a set built from *inputs* whose files still match their hashes."""
     published = PublishedSet.read(folder)
-    return published is not None and published.built_from(inputs) and published.verify(folder) is None
+    return (published is not None and published.built_from(inputs)
+            and published.verify(folder, inputs.formats) is None and set(published.files) == set(inputs.formats))

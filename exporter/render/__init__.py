@@ -10,14 +10,14 @@ when their format is used, so the CLI starts fast.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from ..source.datatable import DataTable
 from ..core.derive import Forecast
 from ..core.document import Document
 from ..core.formats import DEFAULT_FORMATS, FORMATS, get_format
 from ..core.model import Report
+from ..source.datatable import DataTable
 
 __all__ = ["FORMATS", "DEFAULT_FORMATS", "RenderJob", "get_renderer", "render"]
 

@@ -8,7 +8,6 @@ borders, shading, settings) is built here and nowhere else.
 from __future__ import annotations
 
 import copy
-
 import io
 from dataclasses import dataclass, field
 
@@ -22,10 +21,10 @@ from docx.oxml.ns import qn
 from docx.shared import Inches, Mm, Pt, RGBColor
 
 from ..core.document import QA, Block, Bullets, Chart, Document, Meta, Paragraph, Table
-from .theme import DEFAULT_THEME, Theme
 from . import RenderJob
 from .chartimage import chart_png
 from .ooxml import reproducible_zip
+from .theme import DEFAULT_THEME, Theme
 
 LANGUAGE = "en-US"
 CHART_WIDTH_IN = 6.0
@@ -578,11 +577,11 @@ def _drop_thumbnail(word) -> None:
 def _app_properties() -> bytes:
     # The template's app.xml claims a Mac Word install and stale page and word counts.
     return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
-        'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
-        "<Application>exporter</Application>"
-        "<DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop><LinksUpToDate>false</LinksUpToDate>"
-        "<SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged>"
-        "</Properties>"
-    ).encode("utf-8")
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+        b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+        b"<Application>exporter</Application>"
+        b"<DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop><LinksUpToDate>false</LinksUpToDate>"
+        b"<SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged>"
+        b"</Properties>"
+    )

@@ -10,7 +10,8 @@ import datetime as dt
 import io
 import shutil
 import zipfile
-from typing import IO, Mapping
+from collections.abc import Mapping
+from typing import IO
 
 # The range a zip entry's DOS date can hold.
 ZIP_EPOCH = dt.datetime(1980, 1, 1)
@@ -22,7 +23,7 @@ COPY_CHUNK = 1 << 16  # bytes
 def utc_naive(when: dt.datetime) -> dt.datetime:
     """Return *when* in UTC without tzinfo, the form OOXML properties and zip dates take."""
     if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
     return when
 
 

@@ -28,19 +28,19 @@ from reportlab.pdfbase.pdfmetrics import registerFontFamily, stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
+    Image,
     KeepTogether,
     ListFlowable,
     ListItem,
+    LongTable,
     NextPageTemplate,
     PageBreak,
-    Image,
     PageTemplate,
     Paragraph,
     Spacer,
-    CondPageBreak,
-    LongTable,
     Table as PdfTable,
     TableStyle,
 )
@@ -50,9 +50,9 @@ from reportlab.platypus.tableofcontents import TableOfContents
 from ..core.derive import Basis
 from ..core.document import QA, Bullets, Chart, Document, Paragraph as TextParagraph, Section, Table
 from ..source.glyphs import font_folder
-from .theme import DEFAULT_THEME, Theme
 from . import RenderJob
 from .chartimage import nice_axis
+from .theme import DEFAULT_THEME, Theme
 
 __all__ = ["render", "render_with", "forecast_drawing", "markup", "register_fonts", "FONT"]
 
@@ -256,7 +256,7 @@ class _ReportTemplate(BaseDocTemplate):
 def _pdf_date(created: dt.datetime, *_ignored) -> str:
     """Format the document's own date for the PDF Info dictionary (the clock is never read)."""
     if created.tzinfo is not None:
-        created = created.astimezone(dt.timezone.utc)
+        created = created.astimezone(dt.UTC)
     return created.strftime("D:%Y%m%d%H%M%S+00'00'")
 
 
@@ -493,7 +493,7 @@ def _paragraph(paragraph: TextParagraph, look: _Look) -> list[Flowable]:
 class _Numbers:
     """Running caption numbers per kind ("Table", "Figure"), counted in reading order."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.counts: dict[str, int] = {}
 
     def next(self, kind: str) -> int:

@@ -18,15 +18,15 @@ rows go in as XML serialised by `_rows_xml`, several times faster than openpyxl'
 from __future__ import annotations
 
 import contextvars
-import functools
 import datetime as dt
+import functools
 import io
 import itertools
 import re
 import tempfile
 import zipfile
-from copy import copy
 from collections.abc import Iterable, Iterator, Sequence
+from copy import copy
 from typing import IO, TYPE_CHECKING
 
 from openpyxl import Workbook
@@ -38,13 +38,18 @@ from openpyxl.chart.marker import DataPoint
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
 from openpyxl.drawing.image import Image as SheetImage
-from openpyxl.drawing.text import CharacterProperties, Paragraph as DrawingParagraph
-from openpyxl.drawing.text import Font as TypeFace, ParagraphProperties, RegularTextRun
+from openpyxl.drawing.text import (
+    CharacterProperties,
+    Font as TypeFace,
+    Paragraph as DrawingParagraph,
+    ParagraphProperties,
+    RegularTextRun,
+)
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.styles.named_styles import NamedStyleList
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.indexed_list import IndexedList
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet._writer import ALL_TEMP_FILES as _TEMP_FILES
 from openpyxl.worksheet.worksheet import Worksheet
@@ -55,9 +60,9 @@ from ..core.derive import Basis, Forecast
 from ..core.document import QA, Chart, Document, Paragraph, Section
 from ..core.errors import BuildError
 from ..core.model import Money, Report, Scale
-from .theme import DEFAULT_THEME, Theme
 from . import RenderJob
 from .ooxml import repack, utc_naive
+from .theme import DEFAULT_THEME, Theme
 
 if TYPE_CHECKING:
     from ..source.datatable import DataTable
@@ -77,6 +82,25 @@ SHEETS = (SUMMARY, FORECAST, ASSUMPTIONS, SEGMENTS, TRENDS, FAQ, COMPANIES, REGI
 
 class _Look:
     """The theme as openpyxl fonts, fills and borders."""
+
+    # Declared for type checkers only; __init__ sets each one.
+    font: str
+    size: float
+    accent: str
+    secondary: str
+    ink: str
+    muted: str
+    header_font: Font
+    header_fill: PatternFill
+    title_font: Font
+    label_font: Font
+    body_font: Font
+    derived_font: Font
+    note_font: Font
+    explain_font: Font
+    input_font: Font
+    box: Border
+    underline: Border
 
     def __init__(self, theme: Theme):
         self.theme = t = theme
@@ -105,7 +129,7 @@ class _Look:
 
 # The look of the workbook being written; render_with sets it for the duration of one render
 # (a context variable, so renders in parallel threads never see each other's theme).
-_LOOK: contextvars.ContextVar[_Look] = contextvars.ContextVar("xlsx_look", default=_Look(DEFAULT_THEME))
+_LOOK: contextvars.ContextVar[_Look] = contextvars.ContextVar("xlsx_look", default=_Look(DEFAULT_THEME))  # noqa: B039 -- never mutated
 
 
 def _look() -> _Look:

@@ -16,8 +16,9 @@ import datetime as dt
 import functools
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import cast
 
 from ..core.errors import BuildError, DataError, Problem, UsageError
 from ..core.formats import check_formats, get_format
@@ -33,8 +34,17 @@ from ..publish.manifest import Inputs, PublishedSet, VariantInfo, file_sha256, i
 from ..render import get_renderer, renderer_modules
 from . import executors
 from .catalog import (
-    LoadedReport, ReportSource, check_all, discover, inputs_of, load, published_variants, report_ids, select,
-    source_date, with_published_variants,
+    LoadedReport,
+    ReportSource,
+    check_all,
+    discover,
+    inputs_of,
+    load,
+    published_variants,
+    report_ids,
+    select,
+    source_date,
+    with_published_variants,
 )
 from .history import ReportOutcome, RunHistory
 from .record import RunContext, iso, recorded
@@ -102,7 +112,7 @@ class BuildResult:
         return "ok" if self.ok else ("stopped" if self.stopped else "failed")
 
 
-def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: RunContext = RunContext(),
+def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: RunContext = RunContext(),  # noqa: B008 -- env read at import
               workers: Workers = Workers(), delivery: Delivery | None = None, keep: int = DEFAULT_KEEP) -> BuildResult:
     """Build (and with *delivery*, deliver) under the run lock, recording the run in the history."""
     executors.check_settings(workers.kind, workers.address)
@@ -127,7 +137,7 @@ def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: 
 
 
 def run_deliver(workspace: Workspace, ids: tuple[str, ...] = (), *, delivery: Delivery = Delivery(),
-                run: RunContext = RunContext()) -> BuildResult:
+                run: RunContext = RunContext()) -> BuildResult:  # noqa: B008 -- env read at import
     """Deliver the published sets of the selected reports (nothing is built), under the run lock."""
     sources = select(discover(workspace), ids)
     recipients = _recipients(workspace, delivery)
@@ -166,7 +176,8 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
         variants = _variants(workspace, sources, current, warnings)
         units = [(unit, dataclasses.replace(base_inputs[unit.id], variant=unit.variant))
                  for source in sources for unit in (source, *(source.with_variant(v) for v in variants[source.id]))]
-        unchanged, to_build = [], []
+        unchanged: list[tuple[ReportSource, Inputs]] = []
+        to_build: list[tuple[ReportSource, Inputs]] = []
         for unit, inputs in units:
             fresh = unit.id in current if unit.variant is None else _current(workspace, unit, inputs, force)
             (unchanged if fresh else to_build).append((unit, inputs))
@@ -276,7 +287,7 @@ def _render_and_publish(to_build: list[tuple[ReportSource, Inputs]], formats: tu
             log.debug("build of %s failed", set_id, exc_info=rendered)
             yield Outcome(set_id, "failed", error=str(rendered))
         else:
-            yield publisher.publish(report, rendered)
+            yield publisher.publish(report, cast("dict[str, bytes]", rendered))  # render_all's result
     yield from failed_loads
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from ..core.derive import forecast
 from ..core.errors import DataError, Problem, UsageError
@@ -103,7 +103,7 @@ def source_date(env: Mapping[str, str]) -> dt.datetime | None:
     if value is None or value == "":
         return None
     try:
-        return dt.datetime.fromtimestamp(int(value), dt.timezone.utc)
+        return dt.datetime.fromtimestamp(int(value), dt.UTC)
     except (ValueError, OverflowError, OSError):
         raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}") from None
 

@@ -17,22 +17,23 @@ cluster and gets the function's return value back, pickled; `distributed` is imp
 from __future__ import annotations
 
 import functools
+import importlib
 import itertools
 import logging
-import importlib
 import multiprocessing
-import signal
 import os
+import signal
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar, cast
 
 from .. import __version__
 from ..core.errors import BuildError, ExporterError, UsageError
 
 log = logging.getLogger(__name__)
 
-I = TypeVar("I")
+I = TypeVar("I")  # noqa: E741 -- the item type
 R = TypeVar("R")
 
 Result = object  # R | BaseException | None
@@ -122,7 +123,7 @@ def run_windowed(submit: Callable[..., Future], work: Callable[[I], R], items: I
     try:
         while True:
             while not stopped and len(running) < window:
-                item = next(source, _END)
+                item = cast(I, next(source, _END))
                 if item is _END:
                     break
                 try:
@@ -162,7 +163,7 @@ def run_dask(work: Callable[[I], R], items: Iterable[I], should_stop: Callable[[
     the scheduler cannot be reached, no worker is there, or the workers run another exporter.
     """
     source = iter(items)
-    first = next(source, _END)
+    first = cast(I, next(source, _END))
     if first is _END:
         return
     source = itertools.chain([first], source)
@@ -194,7 +195,7 @@ class _DaskTasks:
     def __init__(self, client, address: str):
         self.client = client
         self.address = address
-        self.open: dict[Future, object] = {}  # relay -> Dask future, until settled
+        self.open: dict[Future, Any] = {}  # relay -> Dask future, until settled
         self.lock = threading.Lock()
 
     def submit(self, work: Callable[[I], R], item: I) -> Future:
@@ -334,7 +335,7 @@ def _cluster_error(result: Result, address: str) -> Result:
     return result
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: object) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 

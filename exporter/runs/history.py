@@ -6,8 +6,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from ..core.statedb import StateDatabase
 from ..core.ids import SetId
+from ..core.statedb import StateDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -91,13 +91,13 @@ class RunHistory(StateDatabase):
             )
 
     def skipped(self, run_id: str, trigger: str, at: str, reason: str, *, job_id: str | None = None,
-                catch_up: int = 0) -> None:
-        """Record a run that did not happen (lock taken, fire time missed), so none is lost silently."""
+                catch_up: int = 0, status: str = "skipped") -> None:
+        """Record a run that did not happen (lock taken, fire time missed, job not startable), so none is lost."""
         with self._db() as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, trigger, started_at, ended_at, status, error, pid, job_id, catch_up) "
-                "VALUES (?, ?, ?, ?, 'skipped', ?, ?, ?, ?)",
-                (run_id, trigger, at, at, reason, os.getpid(), job_id, catch_up),
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, trigger, at, at, status, reason, os.getpid(), job_id, catch_up),
             )
 
     def fail_latest_of(self, pid: int, ended_at: str, reason: str) -> int:

@@ -6,9 +6,10 @@ import datetime as dt
 import logging
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
 
 from ..core import logs
 from ..core.errors import DataError, LockBusy, StateError
@@ -22,7 +23,7 @@ Progress = Callable[[int, int, str], None]  # (done, total, set id) after each s
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def never() -> bool:
@@ -45,12 +46,12 @@ class RunContext:
 
 def new_run_id(now: dt.datetime) -> str:
     """Return a run id that sorts by time: ``20261123T060000.123Z-1a2b3c``."""
-    utc = now.astimezone(dt.timezone.utc)
+    utc = now.astimezone(dt.UTC)
     return f"{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 def iso(now: dt.datetime) -> str:
-    return now.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return now.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 R = TypeVar("R")

@@ -12,7 +12,7 @@ from .triggers import cron_of
 def job_command(job: JobSpec, workspace: Workspace, *, executable: str) -> str:
     """The command a crontab line runs for *job*: it names the job; the timetable says what it builds."""
     where = workspace.absolute()
-    args = [executable, "-m", "exporter", "-q", "run-job", job.id, "--data-dir", str(where.data_dir),
+    args = [executable, "-m", "exporter", "-q", "run-job", job.id, "--trigger", "cron", "--data-dir", str(where.data_dir),
             "--output-dir", str(where.output_dir), "--schedule", str(where.schedule)]
     if where.state_dir is not None:
         args += ["--state-dir", str(where.state_dir)]

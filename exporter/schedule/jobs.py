@@ -7,16 +7,17 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ..core import logs
-from ..core.errors import UsageError
+from ..core.errors import DataError, ExporterError, UsageError
 from ..core.workspace import Workspace
 from ..runs.build import DEFAULT_KEEP, BuildResult, Delivery, Selection, Workers, run_build
 from ..runs.catalog import report_ids
-from ..runs.record import Clock, RunContext, utc_now
+from ..runs.history import RunHistory
+from ..runs.record import Clock, RunContext, iso, new_run_id, utc_now
 from .timetable import JobSpec, Timetable, load_timetable, seconds
 from .triggers import fire_times, trigger_for
 
 
-def load(workspace: Workspace) -> Timetable:
+def load_schedule(workspace: Workspace) -> Timetable:
     """Read and check the workspace's timetable against the reports found; raise `DataError`."""
     return load_timetable(workspace.schedule, report_ids(workspace)).timetable
 
@@ -29,18 +30,31 @@ def find(timetable: Timetable, job_id: str, where: Workspace) -> JobSpec:
     raise UsageError(f"{where.schedule}: no job {job_id!r} (jobs: {known})")
 
 
-def run_job(workspace: Workspace, job_id: str, *, run: RunContext = RunContext(), workers: Workers = Workers(),
+def run_job(workspace: Workspace, job_id: str, *, run: RunContext = RunContext(), workers: Workers = Workers(),  # noqa: B008
             keep: int = DEFAULT_KEEP) -> BuildResult:
     """Run timetable job *job_id* now: build its reports and formats and deliver them as it says.
 
     The service (trigger ``schedule``) and crontab lines (trigger ``cron``) both come here, so a job
     does the same whichever starts it. The timetable is read at each run.
     """
+    run = dataclasses.replace(run, job_id=job_id)
     with logs.context(job_id=job_id):
-        job = find(load(workspace), job_id, workspace)
+        try:
+            job = find(load_schedule(workspace), job_id, workspace)
+        except (DataError, UsageError) as exc:
+            _record_not_started(workspace, run, exc)
+            raise
         delivery = None if job.deliver_lists is None else Delivery(lists=job.deliver_lists)
         return run_build(workspace, Selection(job.report_ids, tuple(job.formats or ())),
-                         run=dataclasses.replace(run, job_id=job_id), workers=workers, delivery=delivery, keep=keep)
+                         run=run, workers=workers, delivery=delivery, keep=keep)
+
+
+def _record_not_started(workspace: Workspace, run: RunContext, exc: ExporterError) -> None:
+    """A scheduled job that cannot start (gone from the timetable, timetable invalid) is a run in the history."""
+    now = run.clock()
+    with RunHistory(workspace.state) as history:
+        history.skipped(new_run_id(now), run.trigger, iso(now), str(exc), job_id=run.job_id, catch_up=run.catch_up,
+                        status="invalid")
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,7 @@ class JobListing:
 
 def list_jobs(workspace: Workspace, *, count: int = 5, clock: Clock = utc_now) -> list[JobListing]:
     """Each job of the timetable with its next *count* fire times, in the timetable's zone."""
-    timetable = load(workspace)
+    timetable = load_schedule(workspace)
     now = clock().astimezone(timetable.zone)
     listed = []
     for job in timetable.jobs:

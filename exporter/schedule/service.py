@@ -25,7 +25,7 @@ from ..core.workspace import Workspace
 from ..runs.history import RunHistory
 from ..runs.lock import SCHEDULER_LOCK_NAME, exclusive_run
 from ..runs.record import Clock, new_run_id, utc_now
-from .jobs import load
+from .jobs import load_schedule
 from .timetable import JobSpec, Timetable, seconds
 from .triggers import cron_of, trigger_for
 
@@ -58,7 +58,7 @@ def run_service(workspace: Workspace, *, child_options: list[str] | tuple[str, .
 
     *child_options* are global command-line options for each run's ``exporter`` child (log format, -q).
     """
-    timetable = load(workspace)
+    timetable = load_schedule(workspace)
     _RUNS.child_options = list(child_options)
     with exclusive_run(workspace.state, name=SCHEDULER_LOCK_NAME, what="exporter scheduler"):
         scheduler = _make_scheduler(workspace, timetable, clock)
@@ -111,7 +111,7 @@ def job_kwargs(workspace: Workspace, timetable: Timetable, job: JobSpec) -> dict
         "job_id": job.id,
         "data_dir": str(where.data_dir),
         "output_dir": str(where.output_dir),
-        "state_dir": str(where.state),
+        "state_dir": str(workspace.state.resolve()),  # resolved whole, as before: OUTPUT/.exporter may be a link
         "schedule": str(where.schedule),
         "recipients": str(where.recipients),
         "deadline": float(seconds(timetable.run_deadline)),
@@ -265,7 +265,7 @@ def _run_child(job_id: str, data_dir: Path, output_dir: Path, state_dir: Path, d
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             with RunHistory(state_dir) as history:
                 history.fail_latest_of(child.pid, now, f"stopped: the run deadline of {deadline:g} s was exceeded")
             return child.returncode

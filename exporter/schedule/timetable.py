@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
@@ -31,7 +31,10 @@ def _duration(value: str) -> str:
 
 
 Duration = Annotated[StrictStr, AfterValidator(_duration), Field(description="A number and a unit: 30s, 15m, 6h, 1d.")]
-FormatName = Literal[tuple(sorted(FORMATS))]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal built at runtime is not a type to a type checker
+    FormatName = str
+else:
+    FormatName = Literal[tuple(sorted(FORMATS))]
 
 
 def seconds(duration: str) -> int:
@@ -65,7 +68,7 @@ class JobSpec(_Strict):
             from apscheduler.triggers.cron import CronTrigger
 
             try:
-                CronTrigger.from_crontab(value, timezone=dt.timezone.utc)
+                CronTrigger.from_crontab(value, timezone=dt.UTC)
             except ValueError as exc:
                 raise ValueError(f"bad cron expression {value!r}: {exc}") from None
         return value

@@ -51,7 +51,7 @@ _TICK = dt.timedelta(microseconds=1)
 
 
 def _utc(when: dt.datetime) -> dt.datetime:
-    return when.astimezone(dt.timezone.utc)
+    return when.astimezone(dt.UTC)
 
 
 def _next_hour(when: dt.datetime) -> dt.datetime:

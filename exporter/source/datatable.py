@@ -18,14 +18,14 @@ import hashlib
 import io
 import math
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Mapping
 
 from ..core.errors import BuildError, DataError, Problem
-from .glyphs import describe, undrawable
 from ..core.model import MAX_TABLE_ROWS, MAX_TEXT, TableSpec
 from ..core.text import clean_text
+from .glyphs import describe, undrawable
 
 Value = str | int | float | dt.date | None
 
@@ -87,7 +87,7 @@ def _show(raw: str) -> str:
 class _Hashing(io.RawIOBase):
     """A read-only stream that hashes what passes through it."""
 
-    def __init__(self, raw: BinaryIO):
+    def __init__(self, raw: io.FileIO):
         self._raw = raw
         self.digest = hashlib.sha256()
         self.size = 0
@@ -179,7 +179,7 @@ def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None
                         except ValueError as exc:
                             problem(line, name, str(exc))
                             continue
-                        if kind == "text" and value is not None and (missing := undrawable(value)):
+                        if kind == "text" and isinstance(value, str) and (missing := undrawable(value)):
                             problem(line, name, describe(missing))
                     if _matches(row, where):
                         matched += 1

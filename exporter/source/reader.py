@@ -81,7 +81,7 @@ _Loader.add_implicit_resolver(
 # libyaml's parser, with the same scalar rules. It does the common case ~15x faster; anything it
 # would let through that `_Loader` refuses (aliases, tags, depth, size), and any error at all, sends
 # the file down the pure-Python path, which gives the located messages.
-_CLoader = None
+_CLoader: Any = None
 if getattr(yaml, "__with_libyaml__", False):
     from yaml._yaml import CParser
 
@@ -123,7 +123,7 @@ def _fast_compose(text: str):
 
 
 @dataclass
-class Document:
+class ParsedYaml:
     """A parsed data file: its values and the line (1-based) where each field path starts."""
 
     path: Path
@@ -139,7 +139,7 @@ class Document:
         return self.lines.get(())
 
 
-def read_yaml(path: Path) -> Document:
+def read_yaml(path: Path) -> ParsedYaml:
     """Parse *path*; raise `DataError` naming the file and line of any syntax problem."""
     try:
         raw = path.read_bytes()
@@ -150,7 +150,7 @@ def read_yaml(path: Path) -> Document:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line: int | None = raw[: exc.start].count(b"\n") + 1
         raise DataError([Problem(path, line, "", "not valid UTF-8 text")]) from exc
 
     loader = None
@@ -176,7 +176,7 @@ def read_yaml(path: Path) -> Document:
     finally:
         if loader is not None:
             loader.dispose()
-    doc = Document(path, None)
+    doc = ParsedYaml(path, None)
     if node is None:
         raise DataError([Problem(path, 1, "", "the file is empty")])
     problems: list[Problem] = []
@@ -186,7 +186,7 @@ def read_yaml(path: Path) -> Document:
     return doc
 
 
-def _convert(node: yaml.Node, where: FieldPath, doc: Document, loader: _Loader, problems: list[Problem]) -> Any:
+def _convert(node: yaml.Node, where: FieldPath, doc: ParsedYaml, loader: _Loader, problems: list[Problem]) -> Any:
     doc.lines.setdefault(where, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -9,9 +10,9 @@ from pydantic import BaseModel, ValidationError
 
 from ..core.derive import cagr_warning
 from ..core.errors import DataError, Problem
+from ..core.model import Report, TableSpec, Variant
 from .glyphs import describe, missing_glyphs
-from ..core.model import Report
-from .reader import Document, dotted
+from .reader import ParsedYaml, dotted
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,7 +28,7 @@ class Validated:
     warnings: tuple[Problem, ...]
 
 
-def parse_model(doc: Document, model: type[M]) -> M:
+def parse_model(doc: ParsedYaml, model: type[M]) -> M:
     """Validate *doc* as *model*; raise `DataError` listing every problem with its line and field path."""
     if not isinstance(doc.data, dict):
         raise DataError([Problem(doc.path, 1, "", "the file must hold a mapping of fields")])
@@ -37,7 +38,7 @@ def parse_model(doc: Document, model: type[M]) -> M:
         raise DataError(problems_from(doc, exc)) from None
 
 
-def validate(doc: Document) -> Validated:
+def validate(doc: ParsedYaml) -> Validated:
     """Validate *doc* against the schema and the business rules; raise `DataError` listing all problems."""
     report = parse_model(doc, Report)
     crossed = _cross_problems(doc, report)
@@ -55,10 +56,12 @@ def validate(doc: Document) -> Validated:
     return Validated(report, tuple(warnings))
 
 
-def _cross_problems(doc: Document, report: Report) -> list[Problem]:
+def _cross_problems(doc: ParsedYaml, report: Report) -> list[Problem]:
     """Rules spanning fields: unique table and variant ids, variant filters naming table columns."""
     problems = []
-    for kind, items in (("tables", report.tables), ("variants", report.variants)):
+    groups: tuple[tuple[str, Sequence[TableSpec | Variant]], ...] = (
+        ("tables", report.tables), ("variants", report.variants))
+    for kind, items in groups:
         seen = set()
         for i, item in enumerate(items):
             if item.id in seen:
@@ -75,7 +78,7 @@ def _cross_problems(doc: Document, report: Report) -> list[Problem]:
     return problems
 
 
-def problems_from(doc: Document, exc: ValidationError) -> list[Problem]:
+def problems_from(doc: ParsedYaml, exc: ValidationError) -> list[Problem]:
     """Turn pydantic's errors into problems located by line and field path."""
     problems = []
     seen = set()
