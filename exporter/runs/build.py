@@ -112,9 +112,13 @@ class BuildResult:
         return "ok" if self.ok else ("stopped" if self.stopped else "failed")
 
 
-def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: RunContext = RunContext(),  # noqa: B008 -- env read at import
+def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: RunContext | None = None,
               workers: Workers = Workers(), delivery: Delivery | None = None, keep: int = DEFAULT_KEEP) -> BuildResult:
-    """Build (and with *delivery*, deliver) under the run lock, recording the run in the history."""
+    """Build (and with *delivery*, deliver) under the run lock, recording the run in the history.
+
+    *run* defaults to a manual run with this process's environment and clock, read at the call.
+    """
+    run = run or RunContext()
     executors.check_settings(workers.kind, workers.address)
     formats = check_formats(selection.formats)
     created = source_date(run.env)
@@ -137,8 +141,9 @@ def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: 
 
 
 def run_deliver(workspace: Workspace, ids: tuple[str, ...] = (), *, delivery: Delivery = Delivery(),
-                run: RunContext = RunContext()) -> BuildResult:  # noqa: B008 -- env read at import
+                run: RunContext | None = None) -> BuildResult:
     """Deliver the published sets of the selected reports (nothing is built), under the run lock."""
+    run = run or RunContext()
     sources = select(discover(workspace), ids)
     recipients = _recipients(workspace, delivery)
 

@@ -30,14 +30,14 @@ def find(timetable: Timetable, job_id: str, where: Workspace) -> JobSpec:
     raise UsageError(f"{where.schedule}: no job {job_id!r} (jobs: {known})")
 
 
-def run_job(workspace: Workspace, job_id: str, *, run: RunContext = RunContext(), workers: Workers = Workers(),  # noqa: B008
+def run_job(workspace: Workspace, job_id: str, *, run: RunContext | None = None, workers: Workers = Workers(),
             keep: int = DEFAULT_KEEP) -> BuildResult:
     """Run timetable job *job_id* now: build its reports and formats and deliver them as it says.
 
     The service (trigger ``schedule``) and crontab lines (trigger ``cron``) both come here, so a job
     does the same whichever starts it. The timetable is read at each run.
     """
-    run = dataclasses.replace(run, job_id=job_id)
+    run = dataclasses.replace(run or RunContext(), job_id=job_id)
     with logs.context(job_id=job_id):
         try:
             job = find(load_schedule(workspace), job_id, workspace)
