@@ -7,8 +7,10 @@ raises an `ExporterError`; none of them prints, exits or reads the wall clock un
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .core.errors import DataError, Problem
 from .core.ids import SetId
@@ -30,6 +32,8 @@ __all__ = [
     "build", "deliver", "run_job", "validate", "load", "list_reports", "history", "list_jobs", "crontab",
     "json_schema",
 ]
+
+T = TypeVar("T")
 
 build = run_build
 deliver = run_deliver
@@ -58,21 +62,21 @@ def validate(workspace: Workspace, ids: tuple[str, ...] | list[str] = ()) -> Val
         loaded = load_all(select(sources, ids))
     except DataError as exc:
         problems.extend(exc.problems)
-    timetable: LoadedTimetable | None = None
-    recipients: LoadedRecipients | None = None
-    checked = []
-    if workspace.schedule_file is not None or workspace.schedule.exists():
-        checked.append(workspace.schedule)
+    checked: list[Path] = []
+
+    def check(path: Path, named: Path | None, loader: Callable[[Path, list[str]], T]) -> T | None:
+        """Load *path* when it exists or is named, keeping its problems with the others."""
+        if named is None and not path.exists():
+            return None
+        checked.append(path)
         try:
-            timetable = load_timetable(workspace.schedule, known)
+            return loader(path, known)
         except DataError as exc:
             problems.extend(exc.problems)
-    if workspace.recipients_file is not None or workspace.recipients.exists():
-        checked.append(workspace.recipients)
-        try:
-            recipients = load_recipients(workspace.recipients, known)
-        except DataError as exc:
-            problems.extend(exc.problems)
+            return None
+
+    timetable = check(workspace.schedule, workspace.schedule_file, load_timetable)
+    recipients = check(workspace.recipients, workspace.recipients_file, load_recipients)
     if timetable is not None:
         problems.extend(_unknown_job_lists(timetable, recipients))
     if recipients is not None:

@@ -92,3 +92,12 @@ def test_a_job_store_written_before_the_package_move_restores(tmp_path):
     with sqlite3.connect(state / "jobs.sqlite") as db:
         states = [row[0] for row in db.execute("SELECT job_state FROM apscheduler_jobs")]
     assert all(b"exporter.service" not in s and b"exporter.triggers" not in s for s in states)
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    """`exporter --help` and the CLI module import no pydantic, renderers or scheduler (start-up stays cheap)."""
+    heavy = ("pydantic", "docx", "openpyxl", "reportlab", "apscheduler", "sqlalchemy", "yaml", "exporter.api")
+    done = subprocess.run([sys.executable, "-c", "import sys, exporter.cli; print(' '.join(sorted(sys.modules)))"],
+                          capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    assert not [name for name in heavy if name in loaded]

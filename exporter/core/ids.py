@@ -1,11 +1,24 @@
-"""Identifiers: a report id, and the id of a published set (a report, or one of its variants)."""
+"""Identifiers: a report id, and the id of a published set (a report, or one of its variants).
+
+Import-light (no pydantic): the command line's start-up path goes through here.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .errors import UsageError
-from .model import valid_id
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+ID_RE = re.compile(ID_PATTERN)
+# Names Windows reserves for devices: a share that sales people open from Windows cannot hold them.
+RESERVED_IDS = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)), *(f"lpt{n}" for n in range(1, 10))}
+
+
+def valid_id(value: str) -> bool:
+    """Tell whether *value* may be a report id (and so a file name)."""
+    return bool(ID_RE.match(value)) and value not in RESERVED_IDS
 
 
 @dataclass(frozen=True, order=True)

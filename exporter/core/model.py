@@ -7,7 +7,6 @@ from the rest of the project. Instances are frozen; every text in it has been th
 from __future__ import annotations
 
 import datetime as dt
-import re
 from enum import Enum
 from typing import Annotated, Literal
 
@@ -24,21 +23,12 @@ from pydantic import (
     model_validator,
 )
 
+from .ids import ID_PATTERN, valid_id
 from .text import clean_text
-
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
-ID_RE = re.compile(ID_PATTERN)
-# Names Windows reserves for devices: a share that sales people open from Windows cannot hold them.
-RESERVED_IDS = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)), *(f"lpt{n}" for n in range(1, 10))}
 
 # Limits on text, with room to spare: an Excel cell holds at most 32,767 characters.
 MAX_TEXT = 32_000
 MAX_LINE = 500  # titles, names and other one-line fields
-
-
-def valid_id(value: str) -> bool:
-    """Tell whether *value* may be a report id (and so a file name)."""
-    return bool(ID_RE.match(value)) and value not in RESERVED_IDS
 
 
 def _id(value: str) -> str:

@@ -15,7 +15,6 @@ manifest that disagrees with them; with no manifest the next run rebuilds the se
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -147,13 +146,8 @@ def _keep_aside(path: Path) -> Path:
 
 
 def _published_names(manifest_bytes: bytes | None) -> list[str]:
-    if manifest_bytes is None:
-        return []
-    try:
-        raw = json.loads(manifest_bytes)
-    except ValueError:
-        return []
-    return [entry.name for entry in PublishedSet.from_json(raw).files.values()] if isinstance(raw, dict) else []
+    published = PublishedSet.from_bytes(manifest_bytes) if manifest_bytes is not None else None
+    return [entry.name for entry in published.files.values()] if published else []
 
 
 def _write_version(history: Path, version: str, files: dict[str, bytes]) -> None:

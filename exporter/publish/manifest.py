@@ -115,8 +115,16 @@ class PublishedSet:
     def read(cls, folder: Path) -> PublishedSet | None:
         """Return the set published in *folder*, or None when it has no readable manifest."""
         try:
-            raw = json.loads((folder / MANIFEST_NAME).read_bytes())
-        except (OSError, ValueError):
+            return cls.from_bytes((folder / MANIFEST_NAME).read_bytes())
+        except OSError:
+            return None
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PublishedSet | None:
+        """Read a manifest's bytes; None when they are not a JSON object."""
+        try:
+            raw = json.loads(data)
+        except ValueError:
             return None
         return cls.from_json(raw) if isinstance(raw, dict) else None
 
@@ -195,5 +203,6 @@ class PublishedSet:
 def is_current(folder: Path, inputs: Inputs) -> bool:
     """Tell whether *folder* holds a set built from *inputs* whose files still match their hashes."""
     published = PublishedSet.read(folder)
-    return (published is not None and published.built_from(inputs)
-            and published.verify(folder, inputs.formats) is None and set(published.files) == set(inputs.formats))
+    # Every format built must be listed: a damaged entry is dropped on reading, and must not pass for current.
+    return (published is not None and published.built_from(inputs) and set(published.files) == set(inputs.formats)
+            and published.verify(folder) is None)

@@ -135,7 +135,7 @@ def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: 
         return result
 
     started = time.monotonic()
-    result = recorded(workspace.state, run, body, lambda result: result.status)
+    result = recorded(workspace.state, run, body)
     result.seconds = time.monotonic() - started
     return result
 
@@ -151,7 +151,7 @@ def run_deliver(workspace: Workspace, ids: tuple[str, ...] = (), *, delivery: De
         set_ids = [str(unit.set_id) for unit in with_published_variants(workspace, sources)]
         return BuildResult(run_id, [], [], _deliver(workspace, recipients, delivery, set_ids, run, run_id))
 
-    return recorded(workspace.state, run, body, lambda result: result.status)
+    return recorded(workspace.state, run, body)
 
 
 def _recipients(workspace: Workspace, delivery: Delivery) -> LoadedRecipients:

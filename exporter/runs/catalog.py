@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,8 +12,8 @@ from pathlib import Path
 
 from ..core.derive import forecast
 from ..core.errors import DataError, Problem, UsageError
-from ..core.ids import SetId
-from ..core.model import Report, valid_id
+from ..core.ids import SetId, valid_id
+from ..core.model import Report
 from ..core.workspace import Workspace
 from ..layout.market import build_document, edition_title
 from ..publish.manifest import Inputs, PublishedSet, file_sha256
@@ -174,7 +173,7 @@ def check_all(sources: list[ReportSource], warnings: list[Problem]) -> dict[str,
 def inputs_of(source: ReportSource, formats: tuple[str, ...], epoch: int | None) -> Inputs:
     """What decides the bytes of a report's sets: its YAML, its table files, formats and options."""
     tables = tuple((path.name, file_sha256(path)) for path in table_files(source.path))
-    return dataclasses.replace(Inputs(file_sha256(source.path), formats, epoch, tables), variant=source.variant)
+    return Inputs(file_sha256(source.path), formats, epoch, tables, source.variant)
 
 
 def published_variants(workspace: Workspace, source: ReportSource) -> list[ReportSource]:

@@ -135,6 +135,7 @@ class RunHistory(StateDatabase):
         """Return the latest runs, newest first; with *report_id*, only runs that touched it or its variants."""
         if not self.path.exists():
             return []
+        matching, wanted = _matching(report_id) if report_id is not None else ("1", ())
         with self._db() as conn:
             if report_id is None:
                 rows = conn.execute(
@@ -146,28 +147,29 @@ class RunHistory(StateDatabase):
                 rows = conn.execute(
                     "SELECT DISTINCT r.run_id, r.trigger, r.started_at, r.ended_at, r.status, r.error, r.job_id, r.catch_up "
                     "FROM runs r "
-                    "JOIN outcomes o ON o.run_id = r.run_id WHERE o.report_id = ? OR o.report_id GLOB ? "
+                    f"JOIN outcomes o ON o.run_id = r.run_id WHERE {matching} "
                     "ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?",
-                    (report_id, _variants_of(report_id), limit),
+                    (*wanted, limit),
                 ).fetchall()
             result = []
             for run_id, trigger, started, ended, status, error, job_id, catch_up in rows:
-                query = "SELECT report_id, outcome, error, files FROM outcomes WHERE run_id = ?"
-                params: tuple = (run_id,)
-                if report_id is not None:  # the report and its variants' sets
-                    query += " AND (report_id = ? OR report_id GLOB ?)"
-                    params += (report_id, _variants_of(report_id))
                 outcomes = tuple(
                     ReportOutcome(rid, outcome, err, json.loads(files))
-                    for rid, outcome, err, files in conn.execute(query + " ORDER BY report_id", params)
+                    for rid, outcome, err, files in conn.execute(
+                        f"SELECT report_id, outcome, error, files FROM outcomes WHERE run_id = ? AND {matching} "
+                        "ORDER BY report_id", (run_id, *wanted))
                 )
                 result.append(Run(run_id, trigger, started, ended, status, error, job_id, catch_up, outcomes))
             return result
 
 
-def _variants_of(report_id: str) -> str:
-    """A GLOB pattern for the set ids of a report's variants (`SetId(report_id, <any variant>)`)."""
+def _matching(report_id: str) -> tuple[str, tuple[str, ...]]:
+    """The SQL condition (fixed text, bound values) on an outcome's set id for `SetId.covers`.
+
+    A variant's set matches itself; a report's own set matches itself and its variants' sets.
+    """
     set_id = SetId.parse(report_id)
     if set_id.is_variant:
-        return ""  # a variant's own set only (GLOB '' matches no id)
-    return str(set_id.with_variant("*"))  # ids hold no GLOB characters: they are validated
+        return "report_id = ?", (report_id,)
+    # Ids are validated, so they hold no GLOB characters.
+    return "(report_id = ? OR report_id GLOB ?)", (report_id, str(set_id.with_variant("*")))

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ..core import logs
 from ..core.errors import DataError, LockBusy, StateError
@@ -54,14 +54,21 @@ def iso(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-R = TypeVar("R")
+class Recordable(Protocol):
+    @property
+    def status(self) -> str:
+        """The run's status in the history: ok, failed or stopped."""
+        ...
 
 
-def recorded(state: Path, run: RunContext, body: Callable[[RunHistory, str], R], status: Callable[[R], str]) -> R:
+R = TypeVar("R", bound=Recordable)
+
+
+def recorded(state: Path, run: RunContext, body: Callable[[RunHistory, str], R]) -> R:
     """Run *body* holding the run lock, recorded in the history; a run meeting the lock is recorded as skipped."""
     try:
         with exclusive_run(state, wait=run.wait):
-            return _locked(state, run, body, status)
+            return _locked(state, run, body)
     except LockBusy as exc:  # only acquiring the lock raises it
         # Recorded without the lock: it only adds a row, and SQLite serialises writers itself.
         with RunHistory(state) as history:
@@ -71,7 +78,7 @@ def recorded(state: Path, run: RunContext, body: Callable[[RunHistory, str], R],
         raise
 
 
-def _locked(state: Path, run: RunContext, body: Callable[[RunHistory, str], R], status: Callable[[R], str]) -> R:
+def _locked(state: Path, run: RunContext, body: Callable[[RunHistory, str], R]) -> R:
     with RunHistory(state) as history:
         started = run.clock()
         run_id = new_run_id(started)
@@ -88,5 +95,5 @@ def _locked(state: Path, run: RunContext, body: Callable[[RunHistory, str], R], 
                 except StateError:
                     log.debug("cannot record the failed run", exc_info=True)
                 raise
-            history.finish(run_id, iso(run.clock()), status(result))
+            history.finish(run_id, iso(run.clock()), result.status)
         return result

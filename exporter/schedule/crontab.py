@@ -5,19 +5,14 @@ from __future__ import annotations
 import shlex
 
 from ..core.workspace import Workspace
+from .jobs import run_job_argv
 from .timetable import JobSpec, Timetable
 from .triggers import cron_of
 
 
 def job_command(job: JobSpec, workspace: Workspace, *, executable: str) -> str:
     """The command a crontab line runs for *job*: it names the job; the timetable says what it builds."""
-    where = workspace.absolute()
-    args = [executable, "-m", "exporter", "-q", "run-job", job.id, "--trigger", "cron", "--data-dir", str(where.data_dir),
-            "--output-dir", str(where.output_dir), "--schedule", str(where.schedule)]
-    if where.state_dir is not None:
-        args += ["--state-dir", str(where.state_dir)]
-    if where.recipients_file is not None:
-        args += ["--recipients", str(where.recipients_file)]
+    args = run_job_argv(job.id, workspace, trigger="cron", executable=executable, options=("-q",))
     # cron turns an unescaped % into a newline
     return shlex.join(args).replace("%", "\\%")
 

@@ -30,6 +30,24 @@ def find(timetable: Timetable, job_id: str, where: Workspace) -> JobSpec:
     raise UsageError(f"{where.schedule}: no job {job_id!r} (jobs: {known})")
 
 
+def run_job_argv(job_id: str, workspace: Workspace, *, trigger: str, executable: str, options: tuple[str, ...] = (),
+                 catch_up: int = 0) -> list[str]:
+    """The `exporter run-job` command line for *job_id*: what a crontab line and the service's child run.
+
+    Places are absolute; the timetable named here says what the job builds when the command runs.
+    """
+    where = workspace.absolute()
+    argv = [executable, "-m", "exporter", *options, "run-job", job_id, "--trigger", trigger]
+    if catch_up:
+        argv += ["--catch-up", str(catch_up)]
+    argv += ["--data-dir", str(where.data_dir), "--output-dir", str(where.output_dir), "--schedule", str(where.schedule)]
+    if where.state_dir is not None:
+        argv += ["--state-dir", str(where.state_dir)]
+    if where.recipients_file is not None:
+        argv += ["--recipients", str(where.recipients_file)]
+    return argv
+
+
 def run_job(workspace: Workspace, job_id: str, *, run: RunContext | None = None, workers: Workers = Workers(),
             keep: int = DEFAULT_KEEP) -> BuildResult:
     """Run timetable job *job_id* now: build its reports and formats and deliver them as it says.

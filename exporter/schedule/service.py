@@ -25,7 +25,7 @@ from ..core.workspace import Workspace
 from ..runs.history import RunHistory
 from ..runs.lock import SCHEDULER_LOCK_NAME, exclusive_run
 from ..runs.record import Clock, new_run_id, utc_now
-from .jobs import load_schedule
+from .jobs import load_schedule, run_job_argv
 from .timetable import JobSpec, Timetable, seconds
 from .triggers import cron_of, trigger_for
 
@@ -235,20 +235,17 @@ def scheduled_build(
     """
     if _RUNS.stopping.is_set():
         return 0
+    workspace = Workspace(Path(data_dir), Path(output_dir), Path(state_dir),
+                          schedule_file=Path(schedule) if schedule else None,
+                          recipients_file=Path(recipients) if recipients else None)
     with logs.context(job_id=job_id):
-        return _run_child(job_id, Path(data_dir), Path(output_dir), Path(state_dir), deadline,
-                          Path(schedule) if schedule else Path(data_dir) / "schedule.yaml",
-                          Path(recipients) if recipients else None)
+        return _run_child(job_id, workspace, deadline)
 
 
-def _run_child(job_id: str, data_dir: Path, output_dir: Path, state_dir: Path, deadline: float, schedule: Path,
-               recipients: Path | None) -> int:
+def _run_child(job_id: str, workspace: Workspace, deadline: float) -> int:
     catch_up = _RUNS.catch_up.pop(job_id, 0)
-    command = [sys.executable, "-m", "exporter", *_RUNS.child_options, "run-job", job_id, "--trigger", "schedule",
-               "--catch-up", str(catch_up), "--data-dir", str(data_dir), "--output-dir", str(output_dir),
-               "--state-dir", str(state_dir), "--schedule", str(schedule)]
-    if recipients is not None:
-        command += ["--recipients", str(recipients)]
+    command = run_job_argv(job_id, workspace, trigger="schedule", executable=sys.executable,
+                           options=tuple(_RUNS.child_options), catch_up=catch_up)
     log.info("job %s: run started%s", job_id, f" (catch-up for {catch_up} missed run(s))" if catch_up else "")
     # The child's log lines carry their own time, level, run and job ids: they go straight to our stderr.
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
@@ -266,7 +263,7 @@ def _run_child(job_id: str, data_dir: Path, output_dir: Path, state_dir: Path, d
                 child.kill()
                 child.wait()
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            with RunHistory(state_dir) as history:
+            with RunHistory(workspace.state) as history:
                 history.fail_latest_of(child.pid, now, f"stopped: the run deadline of {deadline:g} s was exceeded")
             return child.returncode
     finally:
