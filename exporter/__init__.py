@@ -38,7 +38,7 @@ __all__ = [
     "RunRecord", "ListedReport", "LoadedReport", "JobListing",
     "ExporterError", "DataError", "UsageError", "BuildError", "LockBusy", "StateError", "Problem",
     "build", "deliver", "run_job", "validate", "load", "list_reports", "history", "list_jobs", "crontab",
-    "json_schema",
+    "json_schema", "start_report",
 ]
 
 _ERRORS = {"ExporterError", "DataError", "UsageError", "BuildError", "LockBusy", "StateError", "Problem"}
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         list_reports,
         load,
         run_job,
+        start_report,
         validate,
     )
     from .core.errors import BuildError, DataError, ExporterError, LockBusy, Problem, StateError, UsageError

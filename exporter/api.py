@@ -18,7 +18,7 @@ from .core.workspace import Workspace
 from .delivery.ledger import Ledger, LedgerEntry
 from .delivery.recipients import LoadedRecipients, load_recipients
 from .runs.build import BuildResult, Delivery, Outcome, Selection, Workers, run_build, run_deliver
-from .runs.catalog import ListedReport, LoadedReport, discover, list_reports, load, load_all, select
+from .runs.catalog import ListedReport, LoadedReport, discover, list_reports, load, load_all, select, start_report
 from .runs.history import Run, RunHistory
 from .runs.record import RunContext
 from .schedule.crontab import crontab_lines
@@ -30,7 +30,7 @@ __all__ = [
     "Workspace", "Selection", "Workers", "Delivery", "RunContext", "BuildResult", "Outcome", "Validation",
     "RunRecord", "ListedReport", "LoadedReport", "JobListing",
     "build", "deliver", "run_job", "validate", "load", "list_reports", "history", "list_jobs", "crontab",
-    "json_schema",
+    "json_schema", "start_report",
 ]
 
 T = TypeVar("T")
@@ -103,7 +103,7 @@ def _unknown_variant_lists(loaded: list[LoadedReport], recipients: LoadedRecipie
     known = _list_names(recipients)
     return [Problem(report.source.path, None, f"variants[{v}].lists[{n}]",
                     f"unknown distribution list {name!r} (known: {', '.join(sorted(known))})")
-            for report in loaded for v, variant in enumerate(report.job.report.variants)
+            for report in loaded for v, variant in enumerate(report.model.variants)
             for n, name in enumerate(variant.lists) if name not in known]
 
 

@@ -294,6 +294,25 @@ def validate(report_ids, workspace) -> None:
             click.echo(f"{path}: valid")
 
 
+@cli.command()
+@click.argument("report_id")
+@click.option("--kind", type=click.Choice(["document", "market"]), default="document", show_default=True,
+              help="document: sections of blocks fed from data tables; market: a market study's figures and texts.")
+@workspace_options("data_dir")
+@handle_errors
+def new(report_id, kind, workspace) -> None:
+    """Start a report: write a commented starter DATA/reports/REPORT_ID.yaml that builds as it is.
+
+    The document kind also gets an example table, REPORT_ID.deals.csv. Existing files are never
+    replaced. Edit the files, then run `exporter validate` and `exporter build REPORT_ID`.
+    """
+    from . import api
+
+    for path in api.start_report(workspace, report_id, kind):
+        if not _quiet():
+            click.echo(f"wrote {path}")
+
+
 @cli.command("list")
 @workspace_options("data_dir", "output_dir")
 @handle_errors
@@ -386,7 +405,7 @@ def cron(workspace) -> None:
 
 @cli.command()
 def schema() -> None:
-    """Print the JSON Schema of the canonical report data format."""
+    """Print the JSON Schema of report data files (market and document kinds)."""
     from .source.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))

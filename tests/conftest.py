@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.core.derive import forecast
 from exporter.core.model import Report
-from exporter.layout.market import build_document
+from exporter.layout import lay_out
 from exporter.render import RenderJob
 from exporter.source.reader import read_yaml
 from exporter.source.validate import validate
@@ -31,9 +30,8 @@ HOSTILE = {
 }
 
 
-def make_job(report: Report, report_id: str = "us-intrathecal-pump-market") -> RenderJob:
-    fc = forecast(report.figures)
-    return RenderJob(report_id, report, fc, build_document(report, fc))
+def make_job(report: Report) -> RenderJob:
+    return RenderJob(lay_out(report))
 
 
 def shipped_data() -> dict:
@@ -43,6 +41,13 @@ def shipped_data() -> dict:
 @pytest.fixture(scope="session")
 def shipped_report() -> Report:
     return validate(read_yaml(SHIPPED)).report
+
+
+@pytest.fixture(scope="session")
+def shipped_forecast(shipped_report):
+    from exporter.core.derive import forecast
+
+    return forecast(shipped_report.figures)
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ def test_public_api_names():
         "RunRecord", "ListedReport", "LoadedReport", "JobListing",
         "ExporterError", "DataError", "UsageError", "BuildError", "LockBusy", "StateError", "Problem",
         "build", "deliver", "run_job", "validate", "load", "list_reports", "history", "list_jobs", "crontab",
-        "json_schema",
+        "json_schema", "start_report",
     ])
     for name in exporter.__all__:
         assert getattr(exporter, name) is not None

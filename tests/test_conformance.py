@@ -69,8 +69,8 @@ def built(tmp_path_factory) -> Built:
 
 
 @pytest.fixture(scope="module")
-def document(shipped_job):
-    return build_document(shipped_job.report, forecast(shipped_job.report.figures))
+def document(shipped_job, shipped_report):
+    return build_document(shipped_report, forecast(shipped_report.figures))
 
 
 # --- LibreOffice ---------------------------------------------------------------------------------
@@ -153,15 +153,15 @@ def test_docx_headings_become_the_outline_of_libreoffices_pdf(lo_docx_pdf, docum
 
 
 @pytest.mark.slow
-def test_libreoffice_converts_the_xlsx_to_a_valid_pdf_showing_every_sheet(lo_xlsx_pdf, shipped_job):
+def test_libreoffice_converts_the_xlsx_to_a_valid_pdf_showing_every_sheet(lo_xlsx_pdf, shipped_job, shipped_report, shipped_forecast):
     assert_qpdf_check(lo_xlsx_pdf)
     text = flat(" ".join(page_texts(lo_xlsx_pdf)))
-    report = shipped_job.report
+    report = shipped_report
     for expected in (report.title, *(c.name for c in report.companies.entries),
                      *(q.question for q in report.faqs.entries)):
         assert expected in text
     # The scenario series is printed from LibreOffice's own calculation: no cached values exist.
-    for point in shipped_job.forecast.points:
+    for point in shipped_forecast.points:
         assert f"{point.value:,.2f} Scenario (computed from inputs)" in text
 
 

@@ -58,7 +58,7 @@ def squash(text: str) -> str:
 
 
 def test_every_fact_in_all_three_formats(built, tmp_path):
-    report = load(next(s for s in discover(Workspace(DATA_DIR)) if s.id == SHIPPED_ID)).job.report
+    report = load(next(s for s in discover(Workspace(DATA_DIR)) if s.id == SHIPPED_ID)).model
     for fmt, text in texts(built, SHIPPED_ID, tmp_path).items():
         flat = squash(text)
         lines = {line.strip().lstrip("•·◦-* ").strip() for line in text.splitlines()}
@@ -76,7 +76,7 @@ def test_every_fact_in_all_three_formats(built, tmp_path):
 
 
 def test_the_chart_data_equals_the_derived_series(built):
-    report = load(next(s for s in discover(Workspace(DATA_DIR)) if s.id == SHIPPED_ID)).job.report
+    report = load(next(s for s in discover(Workspace(DATA_DIR)) if s.id == SHIPPED_ID)).model
     series = [p.value for p in forecast(report.figures).points]
     book = openpyxl.load_workbook(built / SHIPPED_ID / f"{SHIPPED_ID}.xlsx")
     (chart,) = book["Forecast"]._charts

@@ -1,4 +1,4 @@
-"""Golden test: the plain-text dump of the shipped report, built by the real command line.
+"""Golden test: the plain-text dump of the shipped report and the examples, built by the real command line.
 
 A functional test in the docutils manner, with input, expected and output kept apart:
 
@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 REPORT_ID = "us-intrathecal-pump-market"
+# Each golden input: its data folder (the shipped data, the examples).
+DATA_DIRS = {REPORT_ID: DATA_DIR, "sales-pipeline": ROOT / "examples" / "sales-pipeline" / "data"}
 
 ACCEPT_VAR = "EXPORTER_ACCEPT_GOLDEN"
 ACCEPT_COMMAND = f"{ACCEPT_VAR}=1 .venv/bin/python -m pytest tests/test_golden.py"
@@ -47,7 +49,7 @@ def _child_env() -> dict[str, str]:
 def build_txt(output_dir: Path, report_id: str) -> Path:
     """Build *report_id* to txt with the real CLI, in a child process; return the published file."""
     command = [sys.executable, "-m", "exporter", "-q", "build", "-f", "txt",
-               "--data-dir", str(DATA_DIR), "--output-dir", str(output_dir), report_id]
+               "--data-dir", str(DATA_DIRS[report_id]), "--output-dir", str(output_dir), report_id]
     proc = subprocess.run(command, check=False, cwd=ROOT, env=_child_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, (
         f"exporter build exited {proc.returncode}\ncommand: {' '.join(command)}\n"
@@ -67,9 +69,9 @@ def _lines(data: bytes) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("report_id", [REPORT_ID])
+@pytest.mark.parametrize("report_id", list(DATA_DIRS))
 def test_text_dump_matches_golden_file(tmp_path: Path, report_id: str) -> None:
-    source = DATA_DIR / "reports" / f"{report_id}.yaml"  # input
+    source = DATA_DIRS[report_id] / "reports" / f"{report_id}.yaml"  # input
     expected_path = GOLDEN_DIR / f"{report_id}.txt"      # expected
     output_dir = tmp_path / "output"                     # output
     assert source.is_file(), f"missing input {source}"

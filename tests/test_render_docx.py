@@ -10,12 +10,15 @@ import docx
 import pytest
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Inches
+from lxml import etree
 
 from exporter.core.derive import Basis
 from exporter.render.docx import render
 
 from conftest import HOSTILE, libreoffice, pdftotext
 
+C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
+A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
@@ -91,8 +94,8 @@ def test_headline_figures_are_stated(word, texts):
     assert "Table 1: Key figures" in texts
 
 
-def test_forecast_table_rows_are_the_series(word, shipped_job, texts):
-    points = shipped_job.forecast.points
+def test_forecast_table_rows_are_the_series(word, shipped_job, texts, shipped_forecast):
+    points = shipped_forecast.points
     table = word.tables[1]
     rows = table_rows(table)
     assert rows[0] == ("Year", "Market size (USD billion)", "Basis")
@@ -111,9 +114,23 @@ def test_tables_repeat_their_header_row_and_right_align_numbers(word):
         assert table.rows[1].cells[0].paragraphs[0].alignment != WD_ALIGN_PARAGRAPH.RIGHT
 
 
-def test_chart_is_an_embedded_png_with_a_caption(word, parts, shipped_job, texts):
-    images = [name for name in parts if name.startswith("word/media/")]
-    assert len(images) == 1 and parts[images[0]].startswith(b"\x89PNG\r\n\x1a\n")
+def test_chart_is_a_native_word_chart_with_the_series_cached(word, parts, shipped_forecast, texts):
+    assert not [name for name in parts if name.startswith("word/media/")]  # no picture
+    chart = etree.fromstring(parts["word/charts/chart1.xml"])
+    assert chart.find(f".//{C}barChart/{C}barDir").get("val") == "col"
+    cached = [float(v.text) for v in chart.findall(f".//{C}ser/{C}val//{C}numCache/{C}pt/{C}v")]
+    assert cached == pytest.approx([p.value for p in shipped_forecast.points], rel=1e-12)
+    years = [v.text for v in chart.findall(f".//{C}ser/{C}cat//{C}pt/{C}v")]
+    assert years == [str(p.year) for p in shipped_forecast.points]
+    # Derived years are drawn in the lighter colour, reported ones in the accent.
+    points = {int(dp.find(f"{C}idx").get("val")): dp.find(f".//{A}srgbClr").get("val")
+              for dp in chart.findall(f".//{C}ser/{C}dPt")}
+    derived = {n for n, p in enumerate(shipped_forecast.points) if p.basis is Basis.derived}
+    assert {n for n, colour in points.items() if colour == "9DB8D3"} == derived
+    body = parts["word/document.xml"].decode()
+    assert 'uri="http://schemas.openxmlformats.org/drawingml/2006/chart"' in body
+    assert 'descr="United States Intrathecal Pump market size, 2022–2030"' in body  # alt text
+    assert b"drawingml.chart+xml" in parts["[Content_Types].xml"]
     assert len(word.inline_shapes) == 1
     assert abs(word.inline_shapes[0].width - Inches(6)) < Inches(0.1)
     assert "Figure 1: United States Intrathecal Pump market size, 2022–2030" in texts

@@ -14,7 +14,8 @@ from reportlab.platypus import Paragraph as PdfParagraph
 from exporter.core.derive import Basis
 from exporter.core.document import Chart, Paragraph, Section, Table
 from exporter.render import RenderJob
-from exporter.render.pdf import ACCENT, FONT, forecast_drawing, markup, register_fonts, render
+from exporter.render.pdf import ACCENT, FONT, chart_drawing, markup, register_fonts, render
+from exporter.render.theme import DEFAULT_THEME
 
 from conftest import HOSTILE, flat, need, pdf_body, pdftotext
 
@@ -108,8 +109,8 @@ def test_headline_figures(text):
         assert figure in text
 
 
-def test_forecast_table_labels_each_year_with_its_basis(text, shipped_job):
-    for point in shipped_job.forecast.points:
+def test_forecast_table_labels_each_year_with_its_basis(text, shipped_job, shipped_forecast):
+    for point in shipped_forecast.points:
         assert f"{point.year} {point.value:,.2f} {point.basis.label}" in text
 
 
@@ -126,17 +127,18 @@ def test_chart_page_has_legend_value_labels_and_axis_labels(pages, shipped_job):
     page = next(flat(p) for p in pages if chart.title in flat(p))
     assert Basis.reported.label in page and Basis.derived.label in page
     assert chart.x_label in page
-    for point in chart.forecast.points:
-        assert f"{point.value:.2f}" in page
+    for value in chart.series[0].values:
+        assert f"{value:.2f}" in page
 
 
 # --- the chart is drawn from the forecast ---------------------------------------------------------
 
 
-def test_chart_bars_are_the_forecast_values_and_colour_the_basis(shipped_job):
+def test_chart_bars_are_the_forecast_values_and_colour_the_basis(shipped_job, shipped_forecast):
     chart = next(b for s in shipped_job.document.sections for b in s.blocks if isinstance(b, Chart))
-    drawing = forecast_drawing(chart)
-    points = shipped_job.forecast.points
+    register_fonts()
+    drawing = chart_drawing(chart, DEFAULT_THEME, width=450, font=FONT)
+    points = shipped_forecast.points
     assert [list(series) for series in drawing.chart.data] == [[p.value for p in points]]
     assert drawing.chart.categoryAxis.categoryNames == [str(p.year) for p in points]
     fills = [drawing.chart.bars[(0, i)].fillColor for i in range(len(points))]
@@ -217,13 +219,13 @@ def test_markup_yields_plain_regular_text_without_links():
         assert all(f.fontName == FONT and not getattr(f, "link", None) for f in frags)
 
 
-def test_rows_taller_than_a_page_split_instead_of_failing(shipped_job, tmp):
+def test_rows_taller_than_a_page_split_instead_of_failing(shipped_job, tmp, shipped_report, shipped_forecast):
     long_text = " ".join(f"word{i}" for i in range(2500))
     table = Table("Long rows", ("Name", "Text", "Value"), (("a", long_text, "1.00"), ("b", "short", "2.00")),
                   (False, False, True))
     document = dataclasses.replace(
         shipped_job.document, sections=(Section("Long", 1, (table, Paragraph(long_text)), "long"),)
     )
-    job = RenderJob(shipped_job.report_id, shipped_job.report, shipped_job.forecast, document)
+    job = RenderJob(document)
     text = flat(pdftotext(render(job), tmp))
     assert "word0 " in text and "word2499" in text and "short 2.00" in text

@@ -109,22 +109,22 @@ def test_output_is_reproducible(xlsx, shipped_job):
     assert {info.date_time for info in infos} == {(2026, 11, 23, 0, 0, 0)}
 
 
-def test_no_formulas_outside_the_assumptions_series(wb, xlsx, shipped_job):
+def test_no_formulas_outside_the_assumptions_series(wb, xlsx, shipped_job, shipped_forecast):
     for ws in wb.worksheets:
         formulas = [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
-        expected = len(shipped_job.forecast.points) if ws.title == "Assumptions" else 0
+        expected = len(shipped_forecast.points) if ws.title == "Assumptions" else 0
         assert len(formulas) == expected, (ws.title, formulas)
     with zipfile.ZipFile(io.BytesIO(xlsx)) as zf:
         sheets = [n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
         total = sum(zf.read(n).decode().count("<f>") for n in sheets)
-    assert total == len(shipped_job.forecast.points)
+    assert total == len(shipped_forecast.points)
 
 
 # --- Summary ---------------------------------------------------------------------------------
 
 
-def test_summary_facts(wb, shipped_job):
-    ws, report = wb["Summary"], shipped_job.report
+def test_summary_facts(wb, shipped_job, shipped_report):
+    ws, report = wb["Summary"], shipped_report
     assert ws["A1"].value == report.title
     labels = range(2, find_row(ws, "Figure"))
     facts = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2) for r in labels}
@@ -138,22 +138,22 @@ def test_summary_facts(wb, shipped_job):
 
 
 @pytest.mark.parametrize("book", ["wb", "values"])
-def test_summary_key_figures_are_numbers_with_units(request, book, shipped_job):
+def test_summary_key_figures_are_numbers_with_units(request, book, shipped_job, shipped_forecast):
     ws = request.getfixturevalue(book)["Summary"]
     header = find_row(ws, "Figure")
     assert [c.value for c in ws[header][:5]] == ["Figure", "Value", "Unit", "Period/Year", "Basis"]
     body = range(header + 1, header + 5)
     table = {ws.cell(row=n, column=1).value: tuple(c.value for c in ws[n][1:5]) for n in body}
-    assert table["Market size, base year"] == (3.5, "USD billion", 2022, "Reported")
-    assert table["Market size, projection"] == (5.8, "USD billion", 2030, "Reported")
-    assert table["CAGR (stated)"] == (0.065, "percent per year", "2024–2030", "Reported")
-    implied = table["CAGR (implied by reported sizes)"]
-    assert implied[0] == pytest.approx(shipped_job.forecast.implied_cagr)
+    assert table["Market size 2022"] == (3.5, "USD billion", 2022, "Reported")
+    assert table["Market size 2030 (projection)"] == (5.8, "USD billion", 2030, "Reported")
+    assert table["CAGR 2024–2030"] == (0.065, "percent per year", "2024–2030", "Reported")
+    implied = table["CAGR implied by sizes 2022–2030"]
+    assert implied[0] == pytest.approx(shipped_forecast.implied_cagr)
     assert implied[1:] == ("percent per year", "2022–2030", "Derived (estimate)")
     formats = {ws.cell(row=n, column=1).value: ws.cell(row=n, column=2).number_format for n in body}
-    assert formats["CAGR (stated)"] == "0.0%"
-    assert formats["CAGR (implied by reported sizes)"] == "0.00%"
-    assert formats["Market size, base year"] == "#,##0.00"
+    assert formats["CAGR 2024–2030"] == "0.0%"
+    assert formats["CAGR implied by sizes 2022–2030"] == "0.00%"
+    assert formats["Market size 2022"] == "#,##0.00"
     for n in body:
         assert ws.cell(row=n, column=2).data_type == "n"
 
@@ -162,9 +162,9 @@ def test_summary_key_figures_are_numbers_with_units(request, book, shipped_job):
 
 
 @pytest.mark.parametrize("book", ["wb", "values"])
-def test_forecast_rows_are_the_series_as_numbers(request, book, shipped_job):
+def test_forecast_rows_are_the_series_as_numbers(request, book, shipped_job, shipped_forecast):
     ws = request.getfixturevalue(book)["Forecast"]
-    fc = shipped_job.forecast
+    fc = shipped_forecast
     assert [c.value for c in ws[1][:3]] == ["Year", "Market size (USD billion)", "Basis"]
     table = [tuple(c.value for c in ws[n][:3]) for n in range(2, 2 + len(fc.points))]
     # openpyxl writes 15 significant digits, as Excel does
@@ -175,7 +175,7 @@ def test_forecast_rows_are_the_series_as_numbers(request, book, shipped_job):
         assert ws.cell(row=n, column=2).number_format == "#,##0.00"
 
 
-def test_forecast_note_is_the_derivation_note(wb, shipped_job):
+def test_forecast_note_is_the_derivation_note(wb, shipped_job, shipped_forecast):
     ws = wb["Forecast"]
     note = next(
         b.text
@@ -184,17 +184,17 @@ def test_forecast_note_is_the_derivation_note(wb, shipped_job):
         for b in s.blocks
         if getattr(b, "role", None) == "note"
     )
-    assert ws.cell(row=len(shipped_job.forecast.points) + 3, column=1).value == note
+    assert ws.cell(row=len(shipped_forecast.points) + 3, column=1).value == note
     assert "derived estimates" in note
 
 
-def test_forecast_chart_is_bound_to_the_cells(wb, xlsx, shipped_job):
+def test_forecast_chart_is_bound_to_the_cells(wb, xlsx, shipped_job, shipped_forecast):
     ws = wb["Forecast"]
     assert len(ws._charts) == 1
     chart = ws._charts[0]
     assert chart.tagname == "barChart" and chart.type == "col"
     assert chart.anchor._from.col >= 3  # right of the Year | Market size | Basis table
-    last = 1 + len(shipped_job.forecast.points)
+    last = 1 + len(shipped_forecast.points)
     with zipfile.ZipFile(io.BytesIO(xlsx)) as zf:
         xml = zf.read("xl/charts/chart1.xml").decode()
     assert f"<f>'Forecast'!$B$2:$B${last}</f>" in xml
@@ -208,8 +208,8 @@ def test_forecast_chart_is_bound_to_the_cells(wb, xlsx, shipped_job):
 # --- Assumptions -----------------------------------------------------------------------------
 
 
-def test_assumptions_inputs(wb, shipped_job):
-    ws, fc = wb["Assumptions"], shipped_job.forecast
+def test_assumptions_inputs(wb, shipped_job, shipped_forecast):
+    ws, fc = wb["Assumptions"], shipped_forecast
     base_year = ws.cell(row=find_row(ws, "Base year"), column=2)
     base_value = ws.cell(row=find_row(ws, "Base value"), column=2)
     rate = ws.cell(row=find_row(ws, "Growth rate used (implied by reported sizes; derived)"), column=2)
@@ -228,8 +228,8 @@ def test_assumptions_inputs(wb, shipped_job):
     assert "recomputes" in explanation and "Forecast sheet keeps the published values" in explanation
 
 
-def test_assumptions_series_is_live_formulas_on_the_inputs(wb, values, shipped_job):
-    ws, fc = wb["Assumptions"], shipped_job.forecast
+def test_assumptions_series_is_live_formulas_on_the_inputs(wb, values, shipped_job, shipped_forecast):
+    ws, fc = wb["Assumptions"], shipped_forecast
     refs = {
         name: "$B$" + str(find_row(ws, label))
         for name, label in (("year", "Base year"), ("value", "Base value"), ("rate", "Growth rate used"))
@@ -245,14 +245,14 @@ def test_assumptions_series_is_live_formulas_on_the_inputs(wb, values, shipped_j
         # Evaluate the formula as a spreadsheet would: it must reproduce the published series.
         computed = inputs["value"] * (1 + inputs["rate"]) ** (point.year - inputs["year"])
         assert computed == pytest.approx(point.value, rel=1e-9)
-        # openpyxl writes no cached results: non-calculating readers see no number here.
-        assert values["Assumptions"].cell(row=row, column=2).value is None
+        # The cached result is written beside the formula: non-calculating readers see the number.
+        assert values["Assumptions"].cell(row=row, column=2).value == pytest.approx(point.value, rel=1e-12)
 
 
 # --- text sheets -----------------------------------------------------------------------------
 
 
-def test_segments(wb, shipped_job):
+def test_segments(wb, shipped_job, shipped_report):
     ws = wb["Segments"]
     assert [c.value for c in ws[1]] == ["Segmentation", "Segment", "Title", "Text", "Conditions", "Drugs"]
     expected = [
@@ -264,15 +264,15 @@ def test_segments(wb, shipped_job):
             "\n".join(s.conditions),
             "\n".join(s.drugs),
         )
-        for seg in shipped_job.report.segmentations
+        for seg in shipped_report.segmentations
         for s in seg.segments
     ]
     assert rows(ws) == expected
     assert ws["D2"].alignment.wrap_text
 
 
-def test_trends_and_opportunities(wb, shipped_job):
-    report = shipped_job.report
+def test_trends_and_opportunities(wb, shipped_job, shipped_report):
+    report = shipped_report
     expected = [(report.trends.title, n, p) for n, p in enumerate(report.trends.paragraphs, 1)]
     expected += [(report.opportunities.title, n, p) for n, p in enumerate(report.opportunities.paragraphs, 1)]
     ws = wb["Trends & Opportunities"]
@@ -280,9 +280,9 @@ def test_trends_and_opportunities(wb, shipped_job):
     assert rows(ws) == expected
 
 
-def test_faq_has_all_ten_questions(wb, shipped_job):
+def test_faq_has_all_ten_questions(wb, shipped_job, shipped_report):
     ws = wb["FAQ"]
-    faqs = shipped_job.report.faqs.entries
+    faqs = shipped_report.faqs.entries
     assert len(faqs) == 10
     assert [c.value for c in ws[1]] == ["#", "Question", "Answer"]
     assert rows(ws) == [(n, f.question, f.answer) for n, f in enumerate(faqs, 1)]
@@ -352,12 +352,12 @@ def soffice_csv(xlsx: bytes, sheet: int, tmp_path: Path) -> list[list[str]]:
 
 
 @pytest.mark.slow
-def test_libreoffice_calculates_the_assumptions_series(xlsx, shipped_job, tmp_path):
+def test_libreoffice_calculates_the_assumptions_series(xlsx, shipped_job, tmp_path, shipped_forecast):
     table = soffice_csv(xlsx, SHEETS.index("Assumptions") + 1, tmp_path)
     assert table[0][:2] == ["Input", "Value"]
     header = next(n for n, row in enumerate(table) if row and row[0] == "Year")
     series = [row for row in table[header + 1 :] if row and row[0]]
-    points = shipped_job.forecast.points
+    points = shipped_forecast.points
     assert [int(row[0]) for row in series] == [p.year for p in points]
     for row, point in zip(series, points):
         assert float(row[1]) == pytest.approx(point.value, rel=1e-6), point.year

@@ -15,14 +15,18 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet._writer import ALL_TEMP_FILES
 
+from exporter.core.document import Column, Dataset
 from exporter.core.errors import BuildError
 from exporter.core.model import TableSpec
-from exporter.render import xlsx
-from exporter.render.xlsx import SHEETS, _sheet_name, render
+from exporter.layout.datasets import dataset_of
+from exporter.render import RenderJob, xlsx
+from exporter.render.xlsx import _sheet_name, render
 from exporter.source.datatable import open_tables
 
 from conftest import libreoffice
 
+# The market report's own sheets, before any data sheet.
+SHEETS = ["Summary", "Forecast", "Assumptions", "Segments", "Trends & Opportunities", "FAQ", "Companies", "Regions"]
 ROWS = 2_000
 COLUMNS = (("Item", "text"), ("Note", "text"), ("Count", "integer"), ("Amount", "number"), ("Day", "date"))
 # Texts a spreadsheet would read as something else; each must come back as the same text.
@@ -62,21 +66,24 @@ def make_table(folder: Path, title: str, body: list[list[str]], table_id: str = 
 
 @dataclasses.dataclass(frozen=True)
 class StandIn:
-    """A table as `RenderJob.tables` holds it, for rows the CSV reader would not produce."""
+    """A row source giving rows the CSV reader would not produce."""
 
-    spec: object
-    rows: int
     body: tuple = ()
 
     def iter_rows(self):
         yield from self.body
 
 
-def stand_in(title: str, body, *, rows: int | None = None, columns=COLUMNS) -> StandIn:
-    cols = tuple(dataclasses.make_dataclass("Col", ["name", "type"])(n, t) for n, t in columns)
-    spec = dataclasses.make_dataclass("Spec", ["id", "title", "columns"])("stand-in", title, cols)
+def stand_in(title: str, body, *, rows: int | None = None, columns=COLUMNS) -> Dataset:
     body = tuple(body)
-    return StandIn(spec, len(body) if rows is None else rows, body)
+    return Dataset("stand-in", title, tuple(Column(n, t) for n, t in columns), len(body) if rows is None else rows,
+                   StandIn(body))
+
+
+def with_tables(job: RenderJob, tables) -> RenderJob:
+    """*job* with *tables* (checked tables or datasets) as its document's datasets."""
+    datasets = tuple(t if isinstance(t, Dataset) else dataset_of(t) for t in tables)
+    return RenderJob(dataclasses.replace(job.document, datasets=datasets), job.options)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +98,7 @@ def table(table_dir):
 
 @pytest.fixture(scope="module")
 def book_bytes(shipped_job, table) -> bytes:
-    return render(dataclasses.replace(shipped_job, tables=(table,)))
+    return render(with_tables(shipped_job, (table,)))
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +182,7 @@ def test_widths_come_from_the_first_rows_only(shipped_job):
     first = [("x" * 200, "y", 1, 1.5, dt.date(2024, 1, 1))] + short[1:]
 
     def width(body):
-        job = dataclasses.replace(shipped_job, tables=(stand_in("T", body),))
+        job = with_tables(shipped_job, (stand_in("T", body),))
         return load_workbook(io.BytesIO(render(job)))["T"].column_dimensions["A"].width
 
     assert width(late) == width(short) < width(first) == 60
@@ -217,13 +224,13 @@ def test_tables_with_the_same_title_get_their_own_sheets(shipped_job, table_dir)
         make_table(table_dir, "Summary", csv_rows(3), "one"),
         make_table(table_dir, "summary", csv_rows(4), "two"),
     )
-    wb = load_workbook(io.BytesIO(render(dataclasses.replace(shipped_job, tables=tables))))
+    wb = load_workbook(io.BytesIO(render(with_tables(shipped_job, tables))))
     assert wb.sheetnames == [*SHEETS, "Summary (2)", "summary (3)"]
     assert wb["Summary (2)"].max_row == 4 and wb["summary (3)"].max_row == 5
 
 
 def test_an_empty_table_is_a_header_row(shipped_job, table_dir):
-    job = dataclasses.replace(shipped_job, tables=(make_table(table_dir, "Nothing yet", [], "empty"),))
+    job = with_tables(shipped_job, (make_table(table_dir, "Nothing yet", [], "empty"),))
     ws = load_workbook(io.BytesIO(render(job)))["Nothing yet"]
     assert [[c.value for c in row] for row in ws.iter_rows()] == [[name for name, _ in COLUMNS]]
     assert ws.auto_filter.ref == "A1:E1"
@@ -234,7 +241,7 @@ def test_values_the_csv_reader_does_not_produce(shipped_job):
         ("bell\x07char\ufffe", None, 2**40, float("nan"), dt.date(1900, 1, 1)),
         ("", "x" * 40_000, -1, 1e-7, dt.date(1900, 3, 1)),
     ]
-    wb = load_workbook(io.BytesIO(render(dataclasses.replace(shipped_job, tables=(stand_in("Edge", body),)))))
+    wb = load_workbook(io.BytesIO(render(with_tables(shipped_job, (stand_in("Edge", body),)))))
     got = [tuple(c.value for c in row) for row in wb["Edge"].iter_rows(min_row=2)]
     assert got == [
         ("bellchar", None, 2**40, None, dt.datetime(1900, 1, 1)),
@@ -244,7 +251,7 @@ def test_values_the_csv_reader_does_not_produce(shipped_job):
 
 def test_a_table_that_changes_under_the_render_fails_and_leaves_no_temporary_files(shipped_job):
     before = list(ALL_TEMP_FILES)
-    job = dataclasses.replace(shipped_job, tables=(stand_in("Short", [("a", "b", 1, 1.0, None)], rows=2),))
+    job = with_tables(shipped_job, (stand_in("Short", [("a", "b", 1, 1.0, None)], rows=2),))
     with pytest.raises(BuildError, match="1 rows read, 2 expected"):
         render(job)
     assert ALL_TEMP_FILES == before
@@ -267,13 +274,13 @@ def test_report_sheets_are_the_same_with_or_without_tables(shipped_job, book_byt
 
 
 def test_output_with_tables_is_reproducible(book_bytes, shipped_job, table):
-    assert render(dataclasses.replace(shipped_job, tables=(table,))) == book_bytes
+    assert render(with_tables(shipped_job, (table,))) == book_bytes
 
 
 def test_write_streams_to_a_file(shipped_job, table, book_bytes, tmp_path):
     target = tmp_path / "book.xlsx"
     with target.open("wb") as out:
-        xlsx.write(dataclasses.replace(shipped_job, tables=(table,)), out)
+        xlsx.write(with_tables(shipped_job, (table,)), out)
     assert target.read_bytes() == book_bytes
 
 
@@ -284,7 +291,7 @@ def test_memory_does_not_grow_with_rows(shipped_job, tmp_path, monkeypatch):
 
     def peak(n: int) -> int:
         body = ((f"Item {i}", "note", i, i * 0.5, dt.date(2024, 1, 1)) for i in range(n))
-        job = dataclasses.replace(shipped_job, tables=(stand_in("Big", body, rows=n),))
+        job = with_tables(shipped_job, (stand_in("Big", body, rows=n),))
         with (tmp_path / f"{n}.xlsx").open("wb") as out:
             tracemalloc.start()
             try:

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from .ids import ID_PATTERN, valid_id
+from .numbers import NumberFormat, column_format
 from .text import clean_text
 
 # Limits on text, with room to spare: an Excel cell holds at most 32,767 characters.
@@ -217,9 +218,37 @@ DEFAULT_DOCUMENT_ROWS = 1_000
 MAX_DOCUMENT_ROWS = 100_000
 
 
-class TableColumn(_Strict):
+Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR.")]
+Decimals = Annotated[StrictInt, Field(ge=0, le=6)]
+
+
+class Shown(_Strict):
+    """How figures are shown: decimals, a currency, percent; numbers always with thousands separators."""
+
+    decimals: Annotated[Decimals | None, Field(description="Decimals shown; by default as many as needed (up to 2).")] = None
+    currency: Annotated[Currency | None, Field(description="Shown before the number: EUR 1,250.")] = None
+    percent: Annotated[StrictBool, Field(description="The values are fractions shown as percent: 0.25 is 25%.")] = False
+
+    def number_format(self, unit: str | None = None) -> NumberFormat | None:
+        """The format this declaration asks for; None when it declares nothing (the default applies)."""
+        if self.decimals is None and self.currency is None and not self.percent and unit is None:
+            return None
+        return NumberFormat(decimals=self.decimals, currency=self.currency, percent=self.percent, unit=unit)
+
+
+class TableColumn(Shown):
     name: Line
     type: Literal["text", "integer", "number", "date"] = "text"
+
+    @model_validator(mode="after")
+    def _format_of_numbers(self):
+        if self.type not in ("integer", "number") and (self.decimals is not None or self.currency or self.percent):
+            raise ValueError(f"decimals, currency and percent apply to integer and number columns, "
+                             f"not to a {self.type} column")
+        return self
+
+    def shown(self) -> NumberFormat:
+        return column_format(self.name, self.type, self.number_format())
 
 
 class TableSpec(_Strict):
@@ -260,6 +289,7 @@ class Report(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="Market report")
 
+    kind: Annotated[Literal["market"], Field(description="A file without `kind` is a market report.")] = "market"
     title: Line
     market: Line
     geography: Line

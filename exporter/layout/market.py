@@ -6,8 +6,29 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from ..core.derive import Basis, Forecast
-from ..core.document import QA, Block, Bullets, Chart, Document, Meta, Paragraph, Section, Table
+from ..core.document import (
+    QA,
+    Block,
+    Bullets,
+    Chart,
+    Document,
+    Figure,
+    Figures,
+    Meta,
+    Paragraph,
+    Scenario,
+    Section,
+    Series,
+    Sheet,
+    Table,
+)
 from ..core.model import Money, Report, Scale, Variant
+from ..core.numbers import NumberFormat, Value
+from .datasets import columns_of, dataset_of, is_numeric, shown_rows
+
+FORECAST_SHEET = "Forecast"
+PERCENT_UNIT = "percent per year"
+RATE_FORMAT = NumberFormat(decimals=2, percent=True, thousands=False)
 
 if TYPE_CHECKING:
     from ..source.datatable import DataTable
@@ -82,20 +103,24 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
             "overview",
         )
     )
-    key_figures = Table(
+    reported, derived = Basis.reported.label, Basis.derived.label
+    money_format = NumberFormat(decimals=2)
+    key_figures = Figures(
         caption="Key figures",
-        header=("Figure", "Value", "Basis"),
-        rows=(
-            (f"Market size {f.base.year}", stated(f.base.size), Basis.reported.label),
-            (f"Market size {f.projection.year} (projection)", stated(f.projection.size), Basis.reported.label),
-            (f"CAGR {f.cagr.start_year}–{f.cagr.end_year}", f"{f.cagr.percent:g}%", Basis.reported.label),
-            (
-                f"CAGR implied by sizes {f.base.year}–{f.projection.year}",
-                percent(fc.implied_cagr),
-                Basis.derived.label,
-            ),
+        style="table",
+        figures=(
+            Figure(f"Market size {f.base.year}", f.base.size.amount, stated(f.base.size), money_format,
+                   unit=unit_of(f.base.size), period=f.base.year, basis=reported),
+            Figure(f"Market size {f.projection.year} (projection)", f.projection.size.amount,
+                   stated(f.projection.size), money_format, unit=unit_of(f.projection.size),
+                   period=f.projection.year, basis=reported),
+            Figure(f"CAGR {f.cagr.start_year}–{f.cagr.end_year}", f.cagr.percent / 100, f"{f.cagr.percent:g}%",
+                   stated_rate_format(f.cagr.percent), unit=PERCENT_UNIT,
+                   period=f"{f.cagr.start_year}–{f.cagr.end_year}", basis=reported),
+            Figure(f"CAGR implied by sizes {f.base.year}–{f.projection.year}", fc.implied_cagr,
+                   percent(fc.implied_cagr), RATE_FORMAT, unit=PERCENT_UNIT,
+                   period=f"{f.base.year}–{f.projection.year}", basis=derived, derived=True),
         ),
-        numeric=(False, True, False),
     )
     sections.append(
         Section(
@@ -104,13 +129,9 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
             (
                 key_figures,
                 forecast_table(fc),
-                Chart(
-                    title=f"{report.geography} {report.market} market size, {fc.base.year}–{fc.projection.year}",
-                    x_label="Year",
-                    y_label=f"Market size ({fc.unit})",
-                    forecast=fc,
-                ),
+                forecast_chart(report, fc),
                 Paragraph(derivation_note(fc), "note"),
+                scenario(fc),
             ),
             "forecast",
         )
@@ -194,6 +215,17 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
     )
     if created is None:
         created = dt.datetime.combine(report.as_of, dt.time(0, 0), tzinfo=dt.UTC)
+    facts: list[tuple[str, Value]] = [
+        ("Market", report.market),
+        ("Geography", report.geography),
+        ("As of", report.as_of),
+        ("Publisher", report.publisher.name),
+        ("Source", report.source.title),
+        # Plain text on purpose: the workbook carries no live links.
+        ("Source URL", str(report.source.url)),
+    ]
+    if report.source.sample_url:
+        facts.append(("Sample report URL", str(report.source.sample_url)))
     return Document(
         title=report.title,
         subtitle=f"Market size, forecast and analysis — {report.geography}",
@@ -208,7 +240,99 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
             created=created,
         ),
         sections=tuple(sections),
+        headline=headline(report),
+        facts=tuple(facts),
+        workbook_texts=False,
+        sheets=workbook_sheets(report, sections),
+        datasets=tuple(dataset_of(t) for t in tables) if "tables" not in omit else (),
     )
+
+
+def unit_of(value: Money) -> str:
+    return value.currency if value.scale is Scale.unit else f"{value.currency} {value.scale.value}"
+
+
+def stated_rate_format(percent: float) -> NumberFormat:
+    """A percent format showing every decimal the source states (at least one)."""
+    decimals = len(f"{percent:g}".partition(".")[2]) if "e" not in f"{percent:g}" else 2
+    return NumberFormat(decimals=max(1, min(decimals, 4)), percent=True, thousands=False)
+
+
+def forecast_chart(report: Report, fc: Forecast) -> Chart:
+    """The market size by year, reported and derived columns told apart."""
+    return Chart(
+        title=f"{report.geography} {report.market} market size, {fc.base.year}–{fc.projection.year}",
+        kind="bar",
+        categories=tuple(p.year for p in fc.points),
+        series=(Series(f"Market size ({fc.unit})", tuple(p.value for p in fc.points),
+                       tuple(p.basis is Basis.derived for p in fc.points)),),
+        x_label="Year",
+        y_label=f"Market size ({fc.unit})",
+        format=NumberFormat(decimals=2),
+        value_labels=True,
+        basis_labels=(Basis.reported.label, Basis.derived.label),
+        sheet=FORECAST_SHEET,
+    )
+
+
+def scenario(fc: Forecast) -> Scenario:
+    """The workbook's live scenario: the series recomputed from inputs a reader may edit."""
+    start, end = fc.stated_period
+    return Scenario(
+        sheet="Assumptions",
+        base_year=fc.base.year,
+        base_value=fc.base.value,
+        rate=fc.implied_cagr,
+        reference_rate=fc.stated_cagr,
+        reference_label=f"Stated CAGR {start}–{end} (reference; not used in the series)",
+        unit=fc.unit,
+        years=tuple(p.year for p in fc.points),
+        labels=("Base year", f"Base value (market size {fc.base.year})",
+                "Growth rate used (implied by reported sizes; derived)"),
+        value_format=NumberFormat(decimals=2),
+        rate_format=RATE_FORMAT,
+        reference_format=stated_rate_format(fc.stated_cagr * 100),
+        basis=(Basis.reported.label, Basis.derived.label),
+        series_basis="Scenario (computed from inputs)",
+        explanation=("Yellow cells are inputs: edit the base year, base value or growth rate and the series below "
+                     f"recomputes. The {FORECAST_SHEET} sheet keeps the published values (reported and derived) "
+                     "unchanged."),
+    )
+
+
+def workbook_sheets(report: Report, sections: list[Section]) -> tuple[Sheet, ...]:
+    """The market workbook's record sheets: segments, trends, questions, companies and regions."""
+    by_key = {s.key: s for s in sections}
+    segments = tuple(
+        (seg.dimension, segment.name, segment.title or "", "\n\n".join(segment.paragraphs),
+         "\n".join(segment.conditions), "\n".join(segment.drugs))
+        for seg in report.segmentations
+        for segment in seg.segments
+    )
+    texts = tuple(
+        (by_key[key].title, n, block.text)
+        for key in ("trends", "opportunities") if key in by_key
+        for n, block in enumerate((b for b in by_key[key].blocks if isinstance(b, Paragraph)), 1)
+    )
+    faqs = tuple((b.number, b.question, b.answer) for b in (by_key["faqs"].blocks if "faqs" in by_key else ())
+                 if isinstance(b, QA))
+    companies = tuple((n, c.name) for n, c in enumerate(report.companies.entries if report.companies else (), 1))
+    regions = tuple((r.name, countries(r)) for r in (report.regions.entries if report.regions else ()))
+    return (
+        Sheet("Segments", ("Segmentation", "Segment", "Title", "Text", "Conditions", "Drugs"), segments,
+              (16, 18, 24, 100, 26, 22), (True,) * 6),
+        Sheet("Trends & Opportunities", ("Section", "#", "Text"), texts, (28, 5, 110), (True, False, True)),
+        Sheet("FAQ", ("#", "Question", "Answer"), faqs, (5, 50, 100), (False, True, True)),
+        Sheet("Companies", ("#", "Company"), companies, (5, 48), (False, True)),
+        Sheet("Regions", ("Region", "Countries"), regions, (28, 70), (True, True)),
+    )
+
+
+def countries(region) -> str:
+    names = ", ".join(region.countries)
+    if names and region.more_countries:
+        names += " and others"
+    return names
 
 
 def edition_title(report: Report, variant: Variant | None) -> str:
@@ -219,6 +343,7 @@ def edition_title(report: Report, variant: Variant | None) -> str:
 def data_table_blocks(table: DataTable) -> tuple[Block, ...]:
     """A data table as a document shows it: its first rows, and a note when the workbook holds more."""
     spec = table.spec
+    columns = columns_of(spec)
     shown = len(table.preview)
     notes = []
     if table.filter:
@@ -232,8 +357,9 @@ def data_table_blocks(table: DataTable) -> tuple[Block, ...]:
         notes.append(f"All {table.rows:,} rows.")
     blocks: list[Block] = []
     if shown:
-        blocks.append(Table(caption=spec.title, header=tuple(c.name for c in spec.columns), rows=table.preview,
-                            numeric=table.numeric))
+        blocks.append(Table(caption=spec.title, header=tuple(c.name for c in columns),
+                            rows=shown_rows(table.preview, columns),
+                            numeric=tuple(is_numeric(c) for c in columns)))
     else:
         blocks.append(Paragraph(spec.title, "lead"))
     blocks.append(Paragraph(" ".join(notes), "note"))
@@ -241,9 +367,5 @@ def data_table_blocks(table: DataTable) -> tuple[Block, ...]:
 
 
 def region_line(region) -> str:
-    if not region.countries:
-        return region.name
-    countries = ", ".join(region.countries)
-    if region.more_countries:
-        countries += " and others"
-    return f"{region.name} ({countries})"
+    names = countries(region)
+    return f"{region.name} ({names})" if names else region.name

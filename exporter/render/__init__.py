@@ -1,7 +1,8 @@
 """Renderers, looked up by format name. Each turns a `RenderJob` into the bytes of one file.
 
-May import: source (the data tables the workbook streams), core. Never the clock, the environment
-or the output folder.
+May import: core, and source.glyphs for the font files. Never the report model, the source files, the clock, the environment or the
+output folder: a renderer sees the format-neutral document and its render options, nothing else
+(data tables reach it as the document's datasets, which stream their rows).
 
 A renderer is ``render(job: RenderJob) -> bytes`` in its own module; modules are imported only
 when their format is used, so the CLI starts fast.
@@ -11,26 +12,28 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..core.derive import Forecast
 from ..core.document import Document
 from ..core.formats import DEFAULT_FORMATS, FORMATS, get_format
-from ..core.model import Report
-from ..source.datatable import DataTable
+from .theme import DEFAULT_THEME, Theme
 
-__all__ = ["FORMATS", "DEFAULT_FORMATS", "RenderJob", "get_renderer", "render"]
+__all__ = ["FORMATS", "DEFAULT_FORMATS", "RenderJob", "RenderOptions", "get_renderer", "render"]
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How a document is rendered, as opposed to what it says."""
+
+    theme: Theme = DEFAULT_THEME
 
 
 @dataclass(frozen=True)
 class RenderJob:
     """Everything a renderer may use. Renderers read nothing else: no files, no clock."""
 
-    report_id: str
-    report: Report
-    forecast: Forecast
     document: Document
-    tables: tuple[DataTable, ...] = ()  # the report's data tables, streamed by the workbook
+    options: RenderOptions = field(default_factory=RenderOptions)
 
 
 Renderer = Callable[[RenderJob], bytes]

@@ -8,6 +8,7 @@ borders, shading, settings) is built here and nowhere else.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 from dataclasses import dataclass, field
 
@@ -20,15 +21,20 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Mm, Pt, RGBColor
 
-from ..core.document import QA, Block, Bullets, Chart, Document, Meta, Paragraph, Table
-from . import RenderJob
-from .chartimage import chart_png
+from ..core.document import QA, WORKBOOK_ONLY, Block, Bullets, Chart, Document, Figures, Meta, Paragraph, Table
+from . import RenderJob, RenderOptions
+from .nativechart import add_docx_chart
 from .ooxml import reproducible_zip
-from .theme import DEFAULT_THEME, Theme
+from .theme import Theme
 
 LANGUAGE = "en-US"
 CHART_WIDTH_IN = 6.0
-CHART_DPI = 200
+CHART_ASPECT = 0.5  # height / width of a chart
+CHART_ASPECT_PIE = 0.6
+CARDS_PER_ROW = 4
+CARD_VALUE_PT = 18
+CARD_VALUE_SMALL_PT = 13  # when a value has more than CARD_LONG_TEXT characters ("EUR 3,036,000")
+CARD_LONG_TEXT = 9
 LOGO_WIDTH = Mm(40)
 TOC_INSTRUCTION = 'TOC \\o "1-3" \\h \\z \\u'
 # Shown only for a document without sections; otherwise the field result lists the sections.
@@ -62,7 +68,7 @@ class _Look:
     """The theme in python-docx's units, plus what the body needs to know about the document."""
 
     theme: Theme
-    source: str  # the line under each chart
+    publisher: str  # named in the line under each chart
 
     @property
     def accent(self) -> RGBColor:
@@ -85,15 +91,15 @@ class _Look:
         return Mm(self.theme.page_mm[0] - 2 * self.theme.margin_side_mm)
 
 
-def render(job: RenderJob) -> bytes:
-    """Return the bytes of a .docx file presenting *job*'s document."""
-    return render_with(job, DEFAULT_THEME)
-
-
 def render_with(job: RenderJob, theme: Theme) -> bytes:
     """Return the bytes of a .docx file presenting *job*'s document in *theme*."""
-    doc = job.document
-    look = _Look(theme, theme.source_line(doc.publisher))
+    return render(dataclasses.replace(job, options=RenderOptions(theme)))
+
+
+def render(job: RenderJob) -> bytes:
+    """Return the bytes of a .docx file presenting *job*'s document."""
+    doc, theme = job.document, job.options.theme
+    look = _Look(theme, doc.publisher)
     word = docx.Document()
     _set_up_page(word, theme)
     _set_up_styles(word, look)
@@ -344,6 +350,13 @@ def _add_block(word, block: Block, numbers: _Numbers, look: _Look) -> None:
         _add_chart(word, block, numbers.next("Figure"), look)
     elif isinstance(block, QA):
         _add_qa(word, block, look)
+    elif isinstance(block, Figures):
+        if block.style == "table":
+            _add_table(word, block.as_table(), numbers.next("Table"), look)
+        else:
+            _add_cards(word, block, look)
+    elif isinstance(block, WORKBOOK_ONLY):
+        pass
     else:
         raise TypeError(f"the docx renderer has no layout for {type(block).__name__} blocks")
 
@@ -462,17 +475,51 @@ def _style_table(table, look: _Look) -> None:
 
 
 def _add_chart(word, block: Chart, number: int, look: _Look) -> None:
-    png = chart_png(block, width_in=CHART_WIDTH_IN, dpi=CHART_DPI, theme=look.theme)
+    """A native Word chart (a chart part with cached values): every viewer draws it, Word edits it."""
     holder = word.add_paragraph()
     holder.alignment = WD_ALIGN_PARAGRAPH.CENTER
     holder.paragraph_format.keep_with_next = True
     holder.paragraph_format.space_before = Pt(6)
     holder.paragraph_format.line_spacing = 1.0
-    picture = holder.add_run().add_picture(io.BytesIO(png), width=Inches(CHART_WIDTH_IN))
-    # Alt text for screen readers and for Word's "Alt Text" pane.
-    picture._inline.docPr.set("descr", block.title)
+    width = Inches(CHART_WIDTH_IN)
+    height = int(width * (CHART_ASPECT_PIE if block.kind == "pie" else CHART_ASPECT))
+    # The caption below names the chart, so the chart itself carries no title.
+    add_docx_chart(holder, block, look.theme, width_emu=width, height_emu=height, description=block.title,
+                   title=False)
     _add_caption(word, "Figure", number, block.title).paragraph_format.keep_with_next = True
-    word.add_paragraph(look.source, style="Source")
+    word.add_paragraph(look.theme.source_line(look.publisher, block.has_derived), style="Source")
+
+
+def _add_cards(word, block: Figures, look: _Look) -> None:
+    """Key figures as cards: a row of cells, each a large value over its label (four to a row)."""
+    figures = block.figures
+    per_row = min(len(figures), CARDS_PER_ROW)
+    table = word.add_table(rows=0, cols=per_row)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    width = int(look.content_width / per_row)
+    size = CARD_VALUE_PT if max(len(f.text) for f in figures) <= CARD_LONG_TEXT else CARD_VALUE_SMALL_PT
+    for start in range(0, len(figures), per_row):
+        cells = table.add_row().cells
+        for cell, figure in zip(cells, figures[start:start + per_row]):
+            cell.width = width
+            _shade(cell, look.theme.zebra.upper())
+            value = cell.paragraphs[0]
+            value.style = "Table Text"
+            value.paragraph_format.space_before = Pt(6)
+            run = value.add_run(figure.text)
+            _format_run(run, size=size, color=look.accent, bold=True)
+            run.italic = figure.derived
+            label = cell.add_paragraph(figure.label, style="Table Text")
+            label.paragraph_format.space_after = Pt(0 if figure.note else 6)
+            for r in label.runs:
+                r.font.color.rgb = look.muted
+            if figure.note:
+                note = cell.add_paragraph(figure.note, style="Table Text")
+                note.paragraph_format.space_after = Pt(6)
+                for r in note.runs:
+                    _format_run(r, size=look.theme.base_size - 1.5, color=look.muted)
+    word.add_paragraph(style="Table Text").paragraph_format.space_after = Pt(6)
 
 
 # --- raw WordprocessingML ----------------------------------------------------------------------

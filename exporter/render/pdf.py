@@ -8,16 +8,13 @@ reproducible: reportlab runs in invariant mode and the creation date comes from 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import io
 from xml.sax.saxutils import escape
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.charts.textlabels import Label
-from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, LETTER
@@ -47,14 +44,23 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import HRFlowable
 from reportlab.platypus.tableofcontents import TableOfContents
 
-from ..core.derive import Basis
-from ..core.document import QA, Bullets, Chart, Document, Paragraph as TextParagraph, Section, Table
+from ..core.document import (
+    QA,
+    WORKBOOK_ONLY,
+    Bullets,
+    Chart,
+    Document,
+    Figures,
+    Paragraph as TextParagraph,
+    Section,
+    Table,
+)
 from ..source.glyphs import font_folder
-from . import RenderJob
-from .chartimage import nice_axis
+from . import RenderJob, RenderOptions
 from .theme import DEFAULT_THEME, Theme
+from .vectorchart import chart_drawing
 
-__all__ = ["render", "render_with", "forecast_drawing", "markup", "register_fonts", "FONT"]
+__all__ = ["render", "render_with", "chart_drawing", "markup", "register_fonts", "FONT"]
 
 FONT = DEFAULT_THEME.pdf_font  # the family the files below provide
 LANGUAGE = "en-US"  # BCP 47, the form PDF /Lang takes
@@ -69,6 +75,9 @@ ITALIC = f"{FONT}-Oblique"
 
 _PAGES = {"A4": A4, "Letter": LETTER}
 LOGO_WIDTH = 40 * mm
+CHART_HEIGHT = 240  # points
+CARDS_PER_ROW = 4
+CARD_LONG_TEXT = 9  # characters of a card's value beyond which it is set smaller
 
 
 class _Look:
@@ -150,6 +159,11 @@ def _styles(theme: Theme = DEFAULT_THEME) -> dict[str, ParagraphStyle]:
                                textColor=colors.white),
         "head-num": ParagraphStyle("head-num", body, fontName=BOLD, fontSize=9, leading=12, spaceAfter=0,
                                    textColor=colors.white, alignment=TA_RIGHT),
+        "card-value": ParagraphStyle("card-value", body, fontName=BOLD, fontSize=18, leading=22, textColor=ACCENT,
+                                     spaceAfter=2),
+        "card-value-small": ParagraphStyle("card-value-small", body, fontName=BOLD, fontSize=13, leading=17,
+                                           textColor=ACCENT, spaceAfter=2),
+        "card-label": ParagraphStyle("card-label", body, fontSize=9, leading=12, textColor=MUTED, spaceAfter=0),
         "question": ParagraphStyle("question", body, fontName=BOLD, spaceBefore=4, spaceAfter=2, keepWithNext=1),
         "answer": ParagraphStyle("answer", body, leftIndent=12),
         "bullet": ParagraphStyle("bullet", body, spaceAfter=3),
@@ -306,88 +320,6 @@ def _page_templates(look: _Look) -> list[PageTemplate]:
     ]
 
 
-# --- the chart -----------------------------------------------------------------------------------
-
-
-def forecast_drawing(
-    chart: Chart, width: float | None = None, height: float = 240, theme: Theme = DEFAULT_THEME
-) -> Drawing:
-    """Draw the forecast as vector columns: reported in the accent colour, derived lighter.
-
-    The style matches the picture the Word file embeds (chartimage.py): the same colours, value
-    axis with gridlines, axis titles and legend. The bar chart is reachable as ``drawing.chart``
-    so callers (and tests) can read its data.
-    """
-    register_fonts()
-    look = _look(theme)
-    ACCENT, ACCENT_LIGHT, INK, MUTED, RULE = look.accent, look.secondary, look.ink, look.muted, look.rule  # noqa: N806
-    if width is None:
-        width = look.frame_width
-    points = chart.forecast.points
-    drawing = Drawing(width, height, initialFontName=FONT)  # else the renderer's state starts in Helvetica
-    bars = VerticalBarChart()
-    bars.x, bars.y = 58, 48
-    bars.width, bars.height = width - bars.x - 10, height - bars.y - 38
-    bars.data = [[p.value for p in points]]
-    bars.barWidth = 2
-    bars.groupSpacing = 1
-    bars.strokeColor = None
-    bars.bars.strokeColor = None
-    for i, point in enumerate(points):
-        bars.bars[(0, i)].fillColor = ACCENT if point.basis is Basis.reported else ACCENT_LIGHT
-    bars.barLabelFormat = "%.2f"
-    bars.barLabels.fontName = FONT
-    bars.barLabels.fontSize = 7.5
-    bars.barLabels.fillColor = INK
-    bars.barLabels.boxAnchor = "s"
-    bars.barLabels.nudge = 3
-
-    bars.categoryAxis.categoryNames = [str(p.year) for p in points]
-    bars.categoryAxis.labels.fontName = FONT
-    bars.categoryAxis.labels.fontSize = 8
-    bars.categoryAxis.labels.fillColor = INK
-    bars.categoryAxis.strokeColor = MUTED
-    bars.categoryAxis.tickDown = 0
-
-    top, step = nice_axis(max(p.value for p in points))
-    axis = bars.valueAxis
-    axis.valueMin, axis.valueMax, axis.valueStep = 0, top, step
-    axis.labels.fontName = FONT
-    axis.labels.fontSize = 8
-    axis.labels.fillColor = MUTED
-    axis.strokeColor = None
-    axis.visibleGrid = 1
-    axis.gridStrokeColor = RULE
-    axis.gridStrokeWidth = 0.4
-    axis.tickLeft = 0
-    drawing.add(bars, name="chart")
-
-    legend = Legend()
-    legend.alignment = "right"
-    legend.x, legend.y = bars.x, height - 8
-    legend.columnMaximum = 1
-    legend.deltax = 120
-    legend.fontName = FONT
-    legend.fontSize = 8
-    legend.fillColor = INK
-    legend.boxAnchor = "nw"
-    legend.dxTextSpace = 5
-    legend.strokeColor = None
-    legend.colorNamePairs = [(ACCENT, Basis.reported.label), (ACCENT_LIGHT, Basis.derived.label)]
-    drawing.add(legend, name="legend")
-
-    drawing.add(String(bars.x + bars.width / 2, 12, chart.x_label, fontName=FONT, fontSize=8.5,
-                       fillColor=MUTED, textAnchor="middle"), name="x_label")
-    y_label = Label()
-    y_label.setOrigin(12, bars.y + bars.height / 2)
-    y_label.angle = 90
-    y_label.setText(chart.y_label)
-    y_label.fontName, y_label.fontSize, y_label.fillColor = FONT, 8.5, MUTED
-    y_label.boxAnchor = "c"
-    drawing.add(y_label, name="y_label")
-    return drawing
-
-
 # --- blocks --------------------------------------------------------------------------------------
 
 
@@ -461,13 +393,42 @@ def _cell(text: str, numeric: bool, width: float, plain: bool, theme: Theme) -> 
 
 def _chart(chart: Chart, number: int, look: _Look, source: str) -> list[Flowable]:
     theme = look.theme
+    register_fonts()
     figure = KeepTogether([
-        forecast_drawing(chart, theme=theme),
+        chart_drawing(chart, theme, width=look.frame_width, height=CHART_HEIGHT, font=FONT),
         Spacer(1, 4),
         _para(f"Figure {number}: {chart.title}", "caption", theme),
-        _para(source, "source", theme),
+        _para(theme.source_line(source, chart.has_derived), "source", theme),
     ])
     return [figure, Spacer(1, 10)]
+
+
+def _cards(block: Figures, look: _Look) -> list[Flowable]:
+    """Key figures as cards: a large value over its label, up to four in a row."""
+    styles = _styles(look.theme)
+    per_row = min(len(block.figures), CARDS_PER_ROW)
+    cells: list[list[Flowable] | str] = []
+    value_style = styles["card-value" if max(len(f.text) for f in block.figures) <= CARD_LONG_TEXT else "card-value-small"]
+    for figure in block.figures:
+        parts = [Paragraph(markup(figure.text), value_style), _para(figure.label, "card-label", look.theme)]
+        if figure.note:
+            parts.append(_para(figure.note, "source", look.theme))
+        cells.append(parts)
+    rows: list[list[list[Flowable] | str]] = [cells[i:i + per_row] for i in range(0, len(cells), per_row)]
+    rows[-1] += [""] * (per_row - len(rows[-1]))
+    width = look.frame_width / per_row
+    grid = PdfTable(rows, colWidths=[width] * per_row, hAlign="LEFT")
+    grid.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, -1), look.zebra),
+        ("LINEBEFORE", (1, 0), (-1, -1), 3, colors.white),
+        ("LINEBELOW", (0, 0), (-1, -2), 3, colors.white),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 8),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
+        ("LEFTPADDING", (0, 0), (-1, -1), 10),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+    ]))
+    return [grid, Spacer(1, 12)]
 
 
 def _bullets(bullets: Bullets, look: _Look) -> list[Flowable]:
@@ -513,6 +474,12 @@ def _block(block, look: _Look, numbers: _Numbers, source: str) -> list[Flowable]
         return _bullets(block, look)
     if kind is QA:
         return _qa(block, look)
+    if kind is Figures:
+        if block.style == "table":
+            return _table(block.as_table(), numbers.next("Table"), look)
+        return _cards(block, look)
+    if isinstance(block, WORKBOOK_ONLY):
+        return []
     raise TypeError(f"the PDF renderer cannot lay out a {kind.__name__} block")
 
 
@@ -582,7 +549,7 @@ def _outline_levels(sections: tuple[Section, ...]) -> list[int]:
 def build_story(document: Document, page_count: Flowable, theme: Theme = DEFAULT_THEME) -> list[Flowable]:
     """Lay out the cover, the contents page and every section of *document* as flowables."""
     look = _look(theme)
-    source = theme.source_line(document.publisher)
+    source = document.publisher
     numbers = _Numbers()
     story = _cover(document, look)
     story += [NextPageTemplate("body"), PageBreak(), *_contents(theme), PageBreak()]
@@ -592,13 +559,14 @@ def build_story(document: Document, page_count: Flowable, theme: Theme = DEFAULT
     return story
 
 
-def render(job: RenderJob) -> bytes:
-    """Render the job's document as PDF bytes."""
-    return render_with(job, DEFAULT_THEME)
-
-
 def render_with(job: RenderJob, theme: Theme) -> bytes:
     """Render the job's document as PDF bytes in *theme*."""
+    return render(dataclasses.replace(job, options=RenderOptions(theme)))
+
+
+def render(job: RenderJob) -> bytes:
+    """Render the job's document as PDF bytes."""
+    theme = job.options.theme
     register_fonts()
     look = _look(theme)
     document = job.document

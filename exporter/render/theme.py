@@ -33,14 +33,21 @@ class Theme:
     margin_bottom_mm: float = 22.0
     margin_side_mm: float = 22.0
     logo: pathlib.Path | None = None  # a PNG for the cover/title page and the Summary sheet
+    # Chart series in order (the first is the accent); told apart in greyscale print too.
+    palette: tuple[str, ...] = ("1F4E79", "E07B39", "5B9A68", "8E6BB0", "C9A227", "4FA3B8", "B5524B", "7F7F7F")
 
     def __post_init__(self) -> None:
         if self.page_size not in PAGE_SIZES_MM:
             raise ValueError(f"unknown page size {self.page_size!r} (known: {', '.join(PAGE_SIZES_MM)})")
-        for name in ("accent", "secondary", "ink", "muted", "rule", "zebra"):
-            value = getattr(self, name)
+        for name, value in (*((n, getattr(self, n)) for n in ("accent", "secondary", "ink", "muted", "rule",
+                                                                  "zebra")), *(("palette", c) for c in self.palette)):
             if len(value) != 6 or any(c not in "0123456789ABCDEFabcdef" for c in value):
                 raise ValueError(f"{name} must be six hex digits, not {value!r}")
+
+    def series_colour(self, index: int) -> str:
+        """The colour of chart series (or pie slice) *index*: the accent first, then the palette."""
+        colours = (self.accent, *(c for c in self.palette if c.upper() != self.accent.upper()))
+        return colours[index % len(colours)]
 
     @property
     def page_mm(self) -> tuple[float, float]:
@@ -56,9 +63,9 @@ class Theme:
         """Return *hex_colour* as red, green, blue fractions (0..1)."""
         return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
 
-    def source_line(self, publisher: str) -> str:
-        """The line under every chart, naming who reported the figures and who derived the rest."""
-        return f"Source: {publisher}; derived values computed by exporter"
+    def source_line(self, publisher: str, derived: bool = True) -> str:
+        """The line under a chart, naming who reported the figures (and who derived the rest, if any)."""
+        return f"Source: {publisher}; derived values computed by exporter" if derived else f"Source: {publisher}"
 
 
 DEFAULT_THEME = Theme()

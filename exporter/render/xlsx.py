@@ -18,6 +18,7 @@ rows go in as XML serialised by `_rows_xml`, several times faster than openpyxl'
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import datetime as dt
 import functools
 import io
@@ -27,24 +28,12 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from copy import copy
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.chart.label import DataLabelList
-from openpyxl.chart.marker import DataPoint
-from openpyxl.chart.text import RichText, Text
-from openpyxl.chart.title import Title
 from openpyxl.drawing.image import Image as SheetImage
-from openpyxl.drawing.text import (
-    CharacterProperties,
-    Font as TypeFace,
-    Paragraph as DrawingParagraph,
-    ParagraphProperties,
-    RegularTextRun,
-)
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.styles.named_styles import NamedStyleList
 from openpyxl.utils import get_column_letter
@@ -56,29 +45,29 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from ..core.derive import Basis, Forecast
-from ..core.document import QA, Chart, Document, Paragraph, Section
+from ..core.document import (
+    QA,
+    Bullets,
+    Chart,
+    Column,
+    Dataset,
+    Document,
+    Figure,
+    Figures,
+    Paragraph,
+    Scenario,
+    Section,
+    Sheet,
+)
 from ..core.errors import BuildError
-from ..core.model import Money, Report, Scale
-from . import RenderJob
+from ..core.numbers import PLAIN, NumberFormat
+from . import RenderJob, RenderOptions
+from .nativechart import ChartCells, build_chart, data_table, excel_format
 from .ooxml import repack, utc_naive
 from .theme import DEFAULT_THEME, Theme
 
-if TYPE_CHECKING:
-    from ..source.datatable import DataTable
-
-# Sheet names are fixed here, never taken from data: Excel limits them to 31 characters and
-# forbids some characters, and other tools find sheets by these names.
+# The first sheet's name is fixed, never taken from data: other tools find it by this name.
 SUMMARY = "Summary"
-FORECAST = "Forecast"
-ASSUMPTIONS = "Assumptions"
-SEGMENTS = "Segments"
-TRENDS = "Trends & Opportunities"
-FAQ = "FAQ"
-COMPANIES = "Companies"
-REGIONS = "Regions"
-SHEETS = (SUMMARY, FORECAST, ASSUMPTIONS, SEGMENTS, TRENDS, FAQ, COMPANIES, REGIONS)
-
 
 class _Look:
     """The theme as openpyxl fonts, fills and borders."""
@@ -127,7 +116,7 @@ class _Look:
         set_("underline", Border(bottom=thin))
 
 
-# The look of the workbook being written; render_with sets it for the duration of one render
+# The look of the workbook being written; `write` sets it for the duration of one render
 # (a context variable, so renders in parallel threads never see each other's theme).
 _LOOK: contextvars.ContextVar[_Look] = contextvars.ContextVar("xlsx_look", default=_Look(DEFAULT_THEME))  # noqa: B039 -- never mutated
 
@@ -151,8 +140,6 @@ NUMBER = Alignment(horizontal="right", vertical="top", indent=1)  # keeps figure
 DATA_NUMBER = Alignment(horizontal="right", indent=1)
 DATA_LEFT = Alignment(horizontal="left")
 
-MONEY_FORMAT = "#,##0.00"
-DERIVED_RATE_FORMAT = "0.00%"
 YEAR_FORMAT = "0"
 DATE_FORMAT = "yyyy-mm-dd"
 LANGUAGE = "en-US"
@@ -162,8 +149,6 @@ ROW_PADDING = 3  # points above and below the text of a wrapped row
 LOGO_HEIGHT_PX = 48  # the Summary sheet's logo, at the top
 CHART_SIZE_CM = (22, 13.5)  # the Forecast chart: beside a 58-character table it fills a landscape page
 
-PERCENT_UNIT = "percent per year"
-SCENARIO_BASIS = "Scenario (computed from inputs)"
 
 # Data tables.
 SHEET_NAME_LIMIT = 31  # characters (UTF-16 units) in an Excel sheet name
@@ -179,21 +164,22 @@ SPOOL_BYTES = 2 << 20  # the uncompressed package stays in memory up to this (th
 
 def render(job: RenderJob) -> bytes:
     """Return the bytes of the workbook for *job*."""
-    return render_with(job, DEFAULT_THEME)
+    out = io.BytesIO()
+    write(job, out)
+    return out.getvalue()  # no copy: the buffer becomes the bytes
 
 
 def render_with(job: RenderJob, theme: Theme) -> bytes:
     """Return the bytes of the workbook for *job* in *theme*."""
-    out = io.BytesIO()
-    write(job, out, theme=theme)
-    return out.getvalue()  # no copy: the buffer becomes the bytes
+    return render(dataclasses.replace(job, options=RenderOptions(theme)))
 
 
-def write(job: RenderJob, out: IO[bytes], *, theme: Theme = DEFAULT_THEME) -> None:
+def write(job: RenderJob, out: IO[bytes]) -> None:
     """Write the workbook for *job* to the binary file *out*.
 
-    Memory stays flat however many rows the job's data tables hold; only *out* grows.
+    Memory stays flat however many rows the document's datasets hold; only *out* grows.
     """
+    theme = job.options.theme
     token = _LOOK.set(_Look(theme))
     try:
         _write(job, theme, out)
@@ -202,19 +188,24 @@ def write(job: RenderJob, out: IO[bytes], *, theme: Theme = DEFAULT_THEME) -> No
 
 
 def _write(job: RenderJob, theme: Theme, out: IO[bytes]) -> None:
+    doc = job.document
     draft = Workbook()
     draft.remove(draft.active)
     _default_font(draft)
-    sheets = {name: draft.create_sheet(name) for name in SHEETS}
-    doc = job.document
-    _summary(sheets[SUMMARY], job)
-    _forecast(sheets[FORECAST], job)
-    _assumptions(sheets[ASSUMPTIONS], job.forecast)
-    _segments(sheets[SEGMENTS], job.report)
-    _trends(sheets[TRENDS], doc)
-    _faq(sheets[FAQ], doc)
-    _companies(sheets[COMPANIES], job.report)
-    _regions(sheets[REGIONS], job.report)
+    taken = {name.casefold() for name in (SUMMARY, *RESERVED_SHEET_NAMES)}
+    taken |= {c.sheet.casefold() for _, c in doc.blocks() if isinstance(c, (Chart, Scenario)) and c.sheet}
+    taken |= {sheet.name.casefold() for sheet in doc.sheets}
+    _summary(draft.create_sheet(SUMMARY), doc)
+    charts = 0
+    for section, block in doc.blocks():
+        if isinstance(block, Chart):
+            charts += 1
+            name = block.sheet or _sheet_name(block.title, taken, fallback=f"Chart {charts}")
+            _chart_sheet(draft.create_sheet(name), block, _first_note(section))
+        elif isinstance(block, Scenario):
+            _scenario(draft.create_sheet(block.sheet), block)
+    for sheet in doc.sheets:
+        _records(draft.create_sheet(sheet.name), sheet)
     for ws in draft.worksheets:
         _fit_rows(ws)
         _page_setup(ws, theme)
@@ -224,10 +215,9 @@ def _write(job: RenderJob, theme: Theme, out: IO[bytes]) -> None:
         _share_styles(book, draft)
         for ws in draft.worksheets:
             _copy_sheet(ws, book.create_sheet(ws.title))
-        taken = {name.casefold() for name in (*SHEETS, *RESERVED_SHEET_NAMES)}
-        for table in job.tables:
-            name = _sheet_name(table.spec.title, taken, fallback=table.spec.id)
-            _data_sheet(book.create_sheet(name), table, theme)
+        for dataset in doc.datasets:
+            name = _sheet_name(dataset.title, taken, fallback=dataset.id)
+            _data_sheet(book.create_sheet(name), dataset, theme)
         _properties(book, doc)
         _save(book, utc_naive(doc.meta.created), out)
     finally:
@@ -417,9 +407,8 @@ def _lines(text: str, width: float, bold: bool = False, size: float = SIZE) -> i
 # --- sheets ----------------------------------------------------------------------------------
 
 
-def _summary(ws: Worksheet, job: RenderJob) -> None:
-    report, fc, doc = job.report, job.forecast, job.document
-    f = report.figures
+def _summary(ws: Worksheet, doc: Document) -> None:
+    """The first sheet: the title, the document's facts, every key figure and (when asked) its texts."""
     _widths(ws, (38, 14, 18, 14, 22))
     title = _put(ws, 1, 1, doc.meta.title)  # with a variant's edition name
     title.font = _look().title_font
@@ -433,206 +422,118 @@ def _summary(ws: Worksheet, job: RenderJob) -> None:
         ws.add_image(image, "E1")
     ws.freeze_panes = "A2"
 
-    facts: list[tuple[str, object, str | None]] = [
-        ("Market", report.market, None),
-        ("Geography", report.geography, None),
-        ("As of", report.as_of, DATE_FORMAT),
-        ("Publisher", report.publisher.name, None),
-        ("Source", report.source.title, None),
-        # Plain text on purpose: the workbook carries no live links.
-        ("Source URL", str(report.source.url), None),
-    ]
-    if report.source.sample_url:
-        facts.append(("Sample report URL", str(report.source.sample_url), None))
     row = 2
-    for row, (label, value, number_format) in enumerate(facts, 3):
+    for row, (label, value) in enumerate(doc.facts, 3):
         _put(ws, row, 1, label).font = _look().label_font
-        _put(ws, row, 2, value, number_format).alignment = LEFT
+        _put(ws, row, 2, value, DATE_FORMAT if isinstance(value, dt.date) else None).alignment = LEFT
 
-    row += 2
-    _header(ws, row, ("Figure", "Value", "Unit", "Period/Year", "Basis"), numeric=(2,))
-    reported, derived = Basis.reported.label, Basis.derived.label
-    figures = (
-        (
-            "Market size, base year",
-            f.base.size.amount,
-            MONEY_FORMAT,
-            _unit(f.base.size),
-            f.base.year,
-            reported,
-        ),
-        (
-            "Market size, projection",
-            f.projection.size.amount,
-            MONEY_FORMAT,
-            _unit(f.projection.size),
-            f.projection.year,
-            reported,
-        ),
-        (
-            "CAGR (stated)",
-            f.cagr.percent / 100,
-            _stated_rate_format(f.cagr.percent),
-            PERCENT_UNIT,
-            f"{f.cagr.start_year}–{f.cagr.end_year}",
-            reported,
-        ),
-        (
-            "CAGR (implied by reported sizes)",
-            fc.implied_cagr,
-            DERIVED_RATE_FORMAT,
-            PERCENT_UNIT,
-            f"{f.base.year}–{f.projection.year}",
-            derived,
-        ),
-    )
-    for label, value, number_format, unit, period, basis in figures:
-        row += 1
-        _put(ws, row, 1, label)
-        _put(ws, row, 2, value, number_format)
-        _put(ws, row, 3, unit)
-        _put(ws, row, 4, period, YEAR_FORMAT if isinstance(period, int) else None)
-        _put(ws, row, 5, basis)
-        if basis == derived:
-            for col in (1, 2, 5):
-                ws.cell(row=row, column=col).font = _look().derived_font
-        for col in range(1, 6):
-            ws.cell(row=row, column=col).border = _look().underline
-
+    figures = [f for _, block in doc.blocks() if isinstance(block, Figures) for f in block.figures]
+    value_width = max((len(f.text) + 3 for f in figures if not isinstance(f.value, (int, float))
+                       or f.format.currency or f.format.unit), default=0)
+    if value_width > 14:  # a currency or text figure: room for it, or Excel shows ###
+        _widths(ws, (38, min(value_width, 40)))
+    if figures:
+        row = _figures(ws, row + 2, figures)
+    if doc.workbook_texts:
+        row = _texts(ws, row + 2, doc)
     note = _section_note(doc, "source")
     if note:
         _note(ws, row + 2, note, 1, 5)
 
 
-def _forecast(ws: Worksheet, job: RenderJob) -> None:
-    fc, doc = job.forecast, job.document
-    last = _table(
-        ws,
-        ("Year", f"Market size ({fc.unit})", "Basis"),
-        ((p.year, p.value, p.basis.label) for p in fc.points),
-        widths=(10, 26, 22),
-        formats=(YEAR_FORMAT, MONEY_FORMAT, None),
-    )
-    for row, point in enumerate(fc.points, 2):
-        if point.basis is Basis.derived:
-            for col in (2, 3):
+def _figures(ws: Worksheet, row: int, figures: Sequence[Figure]) -> int:
+    """Write the key figures as a table from *row*: figure, value and what the figures say of themselves."""
+    extra = [(name, attr) for name, attr in (("Unit", "unit"), ("Period/Year", "period"), ("Basis", "basis"),
+                                             ("Note", "note"))
+             if any(getattr(f, attr) for f in figures)]
+    _header(ws, row, ("Figure", "Value", *(name for name, _ in extra)), numeric=(2,))
+    for figure in figures:
+        row += 1
+        _put(ws, row, 1, figure.label)
+        value = figure.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            _put(ws, row, 2, value, excel_format(figure.format, [value]))
+        else:
+            _put(ws, row, 2, figure.text, DATE_FORMAT if isinstance(value, dt.date) else None)
+        for col, (_, attr) in enumerate(extra, 3):
+            shown = getattr(figure, attr)
+            _put(ws, row, col, shown, YEAR_FORMAT if isinstance(shown, int) else None)
+        width = 2 + len(extra)
+        if figure.derived:
+            for col in (1, 2, *(c for c, (_, a) in enumerate(extra, 3) if a == "basis")):
                 ws.cell(row=row, column=col).font = _look().derived_font
-    chart_block = _chart_block(doc)
+        for col in range(1, width + 1):
+            ws.cell(row=row, column=col).border = _look().underline
+    return row
+
+
+def _texts(ws: Worksheet, row: int, doc: Document) -> int:
+    """List the document's paragraphs, bullets and questions by section, each text across B to E."""
+    lines: list[tuple[str, str]] = []
+    for section, block in doc.blocks():
+        if isinstance(block, Paragraph):
+            lines.append((section.title, block.text))
+        elif isinstance(block, Bullets):
+            lines += [(section.title, f"• {item}") for item in block.items]
+        elif isinstance(block, QA):
+            lines.append((section.title, f"{block.question}\n{block.answer}"))
+    if not lines:
+        return row - 2
+    _header(ws, row, ("Section", "Text"))
+    ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=5)
+    for title, text in lines:
+        row += 1
+        _put(ws, row, 1, title).alignment = WRAP
+        _note(ws, row, text, 2, 5, font=_look().body_font)
+    return row
+
+
+def _chart_sheet(ws: Worksheet, chart: Chart, note: str | None) -> None:
+    """The data behind *chart* as a table, and beside it a native chart bound to those cells."""
+    header, rows = data_table(chart)
+    years = bool(chart.categories) and all(isinstance(c, int) for c in chart.categories)
+    value_format = excel_format(chart.format, (v for s in chart.series for v in s.values))
+    formats = (YEAR_FORMAT if years else None, *(value_format for _ in chart.series),
+               *((None,) * (len(header) - 1 - len(chart.series))))
+    longest = max((len(str(c)) for c in chart.categories), default=0)
+    widths = (min(max(10, longest + 2), 40),
+              *(max(14, len(s.name) + 1, *(len(chart.format.text(v)) + 3 for v in s.values)) for s in chart.series),
+              *((22,) * (len(header) - 1 - len(chart.series))))
+    last = _table(ws, header, rows, widths=widths, formats=formats)
+    for row, derived in enumerate(_derived_rows(chart), 2):
+        if derived:
+            for col in range(2, len(header) + 1):
+                ws.cell(row=row, column=col).font = _look().derived_font
     # A narrow gutter, then the chart beside the table, large enough to fill a landscape page
     # once the sheet is scaled to one page wide.
-    ws.column_dimensions["D"].width = 3
-    ws.add_chart(_bar_chart(ws, fc, chart_block, last), "E2")
-    note = _section_note(doc, "forecast")
+    gutter = len(header) + 1
+    ws.column_dimensions[get_column_letter(gutter)].width = 3
+    width, height = CHART_SIZE_CM
+    native = build_chart(chart, _look().theme, ChartCells(ws.title, 1, 1), width_cm=width, height_cm=height)
+    ws.add_chart(native, f"{get_column_letter(gutter + 1)}2")
     if note:
-        _note(ws, last + 2, note, 1, 3)
+        _note(ws, last + 2, note, 1, len(header))
 
 
-def _bar_chart(ws: Worksheet, fc: Forecast, block: Chart | None, last_row: int) -> BarChart:
-    """Build a column chart bound to the Forecast cells, reported bars dark and derived light."""
-    chart = BarChart()
-    chart.type = "col"
-    chart.grouping = "clustered"
-    chart.gapWidth = 60
-    chart.width, chart.height = CHART_SIZE_CM
-    values = Reference(ws, min_col=2, min_row=1, max_row=last_row)
-    years = Reference(ws, min_col=1, min_row=2, max_row=last_row)
-    chart.add_data(values, titles_from_data=True)
-    chart.set_categories(years)
-    chart.legend = None  # one series: the subtitle tells reported from derived instead
-    title = block.title if block else ws.cell(row=1, column=2).value
-    legend = f"Dark: {Basis.reported.label}  ·  Light: {Basis.derived.label}"
-    chart.title = _rich_title((title, 1300, True), (legend, 1000, False))
-    chart.x_axis.title = _rich_title((block.x_label if block else "Year", 1000, True))
-    chart.y_axis.title = _rich_title((block.y_label if block else ws.cell(row=1, column=2).value, 1000, True))
-    chart.x_axis.axPos = "b"
-    chart.x_axis.txPr = _text_props(900)
-    chart.y_axis.txPr = _text_props(900)
-    # openpyxl 3.1 writes delete="1" on axes unless told otherwise, hiding them in Excel.
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.y_axis.scaling.min = 0
-    chart.y_axis.majorGridlines = None  # the bars carry their values; gridlines would cross the labels
-    chart.y_axis.number_format = "#,##0.0"
-
-    series = chart.series[0]
-    series.graphicalProperties.solidFill = _look().secondary
-    series.graphicalProperties.line.solidFill = _look().secondary
-    for idx, point in enumerate(fc.points):
-        if point.basis is Basis.reported:
-            dp = DataPoint(idx=idx)
-            dp.graphicalProperties.solidFill = _look().accent
-            dp.graphicalProperties.line.solidFill = _look().accent
-            series.dPt.append(dp)
-    series.dLbls = DataLabelList(
-        numFmt=MONEY_FORMAT,
-        showVal=True,
-        showLegendKey=False,
-        showCatName=False,
-        showSerName=False,
-        showPercent=False,
-        showBubbleSize=False,
-    )
-    series.dLbls.position = "outEnd"
-    series.dLbls.txPr = _text_props(800)
-    return chart
+def _derived_rows(chart: Chart) -> list[bool]:
+    if len(chart.series) != 1 or not chart.series[0].derived:
+        return [False] * len(chart.categories)
+    return list(chart.series[0].derived)
 
 
-def _char_props(size: int, bold: bool = False) -> CharacterProperties:
-    """Return chart text properties in the body font; *size* is in 1/100 pt."""
-    look = _look()
-    colour = look.ink if bold else look.muted
-    return CharacterProperties(latin=TypeFace(typeface=look.font), sz=size, b=bold, solidFill=colour)
-
-
-def _text_props(size: int) -> RichText:
-    """Return the text properties for chart labels (ticks, data labels) in the body font."""
-    props = _char_props(size)
-    return RichText(p=[DrawingParagraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
-
-
-def _rich_title(*lines: tuple[str, int, bool]) -> Title:
-    """Build a chart or axis title of one or more lines, each (text, size in 1/100 pt, bold)."""
-    paragraphs = []
-    for text, size, bold in lines:
-        props = _char_props(size, bold)
-        paragraphs.append(
-            DrawingParagraph(pPr=ParagraphProperties(defRPr=props), r=[RegularTextRun(rPr=props, t=text)])
-        )
-    return Title(tx=Text(rich=RichText(p=paragraphs)), overlay=False)
-
-
-def _assumptions(ws: Worksheet, fc: Forecast) -> None:
-    """Lay out editable inputs and a series computed from them by live formulas."""
+def _scenario(ws: Worksheet, scenario: Scenario) -> None:
+    """Lay out editable inputs and a series computed from them by live formulas (with cached values)."""
     _header(ws, 1, ("Input", "Value", "Unit", "Basis"), numeric=(2,))
     ws.freeze_panes = "A2"
     _widths(ws, (54, 26, 30, 22))
-    start, end = fc.stated_period
+    reported, derived = scenario.basis
+    year_label, value_label, rate_label = scenario.labels
     inputs = (
-        ("Base year", fc.base.year, YEAR_FORMAT, "year", Basis.reported.label, True),
-        (
-            f"Base value (market size {fc.base.year})",
-            fc.base.value,
-            MONEY_FORMAT,
-            fc.unit,
-            Basis.reported.label,
-            True,
-        ),
-        (
-            "Growth rate used (implied by reported sizes; derived)",
-            fc.implied_cagr,
-            DERIVED_RATE_FORMAT,
-            PERCENT_UNIT,
-            Basis.derived.label,
-            True,
-        ),
-        (
-            f"Stated CAGR {start}–{end} (reference; not used in the series)",
-            fc.stated_cagr,
-            _stated_rate_format(fc.stated_cagr * 100),
-            PERCENT_UNIT,
-            Basis.reported.label,
-            False,
-        ),
+        (year_label, scenario.base_year, YEAR_FORMAT, "year", reported, True),
+        (value_label, scenario.base_value, excel_format(scenario.value_format), scenario.unit, reported, True),
+        (rate_label, scenario.rate, excel_format(scenario.rate_format), scenario.rate_unit, derived, True),
+        (scenario.reference_label, scenario.reference_rate, excel_format(scenario.reference_format), scenario.rate_unit,
+         reported, False),
     )
     for row, (label, value, number_format, unit, basis, editable) in enumerate(inputs, 2):
         _put(ws, row, 1, label)
@@ -648,125 +549,48 @@ def _assumptions(ws: Worksheet, fc: Forecast) -> None:
         _put(ws, row, 4, basis)
     year_ref, value_ref, rate_ref = "$B$2", "$B$3", "$B$4"
 
-    _note(
-        ws,
-        7,
-        "Yellow cells are inputs: edit the base year, base value or growth rate and the series below "
-        f"recomputes. The {FORECAST} sheet keeps the published values (reported and derived) unchanged.",
-        1,
-        4,
-        font=_look().explain_font,
-    )
-    _header(ws, 9, ("Year", f"Market size ({fc.unit})", "Basis"), numeric=(2,))
-    for row, point in enumerate(fc.points, 10):
-        _put(ws, row, 1, point.year, YEAR_FORMAT).border = _look().underline
+    _note(ws, 7, scenario.explanation, 1, 4, font=_look().explain_font)
+    _header(ws, 9, ("Year", f"Market size ({scenario.unit})", "Basis"), numeric=(2,))
+    cached = _cached_values(ws)
+    for row, (year, value) in enumerate(zip(scenario.years, scenario.values), 10):
+        _put(ws, row, 1, year, YEAR_FORMAT).border = _look().underline
         cell = ws.cell(row=row, column=2)
         _formula(cell, f"={value_ref}*(1+{rate_ref})^(A{row}-{year_ref})")
-        cell.number_format = MONEY_FORMAT
+        cached[cell.coordinate] = value
+        cell.number_format = excel_format(scenario.value_format)
         cell.font = _look().body_font
         cell.alignment = NUMBER
         cell.border = _look().underline
-        _put(ws, row, 3, SCENARIO_BASIS).border = _look().underline
+        _put(ws, row, 3, scenario.series_basis).border = _look().underline
 
 
-def _segments(ws: Worksheet, report: Report) -> None:
-    rows = (
-        (
-            seg.dimension,
-            segment.name,
-            segment.title or "",
-            "\n\n".join(segment.paragraphs),
-            "\n".join(segment.conditions),
-            "\n".join(segment.drugs),
-        )
-        for seg in report.segmentations
-        for segment in seg.segments
-    )
-    _table(
-        ws,
-        ("Segmentation", "Segment", "Title", "Text", "Conditions", "Drugs"),
-        rows,
-        widths=(16, 18, 24, 100, 26, 22),
-        wrap=(True, True, True, True, True, True),
-    )
+def _cached_values(ws: Worksheet) -> dict[str, float]:
+    """The values of *ws*'s formula cells as Excel computes them, written beside the formulas.
+
+    openpyxl writes a formula without its value; readers that never calculate (phone and mail
+    previews, pandas through calamine, `data_only` openpyxl) would then show nothing.
+    """
+    cached = getattr(ws, "_exporter_cached", None)
+    if cached is None:
+        cached = {}
+        ws._exporter_cached = cached
+    return cached
 
 
-def _trends(ws: Worksheet, doc: Document) -> None:
-    rows = []
-    for key in ("trends", "opportunities"):
-        section = _section(doc, key)
-        if section is None:
-            continue
-        paragraphs = [b.text for b in section.blocks if isinstance(b, Paragraph)]
-        rows += [(section.title, n, text) for n, text in enumerate(paragraphs, 1)]
-    _table(ws, ("Section", "#", "Text"), rows, widths=(28, 5, 110), wrap=(True, False, True))
-
-
-def _faq(ws: Worksheet, doc: Document) -> None:
-    section = _section(doc, "faqs")
-    entries = [b for b in section.blocks if isinstance(b, QA)] if section else []
-    _table(
-        ws,
-        ("#", "Question", "Answer"),
-        ((qa.number, qa.question, qa.answer) for qa in entries),
-        widths=(5, 50, 100),
-        wrap=(False, True, True),
-    )
-
-
-def _companies(ws: Worksheet, report: Report) -> None:
-    entries = report.companies.entries if report.companies else []
-    rows = ((n, company.name) for n, company in enumerate(entries, 1))
-    _table(ws, ("#", "Company"), rows, widths=(5, 48), wrap=(False, True))
-
-
-def _regions(ws: Worksheet, report: Report) -> None:
-    entries = report.regions.entries if report.regions else []
-    _table(
-        ws,
-        ("Region", "Countries"),
-        ((r.name, _countries(r)) for r in entries),
-        widths=(28, 70),
-        wrap=(True, True),
-    )
+def _records(ws: Worksheet, sheet: Sheet) -> None:
+    _table(ws, sheet.header, sheet.rows, widths=sheet.widths, wrap=sheet.wrap)
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _unit(money: Money) -> str:
-    return money.currency if money.scale is Scale.unit else f"{money.currency} {money.scale.value}"
-
-
-def _stated_rate_format(percent: float) -> str:
-    """Return a percent format showing every decimal the source states (at least one)."""
-    decimals = len(f"{percent:g}".partition(".")[2]) if "e" not in f"{percent:g}" else 2
-    return "0." + "0" * max(1, min(decimals, 4)) + "%"
-
-
-def _countries(region) -> str:
-    countries = ", ".join(region.countries)
-    if countries and region.more_countries:
-        countries += " and others"
-    return countries
-
-
-def _section(doc: Document, key: str) -> Section | None:
-    return next((s for s in doc.sections if s.key == key), None)
-
-
 def _section_note(doc: Document, key: str) -> str | None:
-    section = _section(doc, key)
-    if section is None:
-        return None
+    section = next((s for s in doc.sections if s.key == key), None)
+    return _first_note(section) if section else None
+
+
+def _first_note(section: Section) -> str | None:
     return next((b.text for b in section.blocks if isinstance(b, Paragraph) and b.role == "note"), None)
-
-
-def _chart_block(doc: Document) -> Chart | None:
-    section = _section(doc, "forecast")
-    if section is None:
-        return None
-    return next((b for b in section.blocks if isinstance(b, Chart)), None)
 
 
 def _page_setup(ws: Worksheet | WriteOnlyWorksheet, theme: Theme) -> None:
@@ -872,6 +696,34 @@ def _copy_sheet(src: Worksheet, dst: WriteOnlyWorksheet) -> None:
     for row in src.iter_rows(min_row=1, max_row=last, max_col=src.max_column):
         dst.append([_copy_cell(dst, cell) for cell in row])
     dst.close()  # its part is complete: written to a temporary file, packed at save
+    cached = getattr(src, "_exporter_cached", None)
+    if cached:
+        _write_cached_values(dst._writer.out, cached)
+
+
+def _write_cached_values(path: str, cached: dict[str, float]) -> None:
+    """Give each formula cell in the sheet part at *path* its cached value (`<v>` after `<f>`)."""
+    with open(path, "rb") as part:
+        xml = part.read().decode("utf-8")
+    found = 0
+
+    def with_value(match: re.Match) -> str:
+        nonlocal found
+        value = cached.get(match.group(2))
+        if value is None:
+            return match.group(0)
+        found += 1
+        return f"{match.group(1)}<v>{value!r}</v></c>"
+
+    xml = _FORMULA_CELL.sub(with_value, xml)
+    if found != len(cached):
+        raise AssertionError(f"{path}: {found} of {len(cached)} formula cells found")
+    with open(path, "wb") as rewritten:
+        rewritten.write(xml.encode("utf-8"))
+
+
+# openpyxl writes a formula cell as <c r="B10" s="8"><f>…</f><v></v></c> (or without the <v>).
+_FORMULA_CELL = re.compile(r'(<c r="([A-Z]+[0-9]+)"[^>]*><f>[^<]*</f>)(?:<v></v>|<v/>)?</c>')
 
 
 def _declare_dimension(ws: WriteOnlyWorksheet, ref: str) -> None:
@@ -951,21 +803,21 @@ def _clip(text: str, limit: int) -> str:
     return text.rstrip(" '")
 
 
-def _data_sheet(ws: WriteOnlyWorksheet, table: DataTable, theme: Theme) -> None:
+def _data_sheet(ws: WriteOnlyWorksheet, table: Dataset, theme: Theme) -> None:
     """Stream *table* into *ws*: a bold header row, frozen, filtered and printed on every page,
     then one row per data row.
 
     The rows are read once, as they stream from the file; the column widths and number formats
     come from the header and the first `WIDTH_SAMPLE_ROWS` rows.
     """
-    columns = tuple(table.spec.columns)
-    rows = iter(table.iter_rows())
+    columns = table.columns
+    rows = iter(table.source.iter_rows())
     sample = list(itertools.islice(rows, WIDTH_SAMPLE_ROWS))
     header, styles = [], []
     for n, column in enumerate(columns):
         values = [row[n] for row in sample if n < len(row)]
         fmt = _data_format(column, values)
-        width = _data_width(column.name, fmt, values)
+        width = _data_width(column.name, fmt, values, None if column.format == PLAIN else column.format)
         ws.column_dimensions[get_column_letter(n + 1)].width = width
         numeric = column.type in ("integer", "number") and fmt != YEAR_FORMAT
         header.append(_header_style(_text(WriteOnlyCell(ws), column.name), numeric=numeric))
@@ -986,7 +838,7 @@ def _data_sheet(ws: WriteOnlyWorksheet, table: DataTable, theme: Theme) -> None:
     ws.close()
     count = _insert_rows(ws._writer.out, itertools.chain(sample, rows), styles, f' s="{quoted.style_id}"')
     if count != table.rows:
-        raise BuildError(f"data table {table.spec.id!r}: {count} rows read, {table.rows} expected")
+        raise BuildError(f"data table {table.id!r}: {count} rows read, {table.rows} expected")
 
 
 def _style_attribute(ws: WriteOnlyWorksheet, number_format: str, alignment: Alignment) -> str:
@@ -997,19 +849,17 @@ def _style_attribute(ws: WriteOnlyWorksheet, number_format: str, alignment: Alig
     return f' s="{cell.style_id}"'
 
 
-def _data_format(column, sample: Sequence) -> str | None:
-    """Return the number format of *column*: thousands separators, ISO dates; None for text."""
-    if column.type == "integer":
-        return YEAR_FORMAT if _YEAR.search(column.name) else INTEGER_FORMAT
-    if column.type == "number":
-        decimals = max((_decimals(v) for v in sample if isinstance(v, float)), default=0)
-        return INTEGER_FORMAT + ("." + "0" * decimals if decimals else "")
+def _data_format(column: Column, sample: Sequence) -> str | None:
+    """Return the number format of *column*: its declared one, else thousands separators and as
+    many decimals as its first rows need; ISO dates; None for text."""
     if column.type == "date":
         return DATE_FORMAT
-    return None
-
-
-_YEAR = re.compile(r"\byears?\b", re.IGNORECASE)  # an integer column of years: 2024, not 2,024
+    if column.type == "text":
+        return None
+    if column.type == "number" and column.format == PLAIN:
+        decimals = max((_decimals(v) for v in sample if isinstance(v, float)), default=0)
+        return INTEGER_FORMAT + ("." + "0" * decimals if decimals else "")
+    return excel_format(column.format)
 
 
 def _decimals(value: float) -> int:
@@ -1020,14 +870,17 @@ def _decimals(value: float) -> int:
     return min(len(text.partition(".")[2].rstrip("0")), MAX_DECIMALS)
 
 
-def _data_width(label: str, fmt: str | None, sample: Sequence) -> float:
-    """Estimate the width of a data column from its bold label (and filter button) and values."""
+def _data_width(label: str, fmt: str | None, sample: Sequence, declared: NumberFormat | None = None) -> float:
+    """Estimate the width of a data column from its bold label (and filter button) and values.
+
+    Values are measured as the *declared* format shows them (currency, percent), else as *fmt* does.
+    """
     size = _look().size
     points = stringWidth(label, "Helvetica-Bold", size) + FILTER_BUTTON_POINTS
     for value in sample:
         if value is None:
             continue
-        shown = _shown(value, fmt)
+        shown = declared.text(value) if declared is not None and not isinstance(value, str) else _shown(value, fmt)
         if isinstance(value, str):
             points = max(points, stringWidth(shown[: 2 * MAX_DATA_WIDTH], "Helvetica", size))
         else:  # digits, separators and dashes: about one width unit each

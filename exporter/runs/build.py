@@ -27,7 +27,6 @@ from ..core.workspace import Workspace
 from ..delivery.deliver import DeliveryOutcome, deliver
 from ..delivery.ledger import Ledger
 from ..delivery.recipients import LoadedRecipients, load_recipients
-from ..layout.market import edition_title, headline
 from ..publish.files import publish_set, remove_leftovers
 from ..publish.index_page import write_index
 from ..publish.manifest import Inputs, PublishedSet, VariantInfo, file_sha256, is_current
@@ -310,7 +309,7 @@ class _Publisher:
     def publish(self, report: LoadedReport, rendered: dict[str, bytes]) -> Outcome:
         source = report.source
         set_id = str(source.set_id)
-        variant = next((v for v in report.job.report.variants if v.id == source.variant), None)
+        variant, document = report.variant, report.job.document
         folder = self.workspace.set_folder(source.set_id)
         try:
             if self.run.should_stop():
@@ -318,12 +317,12 @@ class _Publisher:
             files = {fmt: (f"{set_id}.{get_format(fmt).extension}", data) for fmt, data in rendered.items()}
             manifest = PublishedSet.new(
                 set_id=set_id,
-                title=edition_title(report.job.report, variant),
-                publisher=report.job.report.publisher.name,
-                headline=headline(report.job.report),
+                title=document.meta.title,
+                publisher=document.publisher,
+                headline=document.headline,
                 run_id=self.run_id,
                 built_at=iso(self.run.clock()),
-                as_of=report.job.report.as_of.isoformat(),
+                as_of=document.as_of.isoformat(),
                 data_file=source.path,
                 inputs=self.inputs[set_id],
                 files=files,

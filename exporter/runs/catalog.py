@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.derive import forecast
+from ..core.document_report import DocumentReport, DocumentVariant
 from ..core.errors import DataError, Problem, UsageError
 from ..core.ids import SetId, valid_id
-from ..core.model import Report
+from ..core.model import Report, Variant
 from ..core.workspace import Workspace
-from ..layout.market import build_document, edition_title
+from ..layout import edition_title, lay_out
 from ..publish.manifest import Inputs, PublishedSet, file_sha256
 from ..render import RenderJob
 from ..source.datatable import open_tables, table_files
@@ -55,6 +55,8 @@ class LoadedReport:
     source: ReportSource
     job: RenderJob
     warnings: tuple[Problem, ...]
+    model: Report | DocumentReport  # as validated, before a variant's omissions
+    variant: Variant | DocumentVariant | None = None
 
 
 def discover(workspace: Workspace) -> list[ReportSource]:
@@ -78,6 +80,38 @@ def discover(workspace: Workspace) -> list[ReportSource]:
     if problems:
         raise DataError(problems)
     return sources
+
+
+STARTER_KINDS = ("document", "market")
+
+
+def start_report(workspace: Workspace, report_id: str, kind: str = "document") -> list[Path]:
+    """Write a commented starter report *report_id* of *kind* (and its example table) into the reports folder.
+
+    Never overwrites: an existing file of that report is a `UsageError`. Returns the files written.
+    """
+    from importlib.resources import files
+
+    if not valid_id(report_id):
+        raise UsageError(f"{report_id!r} is not a report id: up to 64 lower-case letters, digits and '-', "
+                         "starting with a letter or digit")
+    if kind not in STARTER_KINDS:
+        raise UsageError(f"unknown kind {kind!r} (known: {', '.join(STARTER_KINDS)})")
+    starters = files("exporter.starters")
+    names = sorted(entry.name for entry in starters.iterdir() if entry.name.startswith(f"{kind}."))
+    folder = workspace.reports_dir
+    targets = [(name, folder / (report_id + name.removeprefix(kind))) for name in names]
+    existing = [str(path) for _, path in targets if path.exists()]
+    if existing:
+        verb = "exists" if len(existing) == 1 else "exist"
+        raise UsageError(f"{', '.join(existing)} already {verb}; choose another id or remove it")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, path in targets:
+        with path.open("x", encoding="utf-8", newline="") as out:  # "x": never replaces a file
+            out.write(starters.joinpath(name).read_text(encoding="utf-8"))
+        written.append(path)
+    return written
 
 
 def report_ids(workspace: Workspace) -> list[str]:
@@ -118,13 +152,11 @@ def load(source: ReportSource, *, created: dt.datetime | None = None) -> LoadedR
         if variant is None:
             raise DataError([Problem(source.path, doc.line_of(("variants",)), "variants",
                                      f"there is no variant {source.variant!r}")])
-    if variant is not None and variant.omit:
+    if variant is not None and variant.omit and isinstance(report, Report):
         report = without(report, variant.omit)
     tables = open_tables(source.path, report.tables, variant.filter if variant else None)
-    fc = forecast(report.figures)
-    document = build_document(report, fc, created=created, variant=variant, tables=tables)
-    job = RenderJob(str(source.set_id), report, fc, document, tables)
-    return LoadedReport(source, job, validated.warnings)
+    document = lay_out(report, variant=variant, tables=tables, created=created)
+    return LoadedReport(source, RenderJob(document), validated.warnings, validated.report, variant)
 
 
 def without(report: Report, parts: list[str]) -> Report:

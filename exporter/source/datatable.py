@@ -24,10 +24,9 @@ from pathlib import Path
 
 from ..core.errors import BuildError, DataError, Problem
 from ..core.model import MAX_TABLE_ROWS, MAX_TEXT, TableSpec
+from ..core.numbers import Value
 from ..core.text import clean_text
 from .glyphs import describe, undrawable
-
-Value = str | int | float | dt.date | None
 
 TABLE_SUFFIX = ".csv"
 MAX_PROBLEMS = 20  # per file: enough to see the pattern of a broken export
@@ -110,7 +109,7 @@ class Scan:
     sha256: str
     total_rows: int
     matched_rows: int
-    preview: tuple[tuple[str, ...], ...]  # the first matched rows, as the file writes them
+    preview: tuple[tuple[Value, ...], ...]  # the first matched rows, typed
 
 
 def _where(spec: TableSpec, filter: Mapping[str, str]) -> tuple[tuple[int, str], ...]:
@@ -138,7 +137,7 @@ def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None
     where = _where(spec, filter or {})
     problems: list[Problem] = []
     total = matched = 0
-    preview: list[tuple[str, ...]] = []
+    preview: list[tuple[Value, ...]] = []
     kinds = [c.type for c in spec.columns]
     names = [c.name for c in spec.columns]
 
@@ -173,18 +172,20 @@ def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None
                     if len(row) != len(kinds):
                         problem(line, "", f"the row has {len(row)} fields; the header has {len(kinds)}")
                         continue
+                    values: list[Value] = []
                     for name, kind, raw in zip(names, kinds, row):
                         try:
                             value = _typed(kind, raw)
                         except ValueError as exc:
                             problem(line, name, str(exc))
                             continue
+                        values.append(value)
                         if kind == "text" and isinstance(value, str) and (missing := undrawable(value)):
                             problem(line, name, describe(missing))
                     if _matches(row, where):
                         matched += 1
-                        if len(preview) < keep:
-                            preview.append(tuple(clean_text(v) for v in row))
+                        if len(preview) < keep and len(values) == len(kinds):
+                            preview.append(tuple(values))
             except csv.Error as exc:
                 problem(reader.line_num or None, "", f"cannot read the CSV: {exc}")
             except UnicodeDecodeError:
@@ -243,7 +244,7 @@ class DataTable:
     sha256: str
     rows: int  # rows this table has after the variant's filter
     total_rows: int
-    preview: tuple[tuple[str, ...], ...]
+    preview: tuple[tuple[Value, ...], ...]  # the first rows, typed, for documents that show only those
     filter: tuple[tuple[str, str], ...] = ()
 
     @property

@@ -9,6 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..core.derive import cagr_warning
+from ..core.document_report import NUMERIC_FUNCTIONS, Aggregate, DocumentReport, grouped_header
 from ..core.errors import DataError, Problem
 from ..core.model import Report, TableSpec, Variant
 from .glyphs import describe, missing_glyphs
@@ -22,9 +23,13 @@ _MESSAGES = {
 }
 
 
+AnyReport = Report | DocumentReport
+KINDS: dict[str, type[Report] | type[DocumentReport]] = {"market": Report, "document": DocumentReport}
+
+
 @dataclass(frozen=True)
 class Validated:
-    report: Report
+    report: AnyReport
     warnings: tuple[Problem, ...]
 
 
@@ -39,9 +44,18 @@ def parse_model(doc: ParsedYaml, model: type[M]) -> M:
 
 
 def validate(doc: ParsedYaml) -> Validated:
-    """Validate *doc* against the schema and the business rules; raise `DataError` listing all problems."""
-    report = parse_model(doc, Report)
+    """Validate *doc* against the schema and the business rules; raise `DataError` listing all problems.
+
+    The file's `kind` picks the schema: `market` (the default) or `document`.
+    """
+    kind = doc.data.get("kind", "market") if isinstance(doc.data, dict) else "market"
+    if kind not in KINDS:
+        raise DataError([Problem(doc.path, doc.line_of(("kind",)), "kind",
+                                 f"unknown kind {kind!r} (known: {', '.join(KINDS)})")])
+    report = parse_model(doc, KINDS[kind])
     crossed = _cross_problems(doc, report)
+    if isinstance(report, DocumentReport):
+        crossed += _document_problems(doc, report)
     if crossed:
         raise DataError(crossed)
     # Every report must render in every format; the PDF font is the narrowest of them.
@@ -50,13 +64,13 @@ def validate(doc: ParsedYaml) -> Validated:
     if unprintable:
         raise DataError(unprintable)
     warnings = []
-    message = cagr_warning(report.figures)
+    message = cagr_warning(report.figures) if isinstance(report, Report) else None
     if message:
         warnings.append(Problem(doc.path, doc.line_of(("figures", "cagr")), "figures.cagr", message))
     return Validated(report, tuple(warnings))
 
 
-def _cross_problems(doc: ParsedYaml, report: Report) -> list[Problem]:
+def _cross_problems(doc: ParsedYaml, report: AnyReport) -> list[Problem]:
     """Rules spanning fields: unique table and variant ids, variant filters naming table columns."""
     problems = []
     groups: tuple[tuple[str, Sequence[TableSpec | Variant]], ...] = (
@@ -75,6 +89,88 @@ def _cross_problems(doc: ParsedYaml, report: Report) -> list[Problem]:
                 known = ", ".join(sorted(map(repr, columns))) or "there are no tables"
                 problems.append(Problem(doc.path, doc.line_of(("variants", i, "filter", name)),
                                         f"variants[{i}].filter.{name}", f"no table has a column {name!r} ({known})"))
+    return problems
+
+
+def _document_problems(doc: ParsedYaml, report: DocumentReport) -> list[Problem]:
+    """Blocks naming tables and columns that exist, aggregates that fit their columns, section ids once."""
+    problems: list[Problem] = []
+    tables = {t.id: t for t in report.tables}
+
+    def problem(path: tuple, message: str) -> None:
+        problems.append(Problem(doc.path, doc.line_of(path), dotted(path), message))
+
+    def table_of(path: tuple, table_id: str) -> TableSpec | None:
+        if table_id not in tables:
+            known = ", ".join(map(repr, tables)) or "none are declared"
+            problem(path, f"there is no table {table_id!r} (tables: {known})")
+        return tables.get(table_id)
+
+    def column(path: tuple, table: TableSpec, name: str, *, numeric: bool = False) -> None:
+        spec = next((c for c in table.columns if c.name == name), None)
+        if spec is None:
+            known = ", ".join(repr(c.name) for c in table.columns)
+            problem(path, f"table {table.id!r} has no column {name!r} (columns: {known})")
+        elif numeric and spec.type not in ("integer", "number"):
+            problem(path, f"column {name!r} of table {table.id!r} holds {spec.type}s, not numbers")
+
+    def aggregate(path: tuple, agg: Aggregate, table: TableSpec) -> None:
+        target = agg.target
+        if agg.function == "count" and target == table.id:
+            return
+        column(path + (agg.function,), table, target, numeric=agg.function in NUMERIC_FUNCTIONS)
+
+    section_ids: dict[str, tuple] = {}
+    for where, section in report.all_sections():
+        if section.id is not None:
+            if section.id in section_ids:
+                problem(where + ("id",), f"section id {section.id!r} is used twice")
+            section_ids[section.id] = where
+        for b, block in enumerate(section.blocks):
+            at = where + ("blocks", b)
+            for f, figure in enumerate(block.figures or []):
+                if isinstance(figure.value, Aggregate):
+                    path = at + ("figures", f, "value")
+                    table_id, _, name = figure.value.target.partition(".")
+                    table = table_of(path + (figure.value.function,), table_id)
+                    if table is not None and name:
+                        column(path + (figure.value.function,), table, name,
+                               numeric=figure.value.function in NUMERIC_FUNCTIONS)
+                    elif table is not None and figure.value.function != "count":
+                        problem(path + (figure.value.function,),
+                                f"name a column: {figure.value.function}: {table_id}.COLUMN")
+            if block.chart is not None and block.chart.table is not None:
+                chart, path = block.chart, at + ("chart",)
+                table = table_of(path + ("table",), chart.table)
+                if table is not None:
+                    column(path + ("x",), table, chart.x or "")
+                    if chart.by is not None:
+                        column(path + ("by",), table, chart.by)
+                    for n, agg in enumerate(chart.aggregates):
+                        aggregate(path + ("y",) + ((n,) if isinstance(chart.y, list) else ()), agg, table)
+            if block.table is not None:
+                spec, path = block.table, at + ("table",)
+                table = table_of(path + ("table",), spec.table)
+                if table is not None:
+                    for n, name in enumerate(spec.columns or []):
+                        column(path + ("columns", n), table, name)
+                    shown = grouped_header(spec, table) if spec.by is not None else None
+                    for n, name in enumerate(spec.sort):
+                        key = name[1:] if name.startswith("-") else name
+                        if shown is None:
+                            column(path + ("sort", n), table, key)
+                        elif key not in shown:
+                            problem(path + ("sort", n), f"sort by one of the grouped table's columns: "
+                                                         f"{', '.join(map(repr, shown))}")
+                    if spec.by is not None:
+                        column(path + ("by",), table, spec.by)
+                    for n, agg in enumerate(spec.values):
+                        aggregate(path + ("values", n), agg, table)
+    for i, variant in enumerate(report.variants):
+        for n, section_id in enumerate(variant.omit):
+            if section_id not in section_ids:
+                known = ", ".join(map(repr, section_ids)) or "no section has an id"
+                problem(("variants", i, "omit", n), f"there is no section with id {section_id!r} ({known})")
     return problems
 
 

@@ -1,0 +1,84 @@
+"""How a number, date or text is shown to a reader: one `NumberFormat` per column or figure.
+
+The DOCX and PDF show the text `NumberFormat.text` gives; the workbook keeps the real number or
+date and gives its cell the matching number format (`exporter.render.xlsx`), so both read alike.
+Numbers show thousands separators unless a format says otherwise. A percent format takes a
+fraction (0.25 is shown as 25%), as spreadsheets do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+Value = str | int | float | dt.date | None
+
+# Up to this many decimals are shown when a format does not say how many.
+AUTO_DECIMALS = 2
+MAX_DECIMALS = 6
+NO_VALUE = "–"  # shown for a figure without a value (the mean of an empty table)
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    decimals: int | None = None  # None: as many as the value needs, up to AUTO_DECIMALS
+    currency: str | None = None  # an ISO 4217 code, written before the number: "EUR 1,250"
+    percent: bool = False  # the value is a fraction, shown times 100 with "%"
+    unit: str | None = None  # written after the number: "USD 3.5 billion"
+    thousands: bool = True  # 1,250 rather than 1250 (off for years)
+
+    def text(self, value: Value) -> str:
+        """Return *value* as a reader sees it."""
+        if value is None:
+            return NO_VALUE
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dt.datetime):
+            return value.isoformat(sep=" ", timespec="minutes")
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if not math.isfinite(value):
+            return NO_VALUE
+        number = value * 100 if self.percent else value
+        decimals = self.decimals if self.decimals is not None else needed_decimals(number, AUTO_DECIMALS)
+        separator = "," if self.thousands else ""
+        shown = f"{number:{separator}.{decimals}f}"
+        if shown.lstrip("-").strip("0.,") == "":  # -0.00 is 0.00
+            shown = shown.lstrip("-")
+        if self.percent:
+            shown += "%"
+        if self.currency:
+            shown = f"{self.currency} {shown}"
+        if self.unit:
+            shown = f"{shown} {self.unit}"
+        return shown
+
+
+PLAIN = NumberFormat()
+YEAR = NumberFormat(decimals=0, thousands=False)
+_YEAR_NAME = re.compile(r"\byears?\b", re.IGNORECASE)
+
+
+def needed_decimals(value: float, limit: int = MAX_DECIMALS) -> int:
+    """Return the decimals *value* needs to show as written, at most *limit*."""
+    if isinstance(value, int):
+        return 0
+    text = repr(float(value))
+    if "e" in text or "n" in text:  # 1e-07, inf, nan
+        return 0 if "e+" in text else limit
+    return min(len(text.partition(".")[2].rstrip("0")), limit)
+
+
+def column_format(name: str, kind: str, declared: NumberFormat | None = None) -> NumberFormat:
+    """The format of a table column: the declared one, else thousands separators (none for years)."""
+    if declared is not None:
+        return declared
+    if kind == "integer" and _YEAR_NAME.search(name):
+        return YEAR  # 2024, not 2,024
+    if kind == "integer":
+        return NumberFormat(decimals=0)
+    return PLAIN

@@ -1,0 +1,1 @@
+"""Commented starter report files that `exporter new` copies into the reports folder."""
