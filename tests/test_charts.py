@@ -142,7 +142,7 @@ def test_data_table_of_several_series_keeps_missing_values_empty():
     (NumberFormat(), (1, 2.5), "#,##0.0"),
     (NumberFormat(), (1, 2.125), "#,##0.00"),  # auto decimals stop at two
     (NumberFormat(decimals=0, thousands=False), (), "0"),
-    (NumberFormat(percent=True), (0.25, 0.125), "#,##0.0%"),
+    (NumberFormat(percent=True), (0.25, 0.125), "0.0%"),  # percents: no thousands separator
     (NumberFormat(decimals=1, unit="million"), (), '#,##0.0" million"'),
     (NumberFormat(decimals=0, currency="EUR"), (), '"EUR "#,##0;"EUR "-#,##0'),
     (NumberFormat(decimals=0, unit='"big" units'), (), r'#,##0" "\""big"\"" units"'),

@@ -1,4 +1,4 @@
-"""docs/gallery.py: builds the shipped report, renders six small PNG previews, and they show something."""
+"""docs/gallery.py: builds the shipped report and the document example, renders ten small PNG previews, and they show something."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 from conftest import ROOT, need
 
 GALLERY = ROOT / "docs" / "gallery.py"
-NAMES = (
+MARKET_NAMES = (
     "docx-page1.png",
     "docx-chart.png",
     "xlsx-summary.png",
@@ -19,10 +19,18 @@ NAMES = (
     "pdf-page1.png",
     "pdf-chart.png",
 )
+# examples/sales-pipeline: the page with the key-figure cards and the first chart, the Summary sheet, that chart's sheet.
+EXAMPLE_NAMES = (
+    "example-docx-summary.png",
+    "example-pdf-summary.png",
+    "example-xlsx-summary.png",
+    "example-xlsx-chart.png",
+)
+NAMES = MARKET_NAMES + EXAMPLE_NAMES
 
 
 @pytest.mark.slow
-def test_gallery_script_writes_six_readable_pngs(tmp_path):
+def test_gallery_script_writes_ten_readable_pngs(tmp_path):
     for tool in ("soffice", "pdftoppm", "pdftotext"):
         need(tool)
     out = tmp_path / "gallery"
@@ -34,6 +42,7 @@ def test_gallery_script_writes_six_readable_pngs(tmp_path):
         timeout=900,
     )
     assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(NAMES), result.stdout
     for name in NAMES:
         path = out / name
         assert path.is_file(), f"{name} missing; stdout:\n{result.stdout}"
@@ -45,3 +54,17 @@ def test_gallery_script_writes_six_readable_pngs(tmp_path):
             colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
         assert 300 <= width <= 900, f"{name} is {width} px wide"
         assert colours is None or len(colours) > 20, f"{name} looks blank: {len(colours)} colours"
+    # The example's pages are the ones asked for: the first chart's page (not the cover) and its sheet (not the Summary).
+    for name, where in (("example-docx-summary.png", "DOCX page 1,"), ("example-pdf-summary.png", "PDF page 1,"),
+                        ("example-xlsx-chart.png", "XLSX page 1,")):
+        line = next(line for line in result.stdout.splitlines() if name in line)
+        assert where not in line, line
+
+
+def test_the_committed_gallery_holds_every_preview():
+    """The README shows docs/gallery/*.png: each is there, a PNG, and under the script's size aim."""
+    for name in NAMES:
+        path = ROOT / "docs" / "gallery" / name
+        assert path.is_file(), f"{name} missing: run python3 docs/gallery.py"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert path.stat().st_size < 100 * 1024, f"{name} is {path.stat().st_size} bytes"

@@ -20,6 +20,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Mm, Pt, RGBColor
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..core.document import QA, WORKBOOK_ONLY, Block, Bullets, Chart, Document, Figures, Meta, Paragraph, Table
 from . import RenderJob, RenderOptions
@@ -32,9 +33,8 @@ CHART_WIDTH_IN = 6.0
 CHART_ASPECT = 0.5  # height / width of a chart
 CHART_ASPECT_PIE = 0.6
 CARDS_PER_ROW = 4
-CARD_VALUE_PT = 18
-CARD_VALUE_SMALL_PT = 13  # when a value has more than CARD_LONG_TEXT characters ("EUR 3,036,000")
-CARD_LONG_TEXT = 9
+CARD_VALUE_SIZES = (18, 16, 14, 12, 11, 10)  # points: a card's value takes the largest that fits
+CARD_PADDING_PT = 12  # the cell's margins, left and right
 LOGO_WIDTH = Mm(40)
 TOC_INSTRUCTION = 'TOC \\o "1-3" \\h \\z \\u'
 # Shown only for a document without sections; otherwise the field result lists the sections.
@@ -498,7 +498,11 @@ def _add_cards(word, block: Figures, look: _Look) -> None:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     width = int(look.content_width / per_row)
-    size = CARD_VALUE_PT if max(len(f.text) for f in figures) <= CARD_LONG_TEXT else CARD_VALUE_SMALL_PT
+    # The largest size at which the longest value fits its card on one line (Arial has Helvetica's widths).
+    room = width / 12700 - CARD_PADDING_PT  # EMU to points
+    fits = [size for size in CARD_VALUE_SIZES
+            if max(stringWidth(f.text, "Helvetica-Bold", size) for f in figures) <= room]
+    size = fits[0] if fits else CARD_VALUE_SIZES[-1]
     for start in range(0, len(figures), per_row):
         cells = table.add_row().cells
         for cell, figure in zip(cells, figures[start:start + per_row]):

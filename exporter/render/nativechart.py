@@ -148,7 +148,7 @@ def excel_format(fmt: NumberFormat, values: Iterable[float | None] = ()) -> str:
     if fmt.decimals is None and not values:
         fmt = replace(fmt, decimals=AUTO_DECIMALS)
     fmt = label_format(fmt, values)
-    number = ("#,##0" if fmt.thousands else "0") + ("." + "0" * fmt.decimals if fmt.decimals else "")
+    number = ("#,##0" if fmt.thousands and not fmt.percent else "0") + ("." + "0" * fmt.decimals if fmt.decimals else "")
     if fmt.percent:
         number += "%"  # the spreadsheet multiplies by 100, as NumberFormat.text does
     unit = _literal(f" {fmt.unit}") if fmt.unit else ""

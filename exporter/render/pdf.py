@@ -76,8 +76,11 @@ ITALIC = f"{FONT}-Oblique"
 _PAGES = {"A4": A4, "Letter": LETTER}
 LOGO_WIDTH = 40 * mm
 CHART_HEIGHT = 240  # points
+HEADING_ROOM = 60  # points: a heading and the space around it
+TABLE_START = 80  # points: a table's caption, header and first rows start a page rather than end one
 CARDS_PER_ROW = 4
-CARD_LONG_TEXT = 9  # characters of a card's value beyond which it is set smaller
+CARD_VALUE_SIZES = (18, 16, 14, 12, 11, 10)  # points: a card's value takes the largest that fits
+CARD_PADDING = 16  # points left and right of a card's text
 
 
 class _Look:
@@ -161,8 +164,6 @@ def _styles(theme: Theme = DEFAULT_THEME) -> dict[str, ParagraphStyle]:
                                    textColor=colors.white, alignment=TA_RIGHT),
         "card-value": ParagraphStyle("card-value", body, fontName=BOLD, fontSize=18, leading=22, textColor=ACCENT,
                                      spaceAfter=2),
-        "card-value-small": ParagraphStyle("card-value-small", body, fontName=BOLD, fontSize=13, leading=17,
-                                           textColor=ACCENT, spaceAfter=2),
         "card-label": ParagraphStyle("card-label", body, fontSize=9, leading=12, textColor=MUTED, spaceAfter=0),
         "question": ParagraphStyle("question", body, fontName=BOLD, spaceBefore=4, spaceAfter=2, keepWithNext=1),
         "answer": ParagraphStyle("answer", body, leftIndent=12),
@@ -324,14 +325,33 @@ def _page_templates(look: _Look) -> list[PageTemplate]:
 
 
 def _column_widths(table: Table, width: float) -> list[float]:
-    """Share *width* among the columns by their longest text, so layout never depends on a pass."""
+    """Share *width* among the columns, so layout never depends on a pass.
+
+    Each column gets at least its longest word (a figure or date never breaks), then the rest of
+    the width in proportion to how much more its longest text wants; when everything fits on one
+    line, columns grow in proportion to their text.
+    """
     columns = len(table.header)
-    weights = []
+    numeric = list(table.numeric) + [False] * (columns - len(table.numeric))
+    sample = (table.header, *table.rows[:WIDTH_SAMPLE_ROWS])
+    natural, least = [], []
     for i in range(columns):
-        longest = max(len(row[i]) if i < len(row) else 0 for row in (table.header, *table.rows))
-        weights.append(min(max(longest, 8), 48))
-    total = sum(weights)
-    return [width * w / total for w in weights]
+        texts = [row[i] if i < len(row) else "" for row in sample]
+        longest = max(stringWidth(text, FONT, 9) for text in texts) + CELL_PADDING
+        word = max((stringWidth(w, FONT, 9) for text in texts for w in text.split()), default=0) + CELL_PADDING
+        natural.append(max(min(longest, width * 0.6), MIN_COLUMN))
+        least.append(max(min(longest if numeric[i] else word, width * 0.4), MIN_COLUMN))
+    if sum(natural) <= width:
+        return [width * n / sum(natural) for n in natural]
+    if sum(least) >= width:
+        return [width * n / sum(least) for n in least]
+    spare, wants = width - sum(least), [n - m for n, m in zip(natural, least)]
+    return [m + spare * w / sum(wants) for m, w in zip(least, wants)]
+
+
+CELL_PADDING = 14  # points: the cell's left and right padding, and a little air
+MIN_COLUMN = 36  # points
+WIDTH_SAMPLE_ROWS = 200
 
 
 # Tables longer than this are data tables: their cells are drawn as plain strings where they fit
@@ -381,7 +401,7 @@ def _table(table: Table, number: int, look: _Look) -> list[Flowable]:
     # Numbered as in the Word file ("Table 1: ..."), which numbers them with SEQ fields. The caption
     # starts a new page rather than sit alone at the foot of one.
     caption = _para(f"Table {number}: {table.caption}", "caption", theme)
-    return [CondPageBreak(80), caption, grid, Spacer(1, 12)]
+    return [CondPageBreak(TABLE_START), caption, grid, Spacer(1, 12)]
 
 
 def _cell(text: str, numeric: bool, width: float, plain: bool, theme: Theme) -> Flowable | str:
@@ -408,7 +428,12 @@ def _cards(block: Figures, look: _Look) -> list[Flowable]:
     styles = _styles(look.theme)
     per_row = min(len(block.figures), CARDS_PER_ROW)
     cells: list[list[Flowable] | str] = []
-    value_style = styles["card-value" if max(len(f.text) for f in block.figures) <= CARD_LONG_TEXT else "card-value-small"]
+    width = look.frame_width / per_row
+    # The largest size at which the longest value fits its card on one line.
+    fits = [size for size in CARD_VALUE_SIZES
+            if max(stringWidth(f.text, BOLD, size) for f in block.figures) <= width - CARD_PADDING]
+    size = fits[0] if fits else CARD_VALUE_SIZES[-1]
+    value_style = ParagraphStyle("card-value", styles["card-value"], fontSize=size, leading=size * 1.2)
     for figure in block.figures:
         parts = [Paragraph(markup(figure.text), value_style), _para(figure.label, "card-label", look.theme)]
         if figure.note:
@@ -416,7 +441,6 @@ def _cards(block: Figures, look: _Look) -> list[Flowable]:
         cells.append(parts)
     rows: list[list[list[Flowable] | str]] = [cells[i:i + per_row] for i in range(0, len(cells), per_row)]
     rows[-1] += [""] * (per_row - len(rows[-1]))
-    width = look.frame_width / per_row
     grid = PdfTable(rows, colWidths=[width] * per_row, hAlign="LEFT")
     grid.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, -1), look.zebra),
@@ -425,8 +449,8 @@ def _cards(block: Figures, look: _Look) -> list[Flowable]:
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 8),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
-        ("LEFTPADDING", (0, 0), (-1, -1), 10),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+        ("LEFTPADDING", (0, 0), (-1, -1), CARD_PADDING / 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CARD_PADDING / 2),
     ]))
     return [grid, Spacer(1, 12)]
 
@@ -490,6 +514,13 @@ def _section(
     heading = _Heading(markup(section.title), style, key=f"section-{index}", title=section.title,
                        level=outline_level)
     story: list[Flowable] = [heading]
+    first = section.blocks[0] if section.blocks else None
+    # A heading must not stay behind at the foot of a page its chart or table does not start on
+    # (both begin with a conditional page break of their own, which would fall after the heading).
+    if isinstance(first, Chart):
+        story.insert(0, CondPageBreak(CHART_HEIGHT + HEADING_ROOM))
+    elif isinstance(first, Table):
+        story.insert(0, CondPageBreak(TABLE_START + HEADING_ROOM))
     for block in section.blocks:
         story += _block(block, look, numbers, source)
     return story

@@ -35,6 +35,7 @@ __all__ = ["chart_drawing"]
 # it and above it (legend), and the baselines of the axis titles.
 PLOT_X, PLOT_Y = 58, 48
 RIGHT_GAP, TOP_GAP = 10, 38
+TITLE_GAP = 10  # points between the value axis title and the tick labels
 TITLE_BASELINE = 12  # the category axis title, from the bottom; the value axis title, from the left
 LABEL_SIZE = 7.5  # value labels
 TICK_SIZE = 8
@@ -262,6 +263,13 @@ def _place(widget, chart: Chart, look: _Look, width: float, top: float) -> None:
     values.valueSteps = ticks(axis_min, axis_max, step)
     tick_format = _axis_format(chart.format, step)
     values.labelTextFormat = tick_format.text
+    if chart.kind != "hbar":
+        # Room left of the plot for the widest tick label and, beyond it, the rotated axis title.
+        widest = max(look.width(tick_format.text(t), TICK_SIZE) for t in values.valueSteps)
+        needed = TITLE_BASELINE + AXIS_TITLE_SIZE / 2 + TITLE_GAP + widest
+        if needed > widget.x:
+            widget.width -= needed - widget.x
+            widget.x = needed
     values.labels.fontName, values.labels.fontSize, values.labels.fillColor = look.font, TICK_SIZE, look.muted
     values.strokeColor = None
     values.visibleGrid = 1

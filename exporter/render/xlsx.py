@@ -471,7 +471,7 @@ def _texts(ws: Worksheet, row: int, doc: Document) -> int:
     """List the document's paragraphs, bullets and questions by section, each text across B to E."""
     lines: list[tuple[str, str]] = []
     for section, block in doc.blocks():
-        if isinstance(block, Paragraph):
+        if isinstance(block, Paragraph) and block.role != "note":  # notes speak of the Word and PDF pages
             lines.append((section.title, block.text))
         elif isinstance(block, Bullets):
             lines += [(section.title, f"• {item}") for item in block.items]
