@@ -1,6 +1,9 @@
 """Profile a warm render of the shipped report (cProfile) and print where the time goes.
 
-    python3 -m bench.profile docx|xlsx|pdf [--bare] [--repeat N] [--top N] [--sort tottime|cumulative]
+    python3 -m bench.profile docx|xlsx|pdf [--bare] [--repeat N] [--top N] [--sort tottime|cumulative] [--report YAML]
+
+--report profiles another report, e.g. the `kind: document` example
+(examples/sales-pipeline/data/reports/sales-pipeline.yaml).
 
 One untimed render first (imports, fonts, caches), then N profiled renders of the same job; the
 table lists the functions with the most time, as `bench/run.py` rows are explained in the README.

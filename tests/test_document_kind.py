@@ -272,6 +272,8 @@ def line_of(data: Path, needle: str) -> int:
     ("{name: Booked, values: [870, 990, 1040, null]}", "{name: Booked, values: [870, 990, 1040]}",
      "sections[3].blocks[0].chart", "series 'Booked' has 3 values for 4 categories"),
     ("\nkind: document", "\nkind: slides", "kind", "unknown kind 'slides' (known: market, document)"),
+    ("x: Owner, y: {sum: Amount}, by: Stage,", "x: Owner, y: [{sum: Amount}, {count: deals}], by: Stage,",
+     "sections[1].sections[0].blocks[0].chart", "by splits one aggregate into series: give y as one aggregate"),
 ])
 def test_a_mistake_is_a_located_error_and_nothing_is_published(tmp_path, old, new, path, message):
     data = bad_report(tmp_path, {old: new})
@@ -323,3 +325,54 @@ def test_new_writes_a_starter_that_validates_and_builds(tmp_path, kind):
     assert "already exist" in again.stderr and "Traceback" not in again.stderr
     bad = exporter("new", "First Report", cwd=tmp_path)
     assert bad.returncode == 2 and "is not a report id" in bad.stderr
+
+
+# --- data is never code ------------------------------------------------------------------------------
+
+HOSTILE_NAMES = ('=HYPERLINK("http://example.invalid","x")', "<b>bold</b> & <img src=/etc/passwd>", "AT&T")
+HOSTILE_REPORT = """\
+kind: document
+title: "<i>Hostile</i> & =1+1"
+author: "=cmd|' /C calc'!A0"
+as_of: 2026-11-27
+tables:
+  - id: t
+    title: "Names <b>"
+    columns: [{name: Name, type: text}, {name: Value, type: number}]
+sections:
+  - title: "<h1>Section</h1>"
+    blocks:
+      - figures: [{label: "<b>label</b>", value: "=2+2"}, {label: Sum, value: {sum: t.Value}}]
+      - chart: {type: bar, table: t, x: Name, y: {sum: Value}, title: "=SUM(A1) <chart>"}
+      - table: {table: t}
+"""
+
+
+def test_texts_from_data_stay_literal_in_every_format(tmp_path):
+    reports = tmp_path / "data" / "reports"
+    reports.mkdir(parents=True)
+    (reports / "hostile.yaml").write_text(HOSTILE_REPORT, encoding="utf-8")
+    with (reports / "hostile.t.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Name", "Value"])
+        writer.writerows([name, n + 1] for n, name in enumerate(HOSTILE_NAMES))
+    out = tmp_path / "out"
+    result = exporter("build", "--data-dir", str(tmp_path / "data"), "--output-dir", str(out))
+    assert result.returncode == 0, result.stderr
+    folder = out / "hostile"
+    word = docx.Document(folder / "hostile.docx")
+    texts = "\n".join(p.text for p in word.paragraphs) + "\n".join(
+        c.text for t in word.tables for r in t.rows for c in r.cells)
+    for text in (*HOSTILE_NAMES, "<i>Hostile</i> & =1+1", "=2+2", "<b>label</b>", "=SUM(A1) <chart>"):
+        assert text in texts, text
+    ((cats, _),) = chart_values(parts(folder / "hostile.docx")["word/charts/chart1.xml"])
+    assert cats == list(HOSTILE_NAMES)
+    book = openpyxl.load_workbook(folder / "hostile.xlsx")
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [c.coordinate for c in cells if c.data_type != "s"]  # no formula anywhere
+    shown = {c.value for c in cells}
+    assert set(HOSTILE_NAMES) <= shown and "=2+2" in shown and "=cmd|' /C calc'!A0" in shown
+    pdf = flat(pdftotext((folder / "hostile.pdf").read_bytes(), tmp_path))
+    for text in ("<i>Hostile</i> & =1+1", "<b>bold</b> & <img src=/etc/passwd>", "AT&T", "=2+2"):
+        assert text in pdf, text
+    assert "AT&T;" not in pdf

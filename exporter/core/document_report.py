@@ -125,6 +125,9 @@ class ChartSpec(Shown):
     y_label: Line | None = None
     unit: Line | None = None
     labels: Annotated[StrictBool, Field(description="Print each value at its bar or point.")] = False
+    sort: Annotated[Literal["x", "-x", "y", "-y"] | None, Field(description=(
+        "Order of the categories: x by category, y by value ('-' for descending); "
+        "by default the order of their first row."))] = None
     limit: Annotated[StrictInt | None, Field(ge=1, le=500, description=(
         "Show only the categories with the largest values, at most this many."))] = None
 
@@ -135,6 +138,10 @@ class ChartSpec(Shown):
         if from_table and inline:
             raise ValueError("give either table, x and y, or categories and series, not both")
         if inline:
+            table_only = [name for name in ("by", "sort", "limit") if getattr(self, name) is not None]
+            if table_only:
+                raise ValueError(f"{', '.join(table_only)} apply to charts from a table; inline values are "
+                                 "shown as written")
             if self.categories is None or self.series is None:
                 raise ValueError("inline values need both categories and series")
             for series in self.series:

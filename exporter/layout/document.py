@@ -216,11 +216,16 @@ def _chart_from_table(spec: ChartSpec, table: DataTable):
         split_column = _column(table, spec.by)[1]
         names = [split_column.format.text(s) for s in splits]
         values = [[(groups.get((k, s)) or [None])[0] for k in keys] for s in splits]
+    totals = [sum(_number(v[i]) or 0 for v in values) for i in range(len(keys))]
+    order = list(range(len(keys)))
     if spec.limit is not None and len(keys) > spec.limit:
-        totals = [sum(v[i] or 0 for v in values) for i in range(len(keys))]  # type: ignore[misc]
-        kept = sorted(heapq.nlargest(spec.limit, range(len(keys)), key=lambda i: totals[i]))
-        keys = [keys[i] for i in kept]
-        values = [[v[i] for i in kept] for v in values]
+        order = sorted(heapq.nlargest(spec.limit, order, key=lambda i: totals[i]))
+    if spec.sort in ("x", "-x"):
+        order.sort(key=lambda i: _SortKey((keys[i],), ((0, spec.sort == "-x"),)))
+    elif spec.sort in ("y", "-y"):
+        order.sort(key=lambda i: totals[i], reverse=spec.sort == "-y")
+    keys = [keys[i] for i in order]
+    values = [[v[i] for i in order] for v in values]
     categories = tuple(k if isinstance(k, int) and x_column.type == "integer" else x_column.format.text(k)
                        for k in keys)
     if x_column.type == "integer" and x_column.format.thousands:  # counts, not years: shown as text
