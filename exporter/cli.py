@@ -133,7 +133,7 @@ def _errors(lines: list[str]) -> None:
               help="Log lines as text, or as one JSON object per line for log shippers.")
 @_WORKSPACE_OPTIONS["state_dir"]
 def cli(verbose: int, quiet: bool, log_format: str, state_dir: Path | None) -> None:
-    """Build Word, Excel and PDF market reports from canonical data.
+    """Build Word, Excel and PDF reports from report data (YAML and CSV).
 
     Exit codes: 0 ok, 1 a build failed, 2 usage error or invalid data,
     75 another run holds the lock (try again later).

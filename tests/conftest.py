@@ -87,6 +87,26 @@ def pdftotext(pdf: bytes, tmp_path: Path) -> str:
     return out.stdout.decode("utf-8")
 
 
+def colour_share(pdf: Path, page: int, colour: str, tmp_path: Path) -> float:
+    """The share of page *page*'s pixels in *colour* (six hex digits), rendered as a viewer would.
+
+    Charts are drawn in colours that no text uses (the derived bars' light blue, the second
+    series' orange), so a share above zero says the chart was drawn, not only labelled.
+    """
+    from PIL import Image
+
+    prefix = tmp_path / f"page{page}"
+    subprocess.run([need("pdftoppm"), "-png", "-r", "40", "-f", str(page), "-l", str(page), "-singlefile", str(pdf),
+                    str(prefix)], check=True, capture_output=True, timeout=120)
+    target = tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4))
+    with Image.open(prefix.with_suffix(".png")) as image:
+        rgb = image.convert("RGB")
+        counts = rgb.getcolors(maxcolors=1 << 24) or []
+        total = rgb.width * rgb.height
+    near = sum(n for n, pixel in counts if max(abs(a - b) for a, b in zip(pixel, target)) <= 12)
+    return near / total
+
+
 def flat(text: str) -> str:
     """Join wrapped lines so a phrase is found wherever the layout broke it."""
     return " ".join(text.split())

@@ -16,11 +16,12 @@ from .numbers import Value
 class Accumulator:
     """One aggregate, fed one value at a time."""
 
-    __slots__ = ("function", "values", "count", "best", "integral")
+    __slots__ = ("function", "partials", "count", "best", "integral", "whole")
 
     def __init__(self, function: str):
         self.function = function
-        self.values: list[float] = []  # partial sums for fsum, kept short
+        self.partials: list[float] = []  # Shewchuk's non-overlapping partial sums: exact
+        self.whole = 0  # the sum of integer values, exact in Python
         self.count = 0
         self.best: Value = None
         self.integral = True
@@ -31,11 +32,11 @@ class Accumulator:
         self.count += 1
         function = self.function
         if function in ("sum", "mean"):
-            if not isinstance(value, int):
+            if isinstance(value, int):
+                self.whole += value
+            else:
                 self.integral = False
-            self.values.append(value)  # type: ignore[arg-type]  # sum and mean: numbers only (checked)
-            if len(self.values) >= 4096:
-                self.values = [_sum(self.values, self.integral)]
+                _add_exactly(self.partials, value)  # type: ignore[arg-type]  # numbers only (validated)
         elif function == "min":
             if self.best is None or value < self.best:  # type: ignore[operator]
                 self.best = value
@@ -48,39 +49,77 @@ class Accumulator:
         if function == "count":
             return self.count
         if function == "sum":
-            return _sum(self.values, self.integral)
+            return self.whole if self.integral else math.fsum([*self.partials, self.whole])
         if function == "mean":
-            return _sum(self.values, False) / self.count if self.count else None
+            return math.fsum([*self.partials, self.whole]) / self.count if self.count else None
         return self.best
 
 
-def _sum(values: list, integral: bool) -> int | float:
-    return sum(values) if integral else math.fsum(values)
+def _add_exactly(partials: list[float], x: float) -> None:
+    """Add *x* to the partial sums whose exact total is the sum so far (the recipe math.fsum uses)."""
+    i = 0
+    for y in partials:
+        if abs(x) < abs(y):
+            x, y = y, x
+        hi = x + y
+        lo = y - (hi - x)
+        if lo:
+            partials[i] = lo
+            i += 1
+        x = hi
+    partials[i:] = [x]
+
+
+class Total:
+    """One aggregate of a whole table, fed row by row: *function* of column *index* (None: rows)."""
+
+    def __init__(self, function: str, index: int | None):
+        self.index = index
+        self.accumulator = Accumulator(function)
+
+    def feed(self, row: Sequence[Value]) -> None:
+        self.accumulator.add(True if self.index is None else row[self.index])
+
+    def result(self) -> Value:
+        return self.accumulator.result()
+
+
+class Grouping:
+    """*measures* (function, column index or None for rows) per value of column *key*, fed row by row.
+
+    With *split*, per pair of (key value, split value). Groups keep the order in which their first
+    row comes; an empty key (or split) cell is a group of its own, the value None, as a
+    spreadsheet's pivot table keeps "(blank)", so that the groups add up to the whole table.
+    """
+
+    def __init__(self, key: int, measures: Sequence[tuple[str, int | None]], split: int | None = None):
+        self.key, self.measures, self.split = key, tuple(measures), split
+        self.groups: dict[tuple[Value, Value], list[Accumulator]] = {}
+
+    def feed(self, row: Sequence[Value]) -> None:
+        group = (row[self.key], None if self.split is None else row[self.split])
+        accs = self.groups.get(group)
+        if accs is None:
+            accs = self.groups[group] = [Accumulator(function) for function, _ in self.measures]
+        for acc, (_, index) in zip(accs, self.measures):
+            acc.add(True if index is None else row[index])
+
+    def result(self) -> dict[tuple[Value, Value], list[Value]]:
+        return {group: [acc.result() for acc in accs] for group, accs in self.groups.items()}
 
 
 def aggregate(rows: Iterable[Sequence[Value]], function: str, index: int | None) -> Value:
     """Aggregate column *index* of *rows* (every row when *index* is None: a row count)."""
-    acc = Accumulator(function)
+    total = Total(function, index)
     for row in rows:
-        acc.add(True if index is None else row[index])
-    return acc.result()
+        total.feed(row)
+    return total.result()
 
 
 def grouped(rows: Iterable[Sequence[Value]], key: int, measures: Sequence[tuple[str, int | None]],
             split: int | None = None) -> dict[tuple[Value, Value], list[Value]]:
-    """Aggregate *measures* (function, column index or None for rows) per value of column *key*.
-
-    With *split*, per pair of (key value, split value). Groups keep the order in which their first
-    row comes; rows whose key (or split) cell is empty form no group.
-    """
-    groups: dict[tuple[Value, Value], list[Accumulator]] = {}
+    """`Grouping` of all *rows* at once."""
+    grouping = Grouping(key, measures, split)
     for row in rows:
-        group = (row[key], None if split is None else row[split])
-        if group[0] is None or (split is not None and group[1] is None):
-            continue
-        accs = groups.get(group)
-        if accs is None:
-            accs = groups[group] = [Accumulator(function) for function, _ in measures]
-        for acc, (_, index) in zip(accs, measures):
-            acc.add(True if index is None else row[index])
-    return {group: [acc.result() for acc in accs] for group, accs in groups.items()}
+        grouping.feed(row)
+    return grouping.result()

@@ -102,6 +102,7 @@ class Chart:
     value_labels: bool = False  # print each value at its bar or point
     basis_labels: tuple[str, str] = ("Reported", "Derived (estimate)")  # legend when points are derived
     sheet: str | None = None  # the workbook sheet's name when the layout fixes one ("Forecast")
+    note: str = ""  # written under the chart's data on its workbook sheet
 
     @property
     def has_derived(self) -> bool:
@@ -215,6 +216,7 @@ class Document:
     headline: str = ""  # one sentence saying what the report finds (mail bodies, index page)
     facts: tuple[tuple[str, Value], ...] = ()  # the Summary sheet's rows above the figures
     workbook_texts: bool = True  # the Summary sheet lists the texts (False: the layout's sheets hold them)
+    summary_note: str = ""  # the Summary sheet's last line
     sheets: tuple[Sheet, ...] = ()
     datasets: tuple[Dataset, ...] = ()
 

@@ -91,6 +91,12 @@ class FigureSpec(Shown):
             raise ValueError("must not be empty")
         return value
 
+    @model_validator(mode="after")
+    def _format_of_numbers(self):
+        if isinstance(self.value, str) and (self.decimals is not None or self.currency or self.percent):
+            raise ValueError("decimals, currency and percent apply to numbers; this figure's value is a text")
+        return self
+
 
 def _messages(exc: ValidationError) -> list[str]:
     out = []
@@ -157,6 +163,8 @@ class ChartSpec(Shown):
         if self.type == "pie" and (self.by is not None or len(self.aggregates) > 1
                                    or (self.series is not None and len(self.series) > 1)):
             raise ValueError("a pie shows one series")
+        if self.type == "pie" and self.series and any(v is not None and v < 0 for v in self.series[0].values):
+            raise ValueError("a pie's values must not be negative")
         return self
 
     @property
@@ -186,6 +194,11 @@ class TableBlockSpec(_Strict):
         return self
 
 
+def sort_order(name: str) -> tuple[str, bool]:
+    """A `sort` entry as (column, descending): "-Amount" is Amount, largest first."""
+    return (name[1:], True) if name.startswith("-") else (name, False)
+
+
 def grouped_header(spec: TableBlockSpec, table: TableSpec) -> tuple[str, ...]:
     """The header of a grouped table: the by column, then one label per aggregate."""
     return (spec.by or "", *(agg.label(None if agg.target == table.id else agg.target) for agg in spec.values))
@@ -210,6 +223,8 @@ class BlockSpec(_Strict):
             if len(kinds) != 1 and not [key for key in data if key not in BLOCK_KINDS]:
                 found = f"; found {', '.join(kinds)}" if kinds else ""
                 raise ValueError(f"a block is exactly one of {', '.join(BLOCK_KINDS)}{found}")
+            if len(kinds) == 1 and data[kinds[0]] is None:
+                raise ValueError(f"{kinds[0]} is empty: write its content after the colon")
         return data
 
     @property

@@ -6,6 +6,7 @@ from the rest of the project. Instances are frozen; every text in it has been th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from enum import Enum
 from typing import Annotated, Literal
@@ -248,7 +249,10 @@ class TableColumn(Shown):
         return self
 
     def shown(self) -> NumberFormat:
-        return column_format(self.name, self.type, self.number_format())
+        declared = self.number_format()
+        if declared is not None and self.type == "integer" and declared.decimals is None:
+            declared = dataclasses.replace(declared, decimals=0)  # whole numbers: "EUR 1,250", not "EUR 1,250.00"
+        return column_format(self.name, self.type, declared)
 
 
 class TableSpec(_Strict):

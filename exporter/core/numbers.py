@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 Value = str | int | float | dt.date | None
 
@@ -27,7 +28,7 @@ class NumberFormat:
     currency: str | None = None  # an ISO 4217 code, written before the number: "EUR 1,250"
     percent: bool = False  # the value is a fraction, shown times 100 with "%"
     unit: str | None = None  # written after the number: "USD 3.5 billion"
-    thousands: bool = True  # 1,250 rather than 1250 (off for years)
+    thousands: bool = True  # 1,250 rather than 1250 (off for years; percents never have them)
 
     def text(self, value: Value) -> str:
         """Return *value* as a reader sees it."""
@@ -45,8 +46,11 @@ class NumberFormat:
             return NO_VALUE
         number = value * 100 if self.percent else value
         decimals = self.decimals if self.decimals is not None else needed_decimals(number, AUTO_DECIMALS)
-        separator = "," if self.thousands else ""
-        shown = f"{number:{separator}.{decimals}f}"
+        # Rounded half away from zero from the shortest decimal form of the value, as Excel and
+        # LibreOffice show it: 2.5 is "3" and 0.125 is "0.13" there, where Python's format gives "2", "0.12".
+        rounded = Decimal(repr(number)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        separator = "," if self.thousands and not self.percent else ""
+        shown = f"{rounded:{separator}.{decimals}f}"
         if shown.lstrip("-").strip("0.,") == "":  # -0.00 is 0.00
             shown = shown.lstrip("-")
         if self.percent:
@@ -67,7 +71,8 @@ def needed_decimals(value: float, limit: int = MAX_DECIMALS) -> int:
     """Return the decimals *value* needs to show as written, at most *limit*."""
     if isinstance(value, int):
         return 0
-    text = repr(float(value))
+    # Rounded to nine decimals first: a sum such as 0.1 + 0.2 (0.30000000000000004) needs one.
+    text = repr(round(float(value), 9))
     if "e" in text or "n" in text:  # 1e-07, inf, nan
         return 0 if "e+" in text else limit
     return min(len(text.partition(".")[2].rstrip("0")), limit)

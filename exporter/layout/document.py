@@ -1,21 +1,24 @@
 """The general report kind's layout: declared sections of blocks, with figures, charts and tables
 computed from the report's data tables.
 
-Aggregates read a table's rows once per block, streamed from its file (a variant's filter
-applied), so memory stays flat however long the table; a sorted table keeps only the rows it
-shows. Categories of a chart come in the order their first row has in the table, unless the chart
-asks for the largest few (`limit`).
+Each table is read once, however many blocks ask of it: the blocks are planned first (each says
+what it needs of which table: a total, groups, the first or the top rows), one pass over each
+table's rows (a variant's filter applied) feeds them all, and the blocks are then made from the
+answers. Memory stays flat however long the table; a sorted table keeps only the rows it shows.
+Categories of a chart come in the order their first row has in the table, unless the chart asks
+for another (`sort`) or for the largest few (`limit`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
 import heapq
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ..core.aggregate import aggregate, grouped
+from ..core.aggregate import Grouping, Total
 from ..core.document import (
     QA,
     Block,
@@ -41,30 +44,40 @@ from ..core.document_report import (
     SubSectionSpec,
     TableBlockSpec,
     grouped_header,
+    sort_order,
 )
-from ..core.numbers import PLAIN, NumberFormat, Value
+from ..core.model import TableColumn
+from ..core.numbers import AUTO_DECIMALS, PLAIN, NumberFormat, Value, needed_decimals
+from . import edition_title
 from .datasets import columns_of, dataset_of, is_numeric, shown_rows
 
 if TYPE_CHECKING:
     from ..source.datatable import DataTable
 
 COUNT_FORMAT = NumberFormat(decimals=0)
+BLANK = "(blank)"  # an empty category cell, as spreadsheets' pivot tables name it
+MAX_CATEGORIES = 50  # a chart from a table shows at most this many categories unless it sets `limit`
+
+Later = Callable[[], list[Block]]  # makes a block once the tables have been read
 
 
 def build_document(report: DocumentReport, *, tables: tuple[DataTable, ...] = (),
                    variant: DocumentVariant | None = None, created: dt.datetime | None = None) -> Document:
     """Lay out *report* for *variant* (its sections omitted, its rows filtered in *tables*)."""
-    by_id = {t.spec.id: t for t in tables}
+    reads = _Reads({t.spec.id: t for t in tables})
     omit = set(variant.omit) if variant else set()
     numbers = iter(range(1, 1_000_000))  # questions are numbered through the whole document
-    sections: list[Section] = []
+    planned: list[tuple[SubSectionSpec, int, str, list[Later]]] = []
     for i, spec in enumerate(report.sections):
         if spec.id in omit:
             continue
-        sections.append(_section(spec, 1, f"section-{i}", by_id, numbers))
+        planned.append((spec, 1, f"section-{i}", [_plan(block, reads, numbers) for block in spec.blocks]))
         for j, sub in enumerate(spec.sections):
             if sub.id not in omit:
-                sections.append(_section(sub, 2, f"section-{i}-{j}", by_id, numbers))
+                planned.append((sub, 2, f"section-{i}-{j}", [_plan(block, reads, numbers) for block in sub.blocks]))
+    reads.run()
+    sections = [Section(spec.title, level, tuple(b for later in blocks for b in later()), spec.id or key)
+                for spec, level, key, blocks in planned]
     if created is None:
         created = dt.datetime.combine(report.as_of, dt.time(0, 0), tzinfo=dt.UTC)
     facts: list[tuple[str, Value]] = []
@@ -93,10 +106,6 @@ def build_document(report: DocumentReport, *, tables: tuple[DataTable, ...] = ()
     )
 
 
-def edition_title(report: DocumentReport, variant: DocumentVariant | None) -> str:
-    return f"{report.title} ({variant.name})" if variant else report.title
-
-
 def _headline(report: DocumentReport, sections: Sequence[Section]) -> str:
     """The key figures in one line (else the first paragraph, else the subtitle or title)."""
     for section in sections:
@@ -105,195 +114,268 @@ def _headline(report: DocumentReport, sections: Sequence[Section]) -> str:
                 return " · ".join(f"{f.label}: {f.text}" for f in block.figures)
     for section in sections:
         for block in section.blocks:
-            if isinstance(block, Paragraph):
+            if isinstance(block, Paragraph) and block.role != "note":
                 return block.text if len(block.text) <= 300 else block.text[:299] + "…"
     return report.subtitle or report.title
 
 
-def _section(spec: SubSectionSpec, level: int, key: str, tables: dict[str, DataTable], numbers) -> Section:
-    blocks: list[Block] = []
-    for block in spec.blocks:
-        blocks += _blocks(block, tables, numbers)
-    return Section(spec.title, level, tuple(blocks), spec.id or key)
+# --- reading the tables once -------------------------------------------------------------------
 
 
-def _blocks(spec: BlockSpec, tables: dict[str, DataTable], numbers) -> list[Block]:
+class _Reads:
+    """What the blocks ask of each table, answered in one read of it."""
+
+    def __init__(self, tables: dict[str, DataTable]):
+        self.tables = tables
+        self.asked: dict[str, list] = defaultdict(list)
+
+    def ask(self, table_id: str, reader):
+        """Have *reader* (with ``feed(row)``) fed every row of table *table_id*; return it."""
+        self.asked[table_id].append(reader)
+        return reader
+
+    def run(self) -> None:
+        for table_id, readers in self.asked.items():
+            feeds = [reader.feed for reader in readers]
+            for row in self.tables[table_id].iter_rows():
+                for feed in feeds:
+                    feed(row)
+
+
+class _First:
+    """The first *limit* rows."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.rows: list[tuple[Value, ...]] = []
+
+    def feed(self, row) -> None:
+        if len(self.rows) < self.limit:
+            self.rows.append(row)
+
+
+class _Top:
+    """The first *limit* rows in the order of *keys* (column index, descending), ties in table order."""
+
+    def __init__(self, limit: int, keys: Sequence[tuple[int, bool]]):
+        self.limit, self.keys = limit, keys
+        self.kept: list[_SortKey] = []
+
+    def feed(self, row) -> None:
+        self.kept.append(_SortKey(row, self.keys))
+        if len(self.kept) >= 2 * self.limit + 64:
+            self._trim()
+
+    def _trim(self) -> None:
+        self.kept.sort()  # stable: equal rows keep the table's order
+        del self.kept[self.limit:]
+
+    @property
+    def rows(self) -> list:
+        self._trim()
+        return [key.row for key in self.kept]
+
+
+def _column(table: DataTable, name: str) -> tuple[int, Column, TableColumn]:
+    index = next(i for i, c in enumerate(table.spec.columns) if c.name == name)
+    return index, columns_of(table.spec)[index], table.spec.columns[index]
+
+
+def _measure(table: DataTable, agg: Aggregate) -> tuple[int | None, Column | None, TableColumn | None]:
+    if agg.function == "count" and agg.target == table.spec.id:
+        return None, None, None
+    return _column(table, agg.target)
+
+
+def _result_format(function: str, column: Column | None, declared: TableColumn | None) -> NumberFormat:
+    """An aggregate is shown as its column is: a count as a whole number, and the mean of whole
+    numbers with the decimals it needs (unless the column declares some)."""
+    if function == "count" or column is None:
+        return COUNT_FORMAT
+    if function == "mean" and column.type == "integer" and (declared is None or declared.decimals is None):
+        return dataclasses.replace(column.format, decimals=None, thousands=True)
+    return column.format
+
+
+# --- blocks ------------------------------------------------------------------------------------
+
+
+def _plan(spec: BlockSpec, reads: _Reads, numbers) -> Later:
     kind = spec.kind
     if kind == "text":
         texts = spec.text if isinstance(spec.text, list) else [spec.text]
-        return [Paragraph(text) for text in texts if text]
+        return _now([Paragraph(text) for text in texts if text])
     if kind == "note":
-        return [Paragraph(spec.note or "", "note")]
+        return _now([Paragraph(spec.note or "", "note")])
     if kind == "bullets":
-        return [Bullets(tuple(spec.bullets or ()))]
+        return _now([Bullets(tuple(spec.bullets or ()))])
     if kind == "faq":
-        return [QA(next(numbers), entry.question, entry.answer) for entry in spec.faq or ()]
+        return _now([QA(next(numbers), entry.question, entry.answer) for entry in spec.faq or ()])
     if kind == "figures":
-        return [Figures(tuple(_figure(f, tables) for f in spec.figures or ()))]
+        figures = [_figure(f, reads) for f in spec.figures or ()]
+        return lambda: [Figures(tuple(figure() for figure in figures))]
     if kind == "chart":
         assert spec.chart is not None
-        chart = _chart(spec.chart, tables)
-        if not chart.categories:  # a table without rows (or none for this edition): nothing to draw
-            return [Paragraph(f"{chart.title}: the table has no rows to chart.", "note")]
-        return [chart]
+        return _chart(spec.chart, reads)
     if kind == "table":
         assert spec.table is not None
-        return _table(spec.table, tables[spec.table.table])
+        return _table(spec.table, reads)
     raise AssertionError(kind)
 
 
-# --- figures -------------------------------------------------------------------------------------
+def _now(blocks: list[Block]) -> Later:
+    return lambda: blocks
 
 
-def _figure(spec: FigureSpec, tables: dict[str, DataTable]) -> Figure:
+def _figure(spec: FigureSpec, reads: _Reads) -> Callable[[], Figure]:
     declared = spec.number_format(spec.unit)
     value = spec.value
-    if isinstance(value, Aggregate):
-        table_id, _, name = value.target.partition(".")
-        table = tables[table_id]
-        index, column = _column(table, name) if name else (None, None)
-        result = aggregate(table.iter_rows(), value.function, index)
-        fmt = declared or _result_format(value.function, column)
-    else:
-        result = value
+    if not isinstance(value, Aggregate):
         fmt = declared or PLAIN
-    text = fmt.text(result)
-    return Figure(spec.label, result, text, fmt, unit=spec.unit or "", note=spec.note or "")
+        return lambda: Figure(spec.label, value, fmt.text(value), fmt, unit=spec.unit or "", note=spec.note or "")
+    table_id, _, name = value.target.partition(".")
+    table = reads.tables[table_id]
+    index, column, column_spec = _column(table, name) if name else (None, None, None)
+    total = reads.ask(table_id, Total(value.function, index))
+    fmt = declared or _result_format(value.function, column, column_spec)
 
+    def made() -> Figure:
+        result = total.result()
+        return Figure(spec.label, result, fmt.text(result), fmt, unit=spec.unit or "", note=spec.note or "")
 
-def _column(table: DataTable, name: str) -> tuple[int, Column]:
-    columns = columns_of(table.spec)
-    index = next(i for i, c in enumerate(columns) if c.name == name)
-    return index, columns[index]
-
-
-def _result_format(function: str, column: Column | None) -> NumberFormat:
-    """An aggregate is shown as its column is (a count as a whole number)."""
-    if function == "count" or column is None:
-        return COUNT_FORMAT
-    return column.format
+    return made
 
 
 # --- charts --------------------------------------------------------------------------------------
 
 
-def _chart(spec: ChartSpec, tables: dict[str, DataTable]) -> Chart:
+def _chart(spec: ChartSpec, reads: _Reads) -> Later:
     if spec.table is None:
-        categories = tuple(spec.categories or ())
-        series = tuple(Series(s.name, tuple(s.values)) for s in spec.series or ())
-        fmt = spec.number_format(spec.unit) or PLAIN
-        x_label, y_label = spec.x_label or "", spec.y_label or ""
-    else:
-        categories, series, fmt, x_label, y_label = _chart_from_table(spec, tables[spec.table])
-    return Chart(
-        title=spec.title,
-        kind=spec.type,
-        categories=categories,
-        series=series,
-        x_label=x_label,
-        y_label=y_label,
-        format=fmt,
-        value_labels=spec.labels,
-    )
-
-
-def _chart_from_table(spec: ChartSpec, table: DataTable):
-    x_index, x_column = _column(table, spec.x or "")
+        chart = Chart(
+            title=spec.title,
+            kind=spec.type,
+            categories=tuple(spec.categories or ()),
+            series=tuple(Series(s.name, tuple(s.values)) for s in spec.series or ()),
+            x_label=spec.x_label or "",
+            y_label=spec.y_label or "",
+            format=spec.number_format(spec.unit) or PLAIN,
+            value_labels=spec.labels,
+        )
+        return _now([chart])
+    table = reads.tables[spec.table]
+    x_index, x_column, _ = _column(table, spec.x or "")
     measures: list[tuple[str, int | None]] = []
+    formats: list[NumberFormat] = []
     y_columns: list[Column | None] = []
     for agg in spec.aggregates:
-        index, column = _measure(table, agg)
+        index, column, column_spec = _measure(table, agg)
         measures.append((agg.function, index))
+        formats.append(_result_format(agg.function, column, column_spec))
         y_columns.append(column)
-    split = _column(table, spec.by)[0] if spec.by else None
-    groups = grouped(table.iter_rows(), x_index, measures, split)
-    keys = list(dict.fromkeys(key for key, _ in groups))
-    if spec.by is None:
-        names = [agg.label(c.name if c else None) for agg, c in zip(spec.aggregates, y_columns)]
-        values = [[groups[(k, None)][n] for k in keys] for n in range(len(measures))]
-    else:
-        splits = list(dict.fromkeys(s for _, s in groups))
-        split_column = _column(table, spec.by)[1]
-        names = [split_column.format.text(s) for s in splits]
-        values = [[(groups.get((k, s)) or [None])[0] for k in keys] for s in splits]
-    totals = [sum(_number(v[i]) or 0 for v in values) for i in range(len(keys))]
-    order = list(range(len(keys)))
-    if spec.limit is not None and len(keys) > spec.limit:
-        order = sorted(heapq.nlargest(spec.limit, order, key=lambda i: totals[i]))
-    if spec.sort in ("x", "-x"):
-        order.sort(key=lambda i: _SortKey((keys[i],), ((0, spec.sort == "-x"),)))
-    elif spec.sort in ("y", "-y"):
-        order.sort(key=lambda i: totals[i], reverse=spec.sort == "-y")
-    keys = [keys[i] for i in order]
-    values = [[v[i] for i in order] for v in values]
-    categories = tuple(k if isinstance(k, int) and x_column.type == "integer" else x_column.format.text(k)
-                       for k in keys)
-    if x_column.type == "integer" and x_column.format.thousands:  # counts, not years: shown as text
-        categories = tuple(x_column.format.text(k) for k in keys)
-    series = tuple(Series(name, tuple(_number(v) for v in vals)) for name, vals in zip(names, values))
-    fmt = spec.number_format(spec.unit) or _result_format(spec.aggregates[0].function, y_columns[0])
-    y_label = spec.y_label or (names[0] if len(names) == 1 and spec.by is None else
-                               spec.aggregates[0].label(y_columns[0].name if y_columns[0] else None))
-    return categories, series, fmt, spec.x_label or x_column.name, y_label
+    split = _column(table, spec.by) if spec.by else None
+    grouping = reads.ask(spec.table, Grouping(x_index, measures, split[0] if split else None))
+    # One format for the values: the chart's own, else the one all its aggregates share.
+    fmt = spec.number_format(spec.unit) or (formats[0] if len(set(formats)) == 1 else NumberFormat())
+    names = [agg.label(c.name if c else None) for agg, c in zip(spec.aggregates, y_columns)]
+
+    def made() -> list[Block]:
+        groups = grouping.result()
+        keys = list(dict.fromkeys(key for key, _ in groups))
+        if split is None:
+            series_names = names
+            values = [[groups[(k, None)][n] for k in keys] for n in range(len(measures))]
+        else:
+            splits = list(dict.fromkeys(s for _, s in groups))
+            series_names = list(_category_texts(splits, split[1]))
+            values = [[(groups.get((k, s)) or [None])[0] for k in keys] for s in splits]
+        totals = [sum(v[i] or 0 for v in values) for i in range(len(keys))]
+        notes = []
+        order = list(range(len(keys)))
+        if spec.type == "pie":
+            left_out = [i for i in order if not (totals[i] > 0)]
+            if left_out:
+                shown = ", ".join(_category_texts([keys[i] for i in left_out], x_column))
+                notes.append(f"Not in the pie “{spec.title}”, having no positive value: {shown}.")
+                order = [i for i in order if totals[i] > 0]
+        limit = spec.limit or MAX_CATEGORIES
+        if len(order) > limit:
+            if spec.limit is None:
+                notes.append(f"“{spec.title}” shows the {limit} largest of {len(order):,} values of {x_column.name}.")
+            order = sorted(heapq.nlargest(limit, order, key=lambda i: totals[i]))
+        if spec.sort in ("x", "-x"):
+            order.sort(key=lambda i: _SortKey((keys[i],), ((0, spec.sort == "-x"),)))
+        elif spec.sort in ("y", "-y"):
+            order.sort(key=lambda i: totals[i], reverse=spec.sort == "-y")
+        if not order:  # a table without rows (or none for this edition): nothing to draw
+            return [Paragraph(f"{spec.title}: the table has no rows to chart.", "note")]
+        kept = [keys[i] for i in order]
+        years = x_column.type == "integer" and not x_column.format.thousands
+        categories = tuple(kept) if years and None not in kept else _category_texts(kept, x_column)
+        series = tuple(Series(name, tuple(vals[i] for i in order)) for name, vals in zip(series_names, values))
+        y_label = spec.y_label or (names[0] if len(names) == 1 and spec.by is None else
+                                   spec.aggregates[0].label(y_columns[0].name if y_columns[0] else None))
+        chart = Chart(title=spec.title, kind=spec.type, categories=categories, series=series,
+                      x_label=spec.x_label or x_column.name, y_label=y_label, format=fmt,
+                      value_labels=spec.labels)
+        return [chart, *(Paragraph(note, "note") for note in notes)]
+
+    return made
 
 
-def _measure(table: DataTable, agg: Aggregate) -> tuple[int | None, Column | None]:
-    if agg.function == "count" and agg.target == table.spec.id:
-        return None, None
-    return _column(table, agg.target)
-
-
-def _number(value: Value) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    if isinstance(value, dt.date):  # min or max of a date column: charted as its ordinal day
-        return float(value.toordinal())
-    return None
+def _category_texts(keys: Sequence[Value], column: Column) -> tuple[str, ...]:
+    """Category names as a reader sees them, all with the same decimals, so that none collide."""
+    fmt = column.format
+    if column.type == "number" and fmt.decimals is None:
+        decimals = max((needed_decimals(k) for k in keys if isinstance(k, float)), default=0)
+        fmt = dataclasses.replace(fmt, decimals=decimals)
+    return tuple(BLANK if key is None else fmt.text(key) for key in keys)
 
 
 # --- tables --------------------------------------------------------------------------------------
 
 
-def _table(spec: TableBlockSpec, table: DataTable) -> list[Block]:
+def _table(spec: TableBlockSpec, reads: _Reads) -> Later:
+    table = reads.tables[spec.table]
     caption = spec.title or table.spec.title
     if spec.by is not None:
-        return _grouped_table(spec, table, caption)
+        return _grouped_table(spec, table, caption, reads)
     columns = columns_of(table.spec)
     names = [c.name for c in columns]
     chosen = [names.index(name) for name in spec.columns] if spec.columns else list(range(len(columns)))
-    limit = min(spec.limit or table.spec.document_rows, table.spec.document_rows)
-    rows: Iterable[tuple[Value, ...]]
+    limit = spec.limit if spec.limit is not None else table.spec.document_rows
+    rows_of: Callable[[], Sequence[tuple[Value, ...]]]
     if spec.sort:
-        keys = [(names.index(name.lstrip("-")), name.startswith("-")) for name in spec.sort]
-        rows = heapq.nsmallest(limit, table.iter_rows(), key=functools.partial(_SortKey, keys=keys))
-    elif limit >= len(table.preview) and len(table.preview) == table.rows:
-        rows = table.preview
+        keys = [(names.index(column), descending) for column, descending in map(sort_order, spec.sort)]
+        top = reads.ask(spec.table, _Top(limit, keys))
+        rows_of = lambda: top.rows  # noqa: E731
+    elif limit <= len(table.preview) or len(table.preview) == table.rows:
+        rows_of = lambda: table.preview[:limit]  # noqa: E731  (the rows the scan kept)
     else:
-        rows = _first(table.iter_rows(), limit)
-    shown = [tuple(row[i] for i in chosen) for row in rows]
+        first = reads.ask(spec.table, _First(limit))
+        rows_of = lambda: first.rows  # noqa: E731
     picked = [columns[i] for i in chosen]
-    blocks: list[Block] = [Table(caption, tuple(c.name for c in picked), shown_rows(shown, picked),
-                                 tuple(is_numeric(c) for c in picked))]
-    if not shown:
-        blocks = [Paragraph(caption, "lead"), Paragraph("The table has no rows.", "note")]
-    elif len(shown) < table.rows:
-        order = f", sorted by {', '.join(_sort_words(s) for s in spec.sort)}" if spec.sort else ""
-        blocks.append(Paragraph(f"{len(shown):,} of {table.rows:,} rows{order}; the Excel workbook of this "
-                                "report holds the complete table.", "note"))
-    return blocks
 
+    def made() -> list[Block]:
+        shown = [tuple(row[i] for i in chosen) for row in rows_of()]
+        if table.rows == 0:
+            return [Paragraph(caption, "lead"), Paragraph("The table has no rows.", "note")]
+        if not shown:
+            return [Paragraph(caption, "lead"),
+                    Paragraph(f"The Excel workbook of this report holds the table's {table.rows:,} rows.", "note")]
+        blocks: list[Block] = [Table(caption, tuple(c.name for c in picked), shown_rows(shown, picked),
+                                     tuple(is_numeric(c) for c in picked))]
+        if len(shown) < table.rows:
+            order = f", sorted by {', '.join(_sort_words(s) for s in spec.sort)}" if spec.sort else ""
+            blocks.append(Paragraph(f"{len(shown):,} of {table.rows:,} rows{order}; the Excel workbook of this "
+                                    "report holds the complete table.", "note"))
+        return blocks
 
-def _first(rows: Iterable[tuple[Value, ...]], limit: int) -> list[tuple[Value, ...]]:
-    out: list[tuple[Value, ...]] = []
-    for row in rows:
-        if len(out) >= limit:
-            break
-        out.append(row)
-    return out
+    return made
 
 
 def _sort_words(name: str) -> str:
-    return f"{name[1:]} (largest first)" if name.startswith("-") else name
+    column, descending = sort_order(name)
+    return f"{column} (largest first)" if descending else column
 
 
 class _SortKey:
@@ -319,23 +401,32 @@ class _SortKey:
         return False
 
 
-def _grouped_table(spec: TableBlockSpec, table: DataTable, caption: str) -> list[Block]:
-    by_index, by_column = _column(table, spec.by or "")
+def _grouped_table(spec: TableBlockSpec, table: DataTable, caption: str, reads: _Reads) -> Later:
+    by_index, by_column, _ = _column(table, spec.by or "")
     measures, formats = [], []
     for agg in spec.values:
-        index, column = _measure(table, agg)
+        index, column, column_spec = _measure(table, agg)
         measures.append((agg.function, index))
-        formats.append(_result_format(agg.function, column))
-    groups = grouped(table.iter_rows(), by_index, measures)
+        formats.append(_result_format(agg.function, column, column_spec))
+    grouping = reads.ask(spec.table, Grouping(by_index, measures))
     header = grouped_header(spec, table.spec)
-    rows: list[tuple[Value, ...]] = [(key, *values) for (key, _), values in groups.items()]
-    if spec.sort:
-        keys = [(header.index(name.lstrip("-")), name.startswith("-")) for name in spec.sort]
-        rows.sort(key=functools.partial(_SortKey, keys=keys))
-    if spec.limit is not None:
-        rows = rows[: spec.limit]
-    columns = [by_column, *(Column(name, "number", fmt) for name, fmt in zip(header[1:], formats))]
-    if not rows:
-        return [Paragraph(caption, "lead"), Paragraph("The table has no rows.", "note")]
-    return [Table(caption, header, shown_rows(rows, columns),
-                  tuple(is_numeric(c) for c in columns))]
+
+    def made() -> list[Block]:
+        rows: list[tuple[Value, ...]] = [(key, *values) for (key, _), values in grouping.result().items()]
+        if not rows:
+            return [Paragraph(caption, "lead"), Paragraph("The table has no rows.", "note")]
+        if spec.sort:
+            keys = [(header.index(column), descending) for column, descending in map(sort_order, spec.sort)]
+            rows.sort(key=lambda row: _SortKey(row, keys))
+        total = len(rows)
+        if spec.limit is not None:
+            rows = rows[: spec.limit]
+        labels = _category_texts([row[0] for row in rows], by_column)
+        columns = [Column(by_column.name, "text"), *(Column(name, "number", fmt) for name, fmt in zip(header[1:], formats))]
+        shown = shown_rows([(label, *row[1:]) for label, row in zip(labels, rows)], columns, limit=AUTO_DECIMALS)
+        blocks: list[Block] = [Table(caption, header, shown, tuple(is_numeric(c) for c in columns))]
+        if len(rows) < total:
+            blocks.append(Paragraph(f"{len(rows):,} of {total:,} values of {by_column.name}.", "note"))
+        return blocks
+
+    return made

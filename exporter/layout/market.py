@@ -24,6 +24,7 @@ from ..core.document import (
 )
 from ..core.model import Money, Report, Scale, Variant
 from ..core.numbers import NumberFormat, Value
+from . import edition_title
 from .datasets import columns_of, dataset_of, is_numeric, shown_rows
 
 FORECAST_SHEET = "Forecast"
@@ -129,7 +130,7 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
             (
                 key_figures,
                 forecast_table(fc),
-                forecast_chart(report, fc),
+                forecast_chart(report, fc, note=derivation_note(fc)),
                 Paragraph(derivation_note(fc), "note"),
                 scenario(fc),
             ),
@@ -203,12 +204,7 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
             1,
             (
                 Bullets(tuple(source_lines)),
-                Paragraph(
-                    f"Data as of {report.as_of.isoformat()}. Figures marked “Reported” are stated by the "
-                    "source; figures marked “Derived (estimate)” are computed from them by exporter and "
-                    "are not reported by the source.",
-                    "note",
-                ),
+                Paragraph(basis_note(report), "note"),
             ),
             "source",
         )
@@ -243,9 +239,15 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
         headline=headline(report),
         facts=tuple(facts),
         workbook_texts=False,
+        summary_note=basis_note(report),
         sheets=workbook_sheets(report, sections),
         datasets=tuple(dataset_of(t) for t in tables) if "tables" not in omit else (),
     )
+
+
+def basis_note(report: Report) -> str:
+    return (f"Data as of {report.as_of.isoformat()}. Figures marked “Reported” are stated by the source; figures "
+            "marked “Derived (estimate)” are computed from them by exporter and are not reported by the source.")
 
 
 def unit_of(value: Money) -> str:
@@ -258,7 +260,7 @@ def stated_rate_format(percent: float) -> NumberFormat:
     return NumberFormat(decimals=max(1, min(decimals, 4)), percent=True, thousands=False)
 
 
-def forecast_chart(report: Report, fc: Forecast) -> Chart:
+def forecast_chart(report: Report, fc: Forecast, *, note: str = "") -> Chart:
     """The market size by year, reported and derived columns told apart."""
     return Chart(
         title=f"{report.geography} {report.market} market size, {fc.base.year}–{fc.projection.year}",
@@ -272,6 +274,7 @@ def forecast_chart(report: Report, fc: Forecast) -> Chart:
         value_labels=True,
         basis_labels=(Basis.reported.label, Basis.derived.label),
         sheet=FORECAST_SHEET,
+        note=note,
     )
 
 
@@ -333,11 +336,6 @@ def countries(region) -> str:
     if names and region.more_countries:
         names += " and others"
     return names
-
-
-def edition_title(report: Report, variant: Variant | None) -> str:
-    """The title of a report's edition: the report's own, with the variant's name when there is one."""
-    return f"{report.title} ({variant.name})" if variant else report.title
 
 
 def data_table_blocks(table: DataTable) -> tuple[Block, ...]:

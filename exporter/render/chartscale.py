@@ -24,7 +24,7 @@ TARGET_STEPS = 7  # about this many gridline steps from zero to the top
 def nice_axis(top: float) -> tuple[float, float]:
     """Return a value-axis maximum and step that leave room for value labels above the tallest bar.
 
-    Shared by the PNG and the PDF's vector chart, so both show the same scale.
+    Shared by the native Office chart and the PDF's vector chart, so both show the same scale.
     """
     if top <= 0:
         return 1.0, 0.2

@@ -336,9 +336,10 @@ def _column_widths(table: Table, width: float) -> list[float]:
     sample = (table.header, *table.rows[:WIDTH_SAMPLE_ROWS])
     natural, least = [], []
     for i in range(columns):
-        texts = [row[i] if i < len(row) else "" for row in sample]
-        longest = max(stringWidth(text, FONT, 9) for text in texts) + CELL_PADDING
-        word = max((stringWidth(w, FONT, 9) for text in texts for w in text.split()), default=0) + CELL_PADDING
+        # The header row is set in bold.
+        texts = [(row[i] if i < len(row) else "", BOLD if n == 0 else FONT) for n, row in enumerate(sample)]
+        longest = max(stringWidth(text, font, 9) for text, font in texts) + CELL_PADDING
+        word = max((stringWidth(w, font, 9) for text, font in texts for w in text.split()), default=0) + CELL_PADDING
         natural.append(max(min(longest, width * 0.6), MIN_COLUMN))
         least.append(max(min(longest if numeric[i] else word, width * 0.4), MIN_COLUMN))
     if sum(natural) <= width:
@@ -411,14 +412,14 @@ def _cell(text: str, numeric: bool, width: float, plain: bool, theme: Theme) -> 
     return _para(text, "cell-num" if numeric else "cell", theme)
 
 
-def _chart(chart: Chart, number: int, look: _Look, source: str) -> list[Flowable]:
+def _chart(chart: Chart, number: int, look: _Look, publisher: str) -> list[Flowable]:
     theme = look.theme
     register_fonts()
     figure = KeepTogether([
         chart_drawing(chart, theme, width=look.frame_width, height=CHART_HEIGHT, font=FONT),
         Spacer(1, 4),
         _para(f"Figure {number}: {chart.title}", "caption", theme),
-        _para(theme.source_line(source, chart.has_derived), "source", theme),
+        _para(theme.source_line(publisher, chart.has_derived), "source", theme),
     ])
     return [figure, Spacer(1, 10)]
 
@@ -486,12 +487,12 @@ class _Numbers:
         return self.counts[kind]
 
 
-def _block(block, look: _Look, numbers: _Numbers, source: str) -> list[Flowable]:
+def _block(block, look: _Look, numbers: _Numbers, publisher: str) -> list[Flowable]:
     kind = type(block)
     if kind is Table:
         return _table(block, numbers.next("Table"), look)
     if kind is Chart:
-        return _chart(block, numbers.next("Figure"), look, source)
+        return _chart(block, numbers.next("Figure"), look, publisher)
     if kind is TextParagraph:
         return _paragraph(block, look)
     if kind is Bullets:
@@ -508,7 +509,7 @@ def _block(block, look: _Look, numbers: _Numbers, source: str) -> list[Flowable]
 
 
 def _section(
-    section: Section, index: int, outline_level: int, look: _Look, numbers: _Numbers, source: str
+    section: Section, index: int, outline_level: int, look: _Look, numbers: _Numbers, publisher: str
 ) -> list[Flowable]:
     style = _styles(look.theme)["h1" if section.level <= 1 else "h2"]
     heading = _Heading(markup(section.title), style, key=f"section-{index}", title=section.title,
@@ -522,7 +523,7 @@ def _section(
     elif isinstance(first, Table):
         story.insert(0, CondPageBreak(TABLE_START + HEADING_ROOM))
     for block in section.blocks:
-        story += _block(block, look, numbers, source)
+        story += _block(block, look, numbers, publisher)
     return story
 
 
@@ -580,12 +581,11 @@ def _outline_levels(sections: tuple[Section, ...]) -> list[int]:
 def build_story(document: Document, page_count: Flowable, theme: Theme = DEFAULT_THEME) -> list[Flowable]:
     """Lay out the cover, the contents page and every section of *document* as flowables."""
     look = _look(theme)
-    source = document.publisher
     numbers = _Numbers()
     story = _cover(document, look)
     story += [NextPageTemplate("body"), PageBreak(), *_contents(theme), PageBreak()]
     for index, (section, level) in enumerate(zip(document.sections, _outline_levels(document.sections))):
-        story += _section(section, index, level, look, numbers, source)
+        story += _section(section, index, level, look, numbers, document.publisher)
     story.append(page_count)
     return story
 

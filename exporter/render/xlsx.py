@@ -1,5 +1,10 @@
-"""Render the report as an Excel workbook: key figures, the forecast with a native chart, a live
-scenario sheet and the report's texts as tables.
+"""Render the document as an Excel workbook, every sheet from the document's blocks:
+
+    Summary              title, facts, every key figure as a number, the texts (or the layout's note)
+    one sheet per chart  the data behind it, and a native chart bound to those cells (the market's "Forecast")
+    Scenario blocks      editable inputs and live formulas, with cached values (the market's "Assumptions")
+    Document.sheets      record sheets a layout asks for (the market's Segments, FAQ, …)
+    one sheet per table  every row of each dataset, typed, streamed
 
 Every text from the data enters a cell through `_text`, which pins it as a string so that
 ``=HYPERLINK(...)`` stays text; the only formulas are the ones `_formula` builds from cell
@@ -45,22 +50,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from ..core.document import (
-    QA,
-    Bullets,
-    Chart,
-    Column,
-    Dataset,
-    Document,
-    Figure,
-    Figures,
-    Paragraph,
-    Scenario,
-    Section,
-    Sheet,
-)
+from ..core.document import QA, Bullets, Chart, Column, Dataset, Document, Figure, Figures, Paragraph, Scenario, Sheet
 from ..core.errors import BuildError
-from ..core.numbers import PLAIN, NumberFormat
+from ..core.numbers import PLAIN, NumberFormat, needed_decimals
 from . import RenderJob, RenderOptions
 from .nativechart import ChartCells, build_chart, data_table, excel_format
 from .ooxml import repack, utc_naive
@@ -156,7 +148,6 @@ RESERVED_SHEET_NAMES = ("History",)  # Excel keeps this name for itself
 WIDTH_SAMPLE_ROWS = 1_000  # column widths are estimated from the header and these first rows
 MAX_DATA_WIDTH = 60  # characters; longer texts are cut off on screen, not in the cell
 FILTER_BUTTON_POINTS = 12  # the filter button beside a header label
-MAX_DECIMALS = 6  # a number column shows as many decimals as its first rows need, up to this
 CELL_TEXT_LIMIT = 32_767  # characters in an Excel cell
 INTEGER_FORMAT = "#,##0"
 SPOOL_BYTES = 2 << 20  # the uncompressed package stays in memory up to this (the report alone: 0.1 MiB)
@@ -197,11 +188,11 @@ def _write(job: RenderJob, theme: Theme, out: IO[bytes]) -> None:
     taken |= {sheet.name.casefold() for sheet in doc.sheets}
     _summary(draft.create_sheet(SUMMARY), doc)
     charts = 0
-    for section, block in doc.blocks():
+    for _, block in doc.blocks():
         if isinstance(block, Chart):
             charts += 1
             name = block.sheet or _sheet_name(block.title, taken, fallback=f"Chart {charts}")
-            _chart_sheet(draft.create_sheet(name), block, _first_note(section))
+            _chart_sheet(draft.create_sheet(name), block)
         elif isinstance(block, Scenario):
             _scenario(draft.create_sheet(block.sheet), block)
     for sheet in doc.sheets:
@@ -436,9 +427,8 @@ def _summary(ws: Worksheet, doc: Document) -> None:
         row = _figures(ws, row + 2, figures)
     if doc.workbook_texts:
         row = _texts(ws, row + 2, doc)
-    note = _section_note(doc, "source")
-    if note:
-        _note(ws, row + 2, note, 1, 5)
+    if doc.summary_note:
+        _note(ws, row + 2, doc.summary_note, 1, 5)
 
 
 def _figures(ws: Worksheet, row: int, figures: Sequence[Figure]) -> int:
@@ -452,9 +442,12 @@ def _figures(ws: Worksheet, row: int, figures: Sequence[Figure]) -> int:
         _put(ws, row, 1, figure.label)
         value = figure.value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            _put(ws, row, 2, value, excel_format(figure.format, [value]))
+            # Without the unit: the Unit column says it.
+            _put(ws, row, 2, value, excel_format(dataclasses.replace(figure.format, unit=None), [value]))
+        elif isinstance(value, dt.date):
+            _put(ws, row, 2, value, DATE_FORMAT)
         else:
-            _put(ws, row, 2, figure.text, DATE_FORMAT if isinstance(value, dt.date) else None)
+            _put(ws, row, 2, figure.text)
         for col, (_, attr) in enumerate(extra, 3):
             shown = getattr(figure, attr)
             _put(ws, row, col, shown, YEAR_FORMAT if isinstance(shown, int) else None)
@@ -488,7 +481,7 @@ def _texts(ws: Worksheet, row: int, doc: Document) -> int:
     return row
 
 
-def _chart_sheet(ws: Worksheet, chart: Chart, note: str | None) -> None:
+def _chart_sheet(ws: Worksheet, chart: Chart) -> None:
     """The data behind *chart* as a table, and beside it a native chart bound to those cells."""
     header, rows = data_table(chart)
     years = bool(chart.categories) and all(isinstance(c, int) for c in chart.categories)
@@ -511,8 +504,8 @@ def _chart_sheet(ws: Worksheet, chart: Chart, note: str | None) -> None:
     width, height = CHART_SIZE_CM
     native = build_chart(chart, _look().theme, ChartCells(ws.title, 1, 1), width_cm=width, height_cm=height)
     ws.add_chart(native, f"{get_column_letter(gutter + 1)}2")
-    if note:
-        _note(ws, last + 2, note, 1, len(header))
+    if chart.note:
+        _note(ws, last + 2, chart.note, 1, len(header))
 
 
 def _derived_rows(chart: Chart) -> list[bool]:
@@ -582,15 +575,6 @@ def _records(ws: Worksheet, sheet: Sheet) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _section_note(doc: Document, key: str) -> str | None:
-    section = next((s for s in doc.sections if s.key == key), None)
-    return _first_note(section) if section else None
-
-
-def _first_note(section: Section) -> str | None:
-    return next((b.text for b in section.blocks if isinstance(b, Paragraph) and b.role == "note"), None)
 
 
 def _page_setup(ws: Worksheet | WriteOnlyWorksheet, theme: Theme) -> None:
@@ -856,18 +840,12 @@ def _data_format(column: Column, sample: Sequence) -> str | None:
         return DATE_FORMAT
     if column.type == "text":
         return None
-    if column.type == "number" and column.format == PLAIN:
-        decimals = max((_decimals(v) for v in sample if isinstance(v, float)), default=0)
-        return INTEGER_FORMAT + ("." + "0" * decimals if decimals else "")
-    return excel_format(column.format)
-
-
-def _decimals(value: float) -> int:
-    """Return the decimals *value* needs to show as written (at most MAX_DECIMALS)."""
-    text = repr(value)
-    if "e" in text or "n" in text:  # 1e-07, inf, nan
-        return 0
-    return min(len(text.partition(".")[2].rstrip("0")), MAX_DECIMALS)
+    fmt = column.format
+    if column.type == "number" and fmt.decimals is None:  # as the DOCX and PDF show it (layout.datasets)
+        scale = 100 if fmt.percent else 1  # a percent shows the fraction times 100
+        fmt = dataclasses.replace(fmt, decimals=max((needed_decimals(v * scale) for v in sample
+                                                     if isinstance(v, float)), default=0))
+    return excel_format(fmt)
 
 
 def _data_width(label: str, fmt: str | None, sample: Sequence, declared: NumberFormat | None = None) -> float:

@@ -276,6 +276,9 @@ def _render_and_publish(to_build: list[tuple[ReportSource, Inputs]], formats: tu
             except DataError as exc:  # the file changed since it was checked
                 failed_loads.append(Outcome(str(source.set_id), "failed",
                                             error=f"{source.path}: changed during the build: {exc}"))
+            except BuildError as exc:  # a table changed while it was read, or the layout failed
+                log.debug("loading %s failed", source.set_id, exc_info=True)
+                failed_loads.append(Outcome(str(source.set_id), "failed", error=str(exc)))
 
     jobs = min(workers.jobs, len(to_build))
     results = executors.run(functools.partial(render_all, formats=formats), loaded(), jobs=jobs,

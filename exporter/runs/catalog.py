@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.document_report import DocumentReport, DocumentVariant
-from ..core.errors import DataError, Problem, UsageError
+from ..core.errors import BuildError, DataError, Problem, UsageError
 from ..core.ids import SetId, valid_id
 from ..core.model import Report, Variant
 from ..core.workspace import Workspace
@@ -155,7 +155,12 @@ def load(source: ReportSource, *, created: dt.datetime | None = None) -> LoadedR
     if variant is not None and variant.omit and isinstance(report, Report):
         report = without(report, variant.omit)
     tables = open_tables(source.path, report.tables, variant.filter if variant else None)
-    document = lay_out(report, variant=variant, tables=tables, created=created)
+    try:
+        document = lay_out(report, variant=variant, tables=tables, created=created)
+    except BuildError:  # a table file changed while it was read
+        raise
+    except Exception as exc:  # a layout bug must fail this report, not the whole run
+        raise BuildError(f"{source.path}: laying out {source.set_id} failed: {exc or type(exc).__name__}") from exc
     return LoadedReport(source, RenderJob(document), validated.warnings, validated.report, variant)
 
 
@@ -180,6 +185,8 @@ def load_all(sources: list[ReportSource], *, created: dt.datetime | None = None)
             loaded.append(load(source, created=created))
         except DataError as exc:
             problems.extend(exc.problems)
+        except BuildError as exc:
+            problems.append(Problem(source.path, None, "", str(exc).removeprefix(f"{source.path}: ")))
     if problems:
         raise DataError(problems)
     return loaded

@@ -247,10 +247,6 @@ class DataTable:
     preview: tuple[tuple[Value, ...], ...]  # the first rows, typed, for documents that show only those
     filter: tuple[tuple[str, str], ...] = ()
 
-    @property
-    def numeric(self) -> tuple[bool, ...]:
-        return tuple(c.type in ("integer", "number") for c in self.spec.columns)
-
     def iter_rows(self) -> Iterator[tuple[Value, ...]]:
         """Yield the (filtered) rows as typed values; raise `BuildError` if the file changed since its scan."""
         kinds = [c.type for c in self.spec.columns]

@@ -9,7 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..core.derive import cagr_warning
-from ..core.document_report import NUMERIC_FUNCTIONS, Aggregate, DocumentReport, grouped_header
+from ..core.document_report import NUMERIC_FUNCTIONS, Aggregate, DocumentReport, grouped_header, sort_order
 from ..core.errors import DataError, Problem
 from ..core.model import Report, TableSpec, Variant
 from .glyphs import describe, missing_glyphs
@@ -52,7 +52,14 @@ def validate(doc: ParsedYaml) -> Validated:
     if kind not in KINDS:
         raise DataError([Problem(doc.path, doc.line_of(("kind",)), "kind",
                                  f"unknown kind {kind!r} (known: {', '.join(KINDS)})")])
-    report = parse_model(doc, KINDS[kind])
+    try:
+        report = parse_model(doc, KINDS[kind])
+    except DataError as exc:
+        if isinstance(doc.data, dict) and "kind" not in doc.data and "sections" in doc.data:
+            hint = Problem(doc.path, 1, "kind", "the file has sections: if it is a document report, "
+                                                "add `kind: document` (without kind a file is a market report)")
+            raise DataError([hint, *exc.problems]) from None
+        raise
     crossed = _cross_problems(doc, report)
     if isinstance(report, DocumentReport):
         crossed += _document_problems(doc, report)
@@ -114,11 +121,13 @@ def _document_problems(doc: ParsedYaml, report: DocumentReport) -> list[Problem]
         elif numeric and spec.type not in ("integer", "number"):
             problem(path, f"column {name!r} of table {table.id!r} holds {spec.type}s, not numbers")
 
-    def aggregate(path: tuple, agg: Aggregate, table: TableSpec) -> None:
+    def aggregate(path: tuple, agg: Aggregate, table: TableSpec, *, numeric: bool = False) -> None:
+        """Check an aggregate of *table*; *numeric*: its result must be a number (a chart's values)."""
         target = agg.target
         if agg.function == "count" and target == table.id:
             return
-        column(path + (agg.function,), table, target, numeric=agg.function in NUMERIC_FUNCTIONS)
+        column(path + (agg.function,), table, target,
+               numeric=agg.function in NUMERIC_FUNCTIONS or (numeric and agg.function != "count"))
 
     section_ids: dict[str, tuple] = {}
     for where, section in report.all_sections():
@@ -147,7 +156,8 @@ def _document_problems(doc: ParsedYaml, report: DocumentReport) -> list[Problem]
                     if chart.by is not None:
                         column(path + ("by",), table, chart.by)
                     for n, agg in enumerate(chart.aggregates):
-                        aggregate(path + ("y",) + ((n,) if isinstance(chart.y, list) else ()), agg, table)
+                        aggregate(path + ("y",) + ((n,) if isinstance(chart.y, list) else ()), agg, table,
+                                  numeric=True)
             if block.table is not None:
                 spec, path = block.table, at + ("table",)
                 table = table_of(path + ("table",), spec.table)
@@ -156,7 +166,7 @@ def _document_problems(doc: ParsedYaml, report: DocumentReport) -> list[Problem]
                         column(path + ("columns", n), table, name)
                     shown = grouped_header(spec, table) if spec.by is not None else None
                     for n, name in enumerate(spec.sort):
-                        key = name[1:] if name.startswith("-") else name
+                        key = sort_order(name)[0]
                         if shown is None:
                             column(path + ("sort", n), table, key)
                         elif key not in shown:
