@@ -15,8 +15,9 @@ from click.testing import CliRunner
 
 from exporter import __version__
 from exporter.cli import cli
+from exporter.source.reader import read_yaml
 
-from conftest import DATA_DIR, SHIPPED, shipped_data
+from conftest import DATA_DIR, ROOT, SHIPPED, shipped_data
 
 REPORT_ID = "us-intrathecal-pump-market"
 
@@ -181,6 +182,13 @@ def test_schema_is_json_schema_that_accepts_the_shipped_data():
     data["unknown"] = 1
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(schema).validate(data)
+    # The document kind: the example validates, a block of an unknown kind does not.
+    example = read_yaml(ROOT / "examples" / "sales-pipeline" / "data" / "reports" / "sales-pipeline.yaml").data
+    example["as_of"] = example["as_of"].isoformat()
+    jsonschema.Draft202012Validator(schema).validate(example)
+    example["sections"][0]["blocks"].append({"slides": ["x"]})
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(example)
 
 
 def test_render_failure_exits_1_names_the_report_and_keeps_going(tmp_path, data_dir, monkeypatch):

@@ -44,6 +44,7 @@ LEGEND_SIZE = 8
 LEGEND_ROW = 12  # points per legend row
 SWATCH = 10  # points: the legend's colour box
 LEGEND_GAP = 20  # between legend entries
+MAX_LEGEND_NAME = 150  # points: a series name in the legend is cut with "…" beyond this
 ROTATED = 30  # degrees: category labels too long to stand side by side
 MAX_CATEGORY_LABEL = 110  # points: a rotated (or hbar) category label is cut with "…" beyond this
 LINE_WIDTH = 2
@@ -310,7 +311,8 @@ def _legend_pairs(chart: Chart, look: _Look) -> list[tuple[colors.Color, str]]:
         reported, derived = chart.basis_labels
         return [(look.series(0), reported), (look.secondary, derived)]
     if len(chart.series) > 1:
-        return [(look.series(i), s.name) for i, s in enumerate(chart.series)]
+        # A long series name is cut, or one entry would take the whole width.
+        return [(look.series(i), _fit(s.name, look, LEGEND_SIZE, MAX_LEGEND_NAME)) for i, s in enumerate(chart.series)]
     return []
 
 
