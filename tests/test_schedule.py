@@ -134,16 +134,21 @@ def test_restart_after_downtime_makes_up_once(tmp_path, data):
     assert "one catch-up run follows" in stderr
 
 
+# Another run, holding the run lock until its stdin closes (a build would end as soon as it can).
+HOLD_THE_LOCK = ("import sys; from pathlib import Path; from exporter.runs.lock import exclusive_run\n"
+                 "with exclusive_run(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.read()")
+
+
 def test_scheduled_run_meeting_the_lock_is_recorded_as_skipped(tmp_path, data):
-    many_reports(data, 5)
     out = tmp_path / "out"
-    blocker = subprocess.Popen([sys.executable, "-m", "exporter", "build", "--data-dir", str(data),
-                                "--output-dir", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wait_until(lambda: (out / ".exporter" / "lock").exists() and (out / ".exporter" / "lock").read_text().strip())
+    blocker = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(out / ".exporter")], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    assert blocker.stdout.readline().strip() == "held"
     schedule = write_timetable(tmp_path / "s.yaml", "timezone: UTC\njobs:\n  - id: quick\n    every: 1s\n"
                                "    formats: [txt]\n")
     service = Service(schedule, data, out)
     wait_until(lambda: any(r["status"] == "skipped" for r in history(out)))
+    blocker.stdin.close()
     assert blocker.wait(timeout=120) == 0
     code, stderr = service.stop()
     assert code == 0, stderr
