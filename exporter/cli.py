@@ -186,6 +186,8 @@ def workers_options(func):
 @click.argument("report_ids", nargs=-1, metavar="[REPORT_ID]...")
 @formats_option
 @click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+@click.option("--theme", metavar="NAME", help="The look of every report built: DATA/themes/NAME.yaml, over the one "
+              "a report names.")
 @workers_options
 @keep_option
 @wait_option
@@ -193,12 +195,12 @@ def workers_options(func):
 @list_option
 @workspace_options("data_dir", "output_dir", "state_dir", "recipients")
 @handle_errors
-def build(report_ids, formats, force, workers, keep, wait, workspace, deliver_after, lists) -> None:
+def build(report_ids, formats, force, theme, workers, keep, wait, workspace, deliver_after, lists) -> None:
     """Build the deliverables of REPORT_ID (default: every report).
 
     Publishes OUTPUT/<id>/<id>.<format> and OUTPUT/<id>/manifest.json as one set, and one set
-    OUTPUT/<id>.<variant>/ per variant the report declares. A set whose data (the YAML and its
-    <id>.<table>.csv files), formats and exporter version match its manifest is skipped
+    OUTPUT/<id>.<variant>/ per variant the report declares. A set whose data (the YAML, its
+    <id>.<table>.csv files and DATA/themes/), formats and exporter version match its manifest is skipped
     ("unchanged") and no file is touched. Invalid data publishes nothing and exits 2; a report
     that fails to render or publish keeps its previous set and exits 1 after the others are
     built. Ends with one line per set: built, unchanged, failed or stopped.
@@ -208,7 +210,7 @@ def build(report_ids, formats, force, workers, keep, wait, workspace, deliver_af
 
     run = api.RunContext(wait=wait, should_stop=_stop_on_sigterm().is_set,
                          progress=progress_bar() if not _quiet() and sys.stderr.isatty() else None)
-    result = api.build(workspace, api.Selection(report_ids, formats, force),
+    result = api.build(workspace, api.Selection(report_ids, formats, force, theme),
                        run=run, workers=workers, keep=keep,
                        delivery=api.Delivery(lists) if deliver_after else None)
     echo_build(result, quiet=_quiet(), clear_progress=run.progress is not None)

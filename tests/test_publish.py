@@ -240,7 +240,7 @@ def test_concurrent_builds_one_builds_the_others_exit_75(tmp_path, out):
     data = tmp_path / "data"
     (data / "reports").mkdir(parents=True)
     source = DATA_DIR / "reports" / f"{REPORT_ID}.yaml"
-    for n in range(10):  # several reports keep the winner busy for seconds while the others arrive
+    for n in range(30):  # many reports keep the winner busy for seconds while the others start
         shutil.copy(source, data / "reports" / f"report-{n}.yaml")
     procs = [start("build", "--force", "--data-dir", str(data), "--output-dir", str(out)) for _ in range(4)]
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]

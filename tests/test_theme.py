@@ -205,7 +205,7 @@ def test_pdf_captions_are_numbered(shipped_pdf, shipped_job, tmp_path):
 
 
 def test_chart_source_line_in_docx_and_pdf(shipped_docx, shipped_pdf, shipped_job, tmp_path):
-    line = f"Source: {shipped_job.document.publisher}; derived values computed by exporter"
+    line = f"Source: {shipped_job.document.publisher}; derived values are computed estimates"
     assert line.encode() in docx_parts(shipped_docx)["word/document.xml"]
     assert line in " ".join(pdftotext(shipped_pdf, tmp_path).split())
 

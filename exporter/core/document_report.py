@@ -255,6 +255,7 @@ class DocumentReport(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, title="Document report")
 
     kind: Literal["document"]
+    theme: Annotated[Id | None, Field(description="The look: DATA/themes/<theme>.yaml.")] = None
     title: Line
     subtitle: Line | None = None
     author: Annotated[Line, Field(description="Who publishes the report; shown on the cover.")]

@@ -294,6 +294,7 @@ class Report(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, title="Market report")
 
     kind: Annotated[Literal["market"], Field(description="A file without `kind` is a market report.")] = "market"
+    theme: Annotated[Id | None, Field(description="The look: DATA/themes/<theme>.yaml.")] = None
     title: Line
     market: Line
     geography: Line

@@ -247,7 +247,7 @@ def build_document(report: Report, fc: Forecast, *, created: dt.datetime | None 
 
 def basis_note(report: Report) -> str:
     return (f"Data as of {report.as_of.isoformat()}. Figures marked “Reported” are stated by the source; figures "
-            "marked “Derived (estimate)” are computed from them by exporter and are not reported by the source.")
+            "marked “Derived (estimate)” are computed from them and are not reported by the source.")
 
 
 def unit_of(value: Money) -> str:

@@ -51,6 +51,8 @@ class Inputs:
     source_date_epoch: int | None
     tables: tuple[tuple[str, str], ...] = ()  # (CSV file name, sha256) of the report's table files
     variant: str | None = None
+    themes: tuple[tuple[str, str], ...] = ()  # (path in the themes folder, sha256) of its files
+    theme: str | None = None  # a build's --theme
 
     def as_json(self) -> dict[str, Any]:
         inputs = {
@@ -58,12 +60,14 @@ class Inputs:
             "exporter_version": __version__,
             "libraries": library_versions(),
             "formats": list(self.formats),
-            "options": {"source_date_epoch": self.source_date_epoch},
+            "options": {"source_date_epoch": self.source_date_epoch, **({"theme": self.theme} if self.theme else {})},
         }
         if self.tables:
             inputs["tables"] = dict(self.tables)
         if self.variant:
             inputs["variant"] = self.variant
+        if self.themes:
+            inputs["themes"] = dict(self.themes)
         return inputs
 
 

@@ -11,11 +11,12 @@ import copy
 import dataclasses
 import io
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -35,6 +36,8 @@ CHART_ASPECT_PIE = 0.6
 CARDS_PER_ROW = 4
 CARD_VALUE_SIZES = (18, 16, 14, 12, 11, 10)  # points: a card's value takes the largest that fits
 CARD_PADDING_PT = 12  # the cell's margins, left and right
+METRIC_HELVETICA = ("Arial", "Helvetica", "Liberation Sans")  # fonts with Helvetica's widths
+OTHER_FONT_SPREAD = 1.2  # how much wider than Helvetica another font may set the same text
 LOGO_WIDTH = Mm(40)
 TOC_INSTRUCTION = 'TOC \\o "1-3" \\h \\z \\u'
 # Shown only for a document without sections; otherwise the field result lists the sections.
@@ -105,7 +108,7 @@ def render(job: RenderJob) -> bytes:
     _set_up_styles(word, look)
     _add_title_page(word, doc, look)
     _add_contents(word, doc)
-    _add_header_footer(word, doc.title, look)
+    _add_header_footer(word, theme.header or doc.title, look)
     numbers = _Numbers()
     for n, section in enumerate(doc.sections):
         heading = word.add_heading(section.title, level=_heading_level(section.level))
@@ -119,7 +122,7 @@ def render(job: RenderJob) -> bytes:
     out = io.BytesIO()
     word.save(out)
     return reproducible_zip(
-        out.getvalue(), doc.meta.created, replace={"docProps/app.xml": _app_properties()}
+        out.getvalue(), doc.meta.created, replace={"docProps/app.xml": _app_properties(theme.creator)}
     )
 
 
@@ -328,7 +331,13 @@ def _add_header_footer(word, title: str, look: _Look) -> None:
     header.text = title
     _set_border(header._p.get_or_add_pPr(), "bottom", RGBColor.from_string(look.rule), size=4, space=4)
     footer = section.footer.paragraphs[0]
-    footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    if look.theme.footer:
+        # The theme's text at the left, the page number at a right tab.
+        footer.add_run(look.theme.footer)
+        footer.paragraph_format.tab_stops.add_tab_stop(look.content_width, WD_TAB_ALIGNMENT.RIGHT)
+        footer.add_run("\t")
+    else:
+        footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     footer.add_run("Page ")
     _add_field(footer, "PAGE", "1")
     footer.add_run(" of ")
@@ -498,10 +507,12 @@ def _add_cards(word, block: Figures, look: _Look) -> None:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     width = int(look.content_width / per_row)
-    # The largest size at which the longest value fits its card on one line (Arial has Helvetica's widths).
+    # The largest size at which the longest value fits its card on one line. Arial has Helvetica's
+    # widths; another font (a theme's) is measured as Helvetica with a margin, as it may run wider.
     room = width / 12700 - CARD_PADDING_PT  # EMU to points
+    spread = 1.0 if look.theme.office_font in METRIC_HELVETICA else OTHER_FONT_SPREAD
     fits = [size for size in CARD_VALUE_SIZES
-            if max(stringWidth(f.text, "Helvetica-Bold", size) for f in figures) <= room]
+            if max(stringWidth(f.text, "Helvetica-Bold", size) for f in figures) * spread <= room]
     size = fits[0] if fits else CARD_VALUE_SIZES[-1]
     for start in range(0, len(figures), per_row):
         cells = table.add_row().cells
@@ -625,13 +636,15 @@ def _drop_thumbnail(word) -> None:
         del rels[rId]
 
 
-def _app_properties() -> bytes:
-    # The template's app.xml claims a Mac Word install and stale page and word counts.
+def _app_properties(creator: str) -> bytes:
+    # The template's app.xml claims a Mac Word install and stale page and word counts. The
+    # application is named only when a theme asks: client files do not advertise the tool.
+    application = f"<Application>{escape(creator)}</Application>".encode() if creator else b""
     return (
         b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
         b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
-        b"<Application>exporter</Application>"
+        + application +
         b"<DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop><LinksUpToDate>false</LinksUpToDate>"
         b"<SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged>"
         b"</Properties>"

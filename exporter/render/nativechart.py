@@ -547,7 +547,7 @@ def data_workbook(chart: Chart) -> bytes:
         width = max(len(str(v)) for v in values if v is not None)
         sheet.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), 60)
     props = book.properties
-    props.creator = props.lastModifiedBy = "exporter"
+    props.creator = props.lastModifiedBy = ""  # client files do not advertise the tool
     props.created = props.modified = EMBEDDED_DATE
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as package:

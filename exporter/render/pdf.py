@@ -57,7 +57,7 @@ from ..core.document import (
 )
 from ..source.glyphs import font_folder
 from . import RenderJob, RenderOptions
-from .theme import DEFAULT_THEME, Theme
+from .theme import DEFAULT_THEME, PdfFonts, Theme
 from .vectorchart import chart_drawing
 
 __all__ = ["render", "render_with", "chart_drawing", "markup", "register_fonts", "FONT"]
@@ -99,6 +99,9 @@ class _Look:
         self.margin_top = theme.margin_top_mm * mm
         self.margin_bottom = theme.margin_bottom_mm * mm
         self.frame_width = self.page[0] - 2 * self.margin_x
+        # The embedded faces: the theme's TrueType files, else DejaVu Sans.
+        self.font, self.bold, self.italic = (register_theme_fonts(theme.pdf_fonts) if theme.pdf_fonts
+                                             else (FONT, BOLD, ITALIC))
 
 
 @functools.cache
@@ -116,6 +119,20 @@ MUTED = _DEFAULT.muted
 def markup(text: str) -> str:
     """Escape a data string so that platypus shows it literally instead of parsing it as markup."""
     return escape(text)
+
+
+@functools.cache
+def register_theme_fonts(fonts: PdfFonts) -> tuple[str, str, str]:
+    """Register a theme's four faces once per process under names of their own; return (regular, bold, italic)."""
+    tag = hashlib.sha1("\0".join(str(p) for p in (fonts.regular, fonts.bold, fonts.italic, fonts.bold_italic))
+                       .encode()).hexdigest()[:10]
+    names = {f"Theme{tag}": fonts.regular, f"Theme{tag}-Bold": fonts.bold, f"Theme{tag}-Italic": fonts.italic,
+             f"Theme{tag}-BoldItalic": fonts.bold_italic}
+    for name, path in names.items():
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    regular, bold, italic, bold_italic = names
+    registerFontFamily(regular, normal=regular, bold=bold, italic=italic, boldItalic=bold_italic)
+    return regular, bold, italic
 
 
 @functools.cache
@@ -140,6 +157,7 @@ def _styles(theme: Theme = DEFAULT_THEME) -> dict[str, ParagraphStyle]:
     register_fonts()
     look = _look(theme)
     ACCENT, INK, MUTED, size = look.accent, look.ink, look.muted, theme.base_size  # noqa: N806
+    FONT, BOLD, ITALIC = look.font, look.bold, look.italic  # noqa: N806
     body = ParagraphStyle("body", fontName=FONT, fontSize=size, leading=size * 1.45, textColor=INK, spaceAfter=7)
     return {
         "body": body,
@@ -293,10 +311,11 @@ def _decorate_page(canvas, doc: _ReportTemplate):
     width, height = look.page
     margin_x, frame_width = look.margin_x, look.frame_width
     canvas.saveState()
-    canvas.setFont(FONT, 8)
+    font, theme = look.font, look.theme
+    canvas.setFont(font, 8)
     canvas.setFillColor(look.muted)
     top = height - look.margin_top + 10 * mm
-    canvas.drawString(margin_x, top, _fit(document.title, FONT, 8, frame_width))
+    canvas.drawString(margin_x, top, _fit(theme.header or document.title, font, 8, frame_width))
     canvas.setStrokeColor(look.accent)
     canvas.setLineWidth(0.8)
     canvas.line(margin_x, top - 2.5 * mm, width - margin_x, top - 2.5 * mm)
@@ -306,8 +325,8 @@ def _decorate_page(canvas, doc: _ReportTemplate):
     canvas.line(margin_x, bottom + 4 * mm, width - margin_x, bottom + 4 * mm)
     page = f"Page {canvas.getPageNumber()} of {doc.page_count.total or '?'}"
     canvas.drawRightString(width - margin_x, bottom, page)
-    left = f"As of {document.as_of.isoformat()} · {document.publisher}"
-    canvas.drawString(margin_x, bottom, _fit(left, FONT, 8, frame_width - stringWidth(page, FONT, 8) - 10 * mm))
+    left = theme.footer or f"As of {document.as_of.isoformat()} · {document.publisher}"
+    canvas.drawString(margin_x, bottom, _fit(left, font, 8, frame_width - stringWidth(page, font, 8) - 10 * mm))
     canvas.restoreState()
 
 
@@ -324,7 +343,7 @@ def _page_templates(look: _Look) -> list[PageTemplate]:
 # --- blocks --------------------------------------------------------------------------------------
 
 
-def _column_widths(table: Table, width: float) -> list[float]:
+def _column_widths(table: Table, width: float, look: _Look) -> list[float]:
     """Share *width* among the columns, so layout never depends on a pass.
 
     Each column gets at least its longest word (a figure or date never breaks), then the rest of
@@ -337,7 +356,7 @@ def _column_widths(table: Table, width: float) -> list[float]:
     natural, least = [], []
     for i in range(columns):
         # The header row is set in bold.
-        texts = [(row[i] if i < len(row) else "", BOLD if n == 0 else FONT) for n, row in enumerate(sample)]
+        texts = [(row[i] if i < len(row) else "", look.bold if n == 0 else look.font) for n, row in enumerate(sample)]
         longest = max(stringWidth(text, font, 9) for text, font in texts) + CELL_PADDING
         word = max((stringWidth(w, font, 9) for text, font in texts for w in text.split()), default=0) + CELL_PADDING
         natural.append(max(min(longest, width * 0.6), MIN_COLUMN))
@@ -364,7 +383,7 @@ PLAIN_ROW_HEIGHT = 12 + 4 + 4  # leading and paddings of the table style below
 def _table(table: Table, number: int, look: _Look) -> list[Flowable]:
     theme = look.theme
     numeric = list(table.numeric) + [False] * (len(table.header) - len(table.numeric))
-    widths = _column_widths(table, look.frame_width)
+    widths = _column_widths(table, look.frame_width, look)
     head = [_para(text, "head-num" if num else "head", theme) for text, num in zip(table.header, numeric)]
     long = len(table.rows) > LONG_TABLE_ROWS
     rows = [
@@ -387,7 +406,7 @@ def _table(table: Table, number: int, look: _Look) -> list[Flowable]:
                 *[("ALIGN", (i, 1), (i, -1), "RIGHT") for i, num in enumerate(numeric) if num],
                 ("TEXTCOLOR", (0, 1), (-1, -1), look.ink),
                 ("LEADING", (0, 1), (-1, -1), 12),
-                ("FONT", (0, 0), (-1, -1), FONT, 9),  # the cell default is Helvetica, even around Paragraphs
+                ("FONT", (0, 0), (-1, -1), look.font, 9),  # the cell default is Helvetica, even around Paragraphs
                 ("BACKGROUND", (0, 0), (-1, 0), look.accent),
                 ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, look.zebra]),
                 ("LINEBELOW", (0, -1), (-1, -1), 0.6, look.accent),
@@ -407,7 +426,7 @@ def _table(table: Table, number: int, look: _Look) -> list[Flowable]:
 
 def _cell(text: str, numeric: bool, width: float, plain: bool, theme: Theme) -> Flowable | str:
     """A table cell: a plain string (drawn as is, never read as markup) when allowed and it fits, else a Paragraph."""
-    if plain and "\n" not in text and stringWidth(text, FONT, 9) <= width - 12:
+    if plain and "\n" not in text and stringWidth(text, _look(theme).font, 9) <= width - 12:
         return text
     return _para(text, "cell-num" if numeric else "cell", theme)
 
@@ -416,7 +435,7 @@ def _chart(chart: Chart, number: int, look: _Look, publisher: str) -> list[Flowa
     theme = look.theme
     register_fonts()
     figure = KeepTogether([
-        chart_drawing(chart, theme, width=look.frame_width, height=CHART_HEIGHT, font=FONT),
+        chart_drawing(chart, theme, width=look.frame_width, height=CHART_HEIGHT, font=look.font),
         Spacer(1, 4),
         _para(f"Figure {number}: {chart.title}", "caption", theme),
         _para(theme.source_line(publisher, chart.has_derived), "source", theme),
@@ -432,7 +451,7 @@ def _cards(block: Figures, look: _Look) -> list[Flowable]:
     width = look.frame_width / per_row
     # The largest size at which the longest value fits its card on one line.
     fits = [size for size in CARD_VALUE_SIZES
-            if max(stringWidth(f.text, BOLD, size) for f in block.figures) <= width - CARD_PADDING]
+            if max(stringWidth(f.text, look.bold, size) for f in block.figures) <= width - CARD_PADDING]
     size = fits[0] if fits else CARD_VALUE_SIZES[-1]
     value_style = ParagraphStyle("card-value", styles["card-value"], fontSize=size, leading=size * 1.2)
     for figure in block.figures:
@@ -444,6 +463,7 @@ def _cards(block: Figures, look: _Look) -> list[Flowable]:
     rows[-1] += [""] * (per_row - len(rows[-1]))
     grid = PdfTable(rows, colWidths=[width] * per_row, hAlign="LEFT")
     grid.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), look.font, 10),  # the cell default is Helvetica, a base-14 font
         ("BACKGROUND", (0, 0), (-1, -1), look.zebra),
         ("LINEBEFORE", (1, 0), (-1, -1), 3, colors.white),
         ("LINEBELOW", (0, 0), (-1, -2), 3, colors.white),
@@ -459,7 +479,7 @@ def _cards(block: Figures, look: _Look) -> list[Flowable]:
 def _bullets(bullets: Bullets, look: _Look) -> list[Flowable]:
     items = [ListItem(_para(item, "bullet", look.theme), value="•") for item in bullets.items]
     return [
-        ListFlowable(items, bulletType="bullet", start="•", bulletFontName=FONT, bulletFontSize=9,
+        ListFlowable(items, bulletType="bullet", start="•", bulletFontName=look.font, bulletFontSize=9,
                      bulletColor=look.accent, leftIndent=14, bulletDedent=10, spaceAfter=6)
     ]
 
@@ -557,7 +577,7 @@ def _cover(document: Document, look: _Look) -> list[Flowable]:
 def _contents(theme: Theme) -> list[Flowable]:
     layout = TableStyle(
         [
-            ("FONT", (0, 0), (-1, -1), FONT, 10),  # the cell default is Helvetica, a base-14 font
+            ("FONT", (0, 0), (-1, -1), _look(theme).font, 10),  # the cell default is Helvetica, a base-14 font
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LEFTPADDING", (0, 0), (-1, -1), 0),
             ("RIGHTPADDING", (0, 0), (-1, -1), 0),
@@ -616,9 +636,9 @@ def render(job: RenderJob) -> bytes:
         author=meta.author,
         subject=meta.subject,
         keywords=list(meta.keywords),
-        creator="exporter",
+        creator=theme.creator,  # empty unless a theme names one: client files do not advertise the tool
         invariant=1,
-        initialFontName=FONT,  # else every page's resources name Helvetica, a base-14 font
+        initialFontName=look.font,  # else every page's resources name Helvetica, a base-14 font
         displayDocTitle=1,
         lang=LANGUAGE,  # the catalog's /Lang: screen readers pick their voice and rules by it
     )

@@ -31,6 +31,7 @@ from ..publish.files import publish_set, remove_leftovers
 from ..publish.index_page import write_index
 from ..publish.manifest import Inputs, PublishedSet, VariantInfo, file_sha256, is_current
 from ..render import get_renderer, renderer_modules
+from ..source.themes import load_theme, themes_dir
 from . import executors
 from .catalog import (
     LoadedReport,
@@ -61,6 +62,7 @@ class Selection:
     ids: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
     force: bool = False
+    theme: str | None = None  # DATA/themes/<theme>.yaml for every report, over the one each names
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,9 @@ def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: 
     formats = check_formats(selection.formats)
     created = source_date(run.env)
     sources = select(discover(workspace), selection.ids)
+    if selection.theme is not None:
+        _check_theme(workspace, selection.theme)
+        sources = [dataclasses.replace(s, theme=selection.theme) for s in sources]
     if keep < 0:
         raise UsageError(f"keep must be 0 or more, not {keep}")
     recipients = _recipients(workspace, delivery) if delivery is not None else None
@@ -137,6 +142,11 @@ def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: 
     result = recorded(workspace.state, run, body)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _check_theme(workspace: Workspace, name: str) -> None:
+    """A build's --theme must exist and be valid before anything is built (exit 2 otherwise)."""
+    load_theme(themes_dir(workspace.data_dir), name)
 
 
 def run_deliver(workspace: Workspace, ids: tuple[str, ...] = (), *, delivery: Delivery = Delivery(),

@@ -14,12 +14,14 @@ from ..core.document_report import DocumentReport, DocumentVariant
 from ..core.errors import BuildError, DataError, Problem, UsageError
 from ..core.ids import SetId, valid_id
 from ..core.model import Report, Variant
+from ..core.theme import DEFAULT_THEME, Theme
 from ..core.workspace import Workspace
 from ..layout import edition_title, lay_out
 from ..publish.manifest import Inputs, PublishedSet, file_sha256
-from ..render import RenderJob
+from ..render import RenderJob, RenderOptions
 from ..source.datatable import open_tables, table_files
-from ..source.reader import read_yaml
+from ..source.reader import ParsedYaml, read_yaml
+from ..source.themes import load_theme, theme_files, themes_dir
 from ..source.validate import Validated, validate
 
 DATA_SUFFIX = ".yaml"
@@ -31,6 +33,12 @@ class ReportSource:
 
     set_id: SetId
     path: Path
+    theme: str | None = None  # a build's --theme, over the report's own
+
+    @property
+    def themes_dir(self) -> Path:
+        """The themes folder beside the reports folder (DATA/themes)."""
+        return themes_dir(self.path.parent.parent)
 
     @property
     def id(self) -> str:
@@ -42,7 +50,7 @@ class ReportSource:
         return self.set_id.variant
 
     def with_variant(self, variant: str) -> ReportSource:
-        return ReportSource(self.set_id.with_variant(variant), self.path)
+        return ReportSource(self.set_id.with_variant(variant), self.path, self.theme)
 
     @classmethod
     def at(cls, path: Path) -> ReportSource:
@@ -141,10 +149,29 @@ def source_date(env: Mapping[str, str]) -> dt.datetime | None:
         raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}") from None
 
 
+def theme_of(source: ReportSource, doc: ParsedYaml) -> Theme:
+    """The look of a report: the build's --theme, else the one its data names, else the default.
+
+    Read before the report is validated, since the theme's fonts decide which characters it may hold.
+    A missing or broken theme is a `DataError` located at the report's `theme:` line.
+    """
+    named = doc.data.get("theme") if isinstance(doc.data, dict) else None
+    name = source.theme or (named if isinstance(named, str) and valid_id(named) else None)
+    if name is None:
+        return DEFAULT_THEME
+    try:
+        return load_theme(source.themes_dir, name)
+    except DataError as exc:
+        if source.theme is None:  # named by the report: say where
+            exc.problems.insert(0, Problem(source.path, doc.line_of(("theme",)), "theme", f"theme {name!r} cannot be used"))
+        raise
+
+
 def load(source: ReportSource, *, created: dt.datetime | None = None) -> LoadedReport:
     """Read and validate one report and derive its figures and document; raise `DataError`."""
     doc = read_yaml(source.path)
-    validated = validate(doc)
+    theme = theme_of(source, doc)
+    validated = validate(doc, theme.font_files)
     report = validated.report
     variant = None
     if source.variant is not None:
@@ -154,14 +181,15 @@ def load(source: ReportSource, *, created: dt.datetime | None = None) -> LoadedR
                                      f"there is no variant {source.variant!r}")])
     if variant is not None and variant.omit and isinstance(report, Report):
         report = without(report, variant.omit)
-    tables = open_tables(source.path, report.tables, variant.filter if variant else None)
+    tables = open_tables(source.path, report.tables, variant.filter if variant else None, theme.font_files)
     try:
         document = lay_out(report, variant=variant, tables=tables, created=created)
     except BuildError:  # a table file changed while it was read
         raise
     except Exception as exc:  # a layout bug must fail this report, not the whole run
         raise BuildError(f"{source.path}: laying out {source.set_id} failed: {exc or type(exc).__name__}") from exc
-    return LoadedReport(source, RenderJob(document), validated.warnings, validated.report, variant)
+    return LoadedReport(source, RenderJob(document, RenderOptions(theme)), validated.warnings, validated.report,
+                        variant)
 
 
 def without(report: Report, parts: list[str]) -> Report:
@@ -172,8 +200,10 @@ def without(report: Report, parts: list[str]) -> Report:
 
 def check(source: ReportSource) -> Validated:
     """Validate a report's data file and every row of its tables; raise `DataError` listing all problems."""
-    validated = validate(read_yaml(source.path))
-    open_tables(source.path, validated.report.tables)
+    doc = read_yaml(source.path)
+    theme = theme_of(source, doc)
+    validated = validate(doc, theme.font_files)
+    open_tables(source.path, validated.report.tables, fonts=theme.font_files)
     return validated
 
 
@@ -210,9 +240,14 @@ def check_all(sources: list[ReportSource], warnings: list[Problem]) -> dict[str,
 
 
 def inputs_of(source: ReportSource, formats: tuple[str, ...], epoch: int | None) -> Inputs:
-    """What decides the bytes of a report's sets: its YAML, its table files, formats and options."""
+    """What decides the bytes of a report's sets: its YAML, its table files, the themes, formats and options.
+
+    Every file of the themes folder counts (a report's theme is named in its data, read later): a
+    changed theme rebuilds the reports, at the cost of rebuilding those using another theme too.
+    """
     tables = tuple((path.name, file_sha256(path)) for path in table_files(source.path))
-    return Inputs(file_sha256(source.path), formats, epoch, tables, source.variant)
+    return Inputs(file_sha256(source.path), formats, epoch, tables, source.variant, theme_files(source.themes_dir),
+                  source.theme)
 
 
 def published_variants(workspace: Workspace, source: ReportSource) -> list[ReportSource]:

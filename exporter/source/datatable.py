@@ -26,7 +26,7 @@ from ..core.errors import BuildError, DataError, Problem
 from ..core.model import MAX_TABLE_ROWS, MAX_TEXT, TableSpec
 from ..core.numbers import Value
 from ..core.text import clean_text
-from .glyphs import describe, undrawable
+from .glyphs import Fonts, describe, undrawable
 
 TABLE_SUFFIX = ".csv"
 MAX_PROBLEMS = 20  # per file: enough to see the pattern of a broken export
@@ -129,7 +129,8 @@ def _matches(row: list[str], where: tuple[tuple[int, str], ...]) -> bool:
     return all(clean_text(row[i]).strip() == value for i, value in where)
 
 
-def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None, keep: int = 0) -> Scan:
+def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None, keep: int = 0,
+         fonts: Fonts = None) -> Scan:
     """Check every row of the table file at *path*; raise `DataError` listing its problems.
 
     Counts the rows (and those matching *filter*) and keeps the first *keep* matching rows.
@@ -180,7 +181,7 @@ def scan(path: Path, spec: TableSpec, *, filter: Mapping[str, str] | None = None
                             problem(line, name, str(exc))
                             continue
                         values.append(value)
-                        if kind == "text" and isinstance(value, str) and (missing := undrawable(value)):
+                        if kind == "text" and isinstance(value, str) and (missing := undrawable(value, fonts)):
                             problem(line, name, describe(missing))
                     if _matches(row, where):
                         matched += 1
@@ -266,8 +267,11 @@ class DataTable:
 
 
 def open_tables(report_path: Path, specs: list[TableSpec], filter: Mapping[str, str] | None = None,
-                ) -> tuple[DataTable, ...]:
-    """Scan every table of a report (for one variant's *filter*); raise `DataError` listing all problems."""
+                fonts: Fonts = None) -> tuple[DataTable, ...]:
+    """Scan every table of a report (for one variant's *filter*); raise `DataError` listing all problems.
+
+    Texts are checked against the PDF's *fonts* (the theme's; None: the default).
+    """
     tables, problems = [], []
     for spec in specs:
         path = table_path(report_path, spec.id)
@@ -279,7 +283,7 @@ def open_tables(report_path: Path, specs: list[TableSpec], filter: Mapping[str, 
             problems.append(Problem(path, None, "", "the file is a link leading outside the reports folder"))
             continue
         try:
-            found = scan(path, spec, filter=filter, keep=spec.document_rows)
+            found = scan(path, spec, filter=filter, keep=spec.document_rows, fonts=fonts)
         except DataError as exc:
             problems.extend(exc.problems)
             continue

@@ -26,8 +26,15 @@ def font_folder() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "mpl-data" / "fonts" / "ttf"
 
 
+Fonts = tuple[Path, ...] | None  # the faces a theme embeds; None: DejaVu Sans
+
+
+def default_fonts() -> tuple[Path, ...]:
+    return tuple(font_folder() / name for name in FONT_FILES)
+
+
 @functools.cache
-def covered() -> frozenset[int]:
+def covered(fonts: Fonts = None) -> frozenset[int]:
     """Return the code points every embedded face has a glyph for, within the Basic Multilingual Plane.
 
     Beyond U+FFFF reportlab's text layer maps characters to wrong code points (copying or searching
@@ -36,8 +43,8 @@ def covered() -> frozenset[int]:
     from fontTools.ttLib import TTFont
 
     sets = []
-    for name in FONT_FILES:
-        with TTFont(font_folder() / name, lazy=True) as font:
+    for path in fonts or default_fonts():
+        with TTFont(path, lazy=True, fontNumber=0) as font:
             sets.append({c for c in font.getBestCmap() if c <= 0xFFFF})
     return frozenset(set.intersection(*sets))
 
@@ -57,18 +64,18 @@ def _strings(value, path: tuple) -> Iterator[tuple[tuple, str]]:
         yield path, value
 
 
-def undrawable(text: str) -> str:
+def undrawable(text: str, fonts: Fonts = None) -> str:
     """Return the characters of *text* the PDF font lacks, sorted, each once ("" when it has them all)."""
-    have = covered()
+    have = covered(fonts)
     if have.issuperset(map(ord, text)):
         return ""
     # Line breaks and tabs are layout, not glyphs.
     return "".join(sorted({ch for ch in text if ord(ch) not in have and ch not in "\n\t"}))
 
 
-def missing_glyphs(model: BaseModel) -> list[tuple[tuple, str]]:
+def missing_glyphs(model: BaseModel, fonts: Fonts = None) -> list[tuple[tuple, str]]:
     """Return (field path, characters) for each text field holding characters the PDF font lacks."""
-    return [(path, missing) for path, text in _strings(model, ()) if (missing := undrawable(text))]
+    return [(path, missing) for path, text in _strings(model, ()) if (missing := undrawable(text, fonts))]
 
 
 def describe(chars: str, limit: int = 8) -> str:

@@ -12,7 +12,7 @@ from ..core.derive import cagr_warning
 from ..core.document_report import NUMERIC_FUNCTIONS, Aggregate, DocumentReport, grouped_header, sort_order
 from ..core.errors import DataError, Problem
 from ..core.model import Report, TableSpec, Variant
-from .glyphs import describe, missing_glyphs
+from .glyphs import Fonts, describe, missing_glyphs
 from .reader import ParsedYaml, dotted
 
 M = TypeVar("M", bound=BaseModel)
@@ -43,7 +43,7 @@ def parse_model(doc: ParsedYaml, model: type[M]) -> M:
         raise DataError(problems_from(doc, exc)) from None
 
 
-def validate(doc: ParsedYaml) -> Validated:
+def validate(doc: ParsedYaml, fonts: Fonts = None) -> Validated:
     """Validate *doc* against the schema and the business rules; raise `DataError` listing all problems.
 
     The file's `kind` picks the schema: `market` (the default) or `document`.
@@ -67,7 +67,7 @@ def validate(doc: ParsedYaml) -> Validated:
         raise DataError(crossed)
     # Every report must render in every format; the PDF font is the narrowest of them.
     unprintable = [Problem(doc.path, doc.line_of(path), dotted(path), describe(chars))
-                   for path, chars in missing_glyphs(report)]
+                   for path, chars in missing_glyphs(report, fonts)]
     if unprintable:
         raise DataError(unprintable)
     warnings = []

@@ -1,0 +1,206 @@
+"""Theme files: a customer's look, `DATA/themes/<name>.yaml`, checked like report data.
+
+A report names its theme (`theme: acme`) or a build picks one (`--theme acme`). Paths in a theme
+(fonts, logo) are relative to the themes folder and must stay inside it; the name of the file comes
+from a validated id, never from text in the data. Every problem is reported at once, located.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, StrictStr
+
+from ..core.errors import DataError, Problem
+from ..core.ids import valid_id
+from ..core.model import Line, _Strict
+from ..core.theme import DEFAULT_THEME, PAGE_SIZES_MM, PUBLISHER, PdfFonts, Theme
+from .reader import ParsedYaml, read_yaml
+from .validate import parse_model
+
+THEMES = "themes"  # the folder beside DATA/reports
+THEME_SUFFIX = ".yaml"
+LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
+
+def _hex_digits(value):
+    # YAML reads an all-digit colour such as 222222 as a number: it means the same six digits.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 999_999 and len(str(value)) == 6:
+        return str(value)
+    if isinstance(value, float):
+        raise ValueError("write the colour in quotes: YAML reads it as a number")
+    return value
+
+
+Colour = Annotated[StrictStr, BeforeValidator(_hex_digits),
+                   Field(pattern=r"^[0-9A-Fa-f]{6}$", description="Six hex digits, e.g. 1F4E79.")]
+RelativePath = Annotated[StrictStr, Field(min_length=1, max_length=500, description="Relative to the themes folder.")]
+Points = Annotated[float, Field(ge=6, le=24)]
+Millimetres = Annotated[float, Field(ge=5, le=60)]
+
+
+class Colours(_Strict):
+    accent: Colour | None = None
+    secondary: Colour | None = None
+    ink: Colour | None = None
+    muted: Colour | None = None
+    rule: Colour | None = None
+    zebra: Colour | None = None
+
+
+class Fonts(_Strict):
+    pdf: Annotated[RelativePath | None, Field(description="The PDF's TrueType font file.")] = None
+    pdf_bold: RelativePath | None = None
+    pdf_italic: RelativePath | None = None
+    pdf_bold_italic: RelativePath | None = None
+    office: Annotated[Line | None, Field(description="The font Word and Excel use, by name, e.g. Calibri.")] = None
+
+
+class Margins(_Strict):
+    top: Millimetres | None = None
+    bottom: Millimetres | None = None
+    side: Millimetres | None = None
+
+
+class ThemeFile(_Strict):
+    """A theme: every field is optional; what a theme leaves out is the default look's."""
+
+    page_size: Literal[tuple(PAGE_SIZES_MM)] | None = None  # type: ignore[valid-type]
+    colours: Colours = Colours()
+    palette: Annotated[list[Colour] | None, Field(min_length=1, max_length=12,
+                                                  description="Chart series colours, in order.")] = None
+    fonts: Fonts = Fonts()
+    base_size: Points | None = None
+    margins: Margins = Margins()
+    logo: Annotated[RelativePath | None, Field(description="A PNG or JPEG for the cover and the Summary sheet.")] = None
+    header: Line | None = None
+    footer: Line | None = None
+    source_line: Annotated[Line | None, Field(description=f"Under each chart; {PUBLISHER} is replaced.")] = None
+    derived_source_line: Annotated[Line | None, Field(description=(
+        f"Under a chart with derived values; {PUBLISHER} is replaced."))] = None
+    creator: Annotated[Line | None, Field(description="The files' Creator/Application property.")] = None
+
+
+def themes_dir(data_dir: Path) -> Path:
+    return data_dir / THEMES
+
+
+def theme_path(folder: Path, name: str) -> Path:
+    return folder / f"{name}{THEME_SUFFIX}"
+
+
+def theme_files(folder: Path) -> tuple[tuple[str, str], ...]:
+    """(path relative to *folder*, sha256) of every file in the themes folder: what decides a theme's look."""
+    if not folder.is_dir():
+        return ()
+    return tuple((path.relative_to(folder).as_posix(), hashlib.sha256(path.read_bytes()).hexdigest())
+                 for path in sorted(folder.rglob("*")) if path.is_file())
+
+
+def load_theme(folder: Path, name: str) -> Theme:
+    """Read and check theme *name* of the themes *folder*; raise `DataError` listing every problem."""
+    if not valid_id(name):
+        raise DataError([Problem(folder, None, "", f"{name!r} is not a theme name (an id: lower-case letters, "
+                                                   "digits and '-')")])
+    path = theme_path(folder, name)
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in folder.glob(f"*{THEME_SUFFIX}"))) if folder.is_dir() else ""
+        raise DataError([Problem(path, None, "", f"no theme {name!r}: {path} does not exist"
+                                                 f" (themes: {known or 'none'})")])
+    doc = read_yaml(path)
+    spec = parse_model(doc, ThemeFile)
+    problems: list[Problem] = []
+    files = _Files(folder, doc, problems)
+    fonts = None
+    if spec.fonts.pdf is not None:
+        regular = files.font(("fonts", "pdf"), spec.fonts.pdf)
+        bold = files.font(("fonts", "pdf_bold"), spec.fonts.pdf_bold) if spec.fonts.pdf_bold else regular
+        italic = files.font(("fonts", "pdf_italic"), spec.fonts.pdf_italic) if spec.fonts.pdf_italic else regular
+        bold_italic = (files.font(("fonts", "pdf_bold_italic"), spec.fonts.pdf_bold_italic)
+                       if spec.fonts.pdf_bold_italic else bold)
+        if regular and bold and italic and bold_italic:
+            fonts = PdfFonts(regular, bold, italic, bold_italic)
+    elif any((spec.fonts.pdf_bold, spec.fonts.pdf_italic, spec.fonts.pdf_bold_italic)):
+        problems.append(Problem(path, doc.line_of(("fonts",)), "fonts", "give pdf (the regular face) too"))
+    logo = files.logo(("logo",), spec.logo) if spec.logo else None
+    if problems:
+        raise DataError(problems)
+    d = DEFAULT_THEME
+    colours = spec.colours
+    return Theme(
+        accent=(colours.accent or d.accent).upper(),
+        secondary=(colours.secondary or d.secondary).upper(),
+        ink=(colours.ink or d.ink).upper(),
+        muted=(colours.muted or d.muted).upper(),
+        rule=(colours.rule or d.rule).upper(),
+        zebra=(colours.zebra or d.zebra).upper(),
+        office_font=spec.fonts.office or d.office_font,
+        base_size=spec.base_size or d.base_size,
+        page_size=spec.page_size or d.page_size,
+        margin_top_mm=spec.margins.top or d.margin_top_mm,
+        margin_bottom_mm=spec.margins.bottom or d.margin_bottom_mm,
+        margin_side_mm=spec.margins.side or d.margin_side_mm,
+        logo=logo,
+        palette=tuple(c.upper() for c in spec.palette) if spec.palette else
+        ((colours.accent.upper(), *d.palette[1:]) if colours.accent else d.palette),
+        pdf_fonts=fonts,
+        header=spec.header,
+        footer=spec.footer,
+        source_line_text=spec.source_line or d.source_line_text,
+        derived_source_line_text=spec.derived_source_line or d.derived_source_line_text,
+        creator=spec.creator or "",
+        name=name,
+    )
+
+
+class _Files:
+    """Checks the files a theme names: inside the themes folder, present, of the right kind."""
+
+    def __init__(self, folder: Path, doc: ParsedYaml, problems: list[Problem]):
+        self.folder, self.doc, self.problems = folder, doc, problems
+
+    def _problem(self, where: tuple, message: str) -> None:
+        self.problems.append(Problem(self.doc.path, self.doc.line_of(where), ".".join(where), message))
+
+    def _file(self, where: tuple, relative: str) -> Path | None:
+        if Path(relative).is_absolute() or "\\" in relative:
+            self._problem(where, f"{relative!r}: give a path relative to the themes folder, with '/'")
+            return None
+        path = (self.folder / relative).resolve()
+        if not path.is_relative_to(self.folder.resolve()):
+            self._problem(where, f"{relative!r} leads outside the themes folder")
+            return None
+        if not path.is_file():
+            self._problem(where, f"{relative!r}: no such file in {self.folder}")
+            return None
+        return path
+
+    def font(self, where: tuple, relative: str) -> Path | None:
+        path = self._file(where, relative)
+        if path is None:
+            return None
+        from fontTools.ttLib import TTFont, TTLibError
+
+        try:
+            with TTFont(path, lazy=True, fontNumber=0) as font:
+                outlines = "glyf" in font
+        except (TTLibError, OSError, AssertionError) as exc:
+            self._problem(where, f"{relative!r} is not a font file: {exc}")
+            return None
+        if not outlines:  # CFF (PostScript) outlines: reportlab cannot embed them
+            self._problem(where, f"{relative!r} has PostScript (CFF) outlines; the PDF needs a TrueType font "
+                                 "(glyf outlines), e.g. a .ttf")
+            return None
+        return path
+
+    def logo(self, where: tuple, relative: str) -> Path | None:
+        path = self._file(where, relative)
+        if path is None:
+            return None
+        with path.open("rb") as handle:
+            head = handle.read(8)
+        if not any(head.startswith(magic) for magic in LOGO_TYPES):
+            self._problem(where, f"{relative!r} is not a PNG or JPEG image")
+            return None
+        return path
