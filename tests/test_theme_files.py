@@ -18,6 +18,9 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
+from docx.oxml.ns import qn
+from lxml import etree
+from test_conformance import package_problems
 
 from conftest import DATA_DIR, ROOT, colour_share, flat, libreoffice, need, pdftotext
 
@@ -57,18 +60,27 @@ def test_the_pdf_is_letter_in_the_themes_font_with_its_header_footer_and_source_
     assert colour_share(pdf, 3, ACCENT, tmp_path) > 0.01
 
 
-def test_the_word_file_has_the_themes_page_font_colours_header_footer_and_logo(themed):
+def test_the_word_file_is_built_on_the_corporate_template(themed):
     word = docx.Document(themed / f"{REPORT}.docx")
     section = word.sections[0]
+    # The template's page setup, header (with its logo) and footer.
     assert (section.page_width.inches, section.page_height.inches) == pytest.approx((8.5, 11), abs=0.01)
-    assert section.header.paragraphs[0].text == HEADER
-    assert section.footer.paragraphs[0].text.startswith(FOOTER + "\tPage ")
-    with zipfile.ZipFile(themed / f"{REPORT}.docx") as archive:
-        styles = archive.read("word/styles.xml").decode()
-    assert 'w:ascii="Georgia"' in styles and 'w:ascii="Arial"' not in styles
-    assert str(word.styles["Heading 1"].font.color.rgb) == ACCENT
+    assert section.left_margin.inches == pytest.approx(0.9, abs=0.01)
+    assert section.header.paragraphs[0].text.strip() == HEADER
+    assert section.footer.paragraphs[0].text == FOOTER
+    assert section.header._element.xpath(".//w:drawing")  # the logo in the header
+    # The template's styles, as it defines them: Georgia, wine-red headings.
+    heading = word.styles["Heading 1"]
+    assert str(heading.font.color.rgb) == ACCENT and heading.font.name == "Georgia" and heading.font.size.pt == 18
+    assert word.styles["Normal"].font.name == "Georgia"
+    # Our body, without the template's leftover paragraph.
+    texts = [p.text for p in word.paragraphs]
+    assert "Template body text: replaced by the report." not in texts
+    assert "Weekly sales pipeline — EMEA" in texts and "Pipeline by stage" in texts
+    assert "Heading 1" in [p.style.name for p in word.paragraphs if p.text == "Pipeline by stage"]  # and its TOC entry
     with zipfile.ZipFile(themed / f"{REPORT}.docx") as archive:
         media = [archive.read(n) for n in archive.namelist() if n.startswith("word/media/")]
+        assert package_problems((themed / f"{REPORT}.docx").read_bytes()) == []
     assert (EXAMPLE / "themes" / "acme-logo.png").read_bytes() in media
 
 
@@ -186,6 +198,84 @@ def test_no_client_file_names_the_tool(tmp_path):
     assert "exporter" not in pdftotext(pdf, tmp_path).lower()
     info = subprocess.run([need("pdfinfo"), str(folder / f"{MARKET}.pdf")], capture_output=True, text=True).stdout
     assert re.search(r"^Creator:\s*$", info, re.MULTILINE) or "Creator" not in info
+
+
+def template_theme(tmp_path: Path, template: bytes, name: str = "corp.docx") -> Path:
+    """A copy of the example whose theme uses the Word template *template*; return its data folder."""
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLE, data)
+    (data / "themes" / name).write_bytes(template)
+    theme = data / "themes" / "acme.yaml"
+    theme.write_text(theme.read_text(encoding="utf-8").replace("word_template: acme.dotx", f"word_template: {name}"),
+                     encoding="utf-8")
+    return data
+
+
+def plain_template(**changes) -> bytes:
+    """A template as python-docx makes it, with a distinctive Heading 1 and a header."""
+    word = docx.Document()
+    word.styles["Heading 1"].font.name = "Courier New"
+    word.sections[0].header.paragraphs[0].text = "CORP TEMPLATE HEADER"
+    word.add_paragraph("leftover template text")
+    out = io.BytesIO()
+    word.save(out)
+    return out.getvalue()
+
+
+def without_style(package: bytes, style_id: str) -> bytes:
+    """*package* with style *style_id* removed from styles.xml (left latent, as Word saves templates)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "word/styles.xml":
+                data, count = re.subn(rb'<w:style w:type="paragraph" w:styleId="' + style_id.encode() +
+                                      rb'">.*?</w:style>', b"", data, flags=re.DOTALL)
+                assert count == 1
+            target.writestr(entry, data)
+    return out.getvalue()
+
+
+def test_a_style_the_template_lacks_is_added_in_the_default_look(tmp_path):
+    data = template_theme(tmp_path, without_style(plain_template(), "Heading2"))
+    out = tmp_path / "out"
+    result = exporter("build", "-f", "docx", "--data-dir", str(data), "--output-dir", str(out), REPORT)
+    assert result.returncode == 0, result.stderr
+    word = docx.Document(out / REPORT / f"{REPORT}.docx")
+    assert word.sections[0].header.paragraphs[0].text == "CORP TEMPLATE HEADER"
+    assert word.styles["Heading 1"].font.name == "Courier New"  # the template's own, untouched
+    heading2 = word.styles["Heading 2"]  # added: a built-in style, in the default look
+    assert heading2.element.get(qn("w:customStyle")) is None
+    assert [p.style.name for p in word.paragraphs if p.text == "By owner and stage"] == ["toc 2", "Heading 2"]
+    assert "leftover template text" not in [p.text for p in word.paragraphs]
+
+
+def test_a_template_that_is_not_a_word_file_is_a_located_error(tmp_path):
+    data = template_theme(tmp_path, b"not a zip", "corp.docx")
+    result = exporter("validate", "--data-dir", str(data))
+    assert result.returncode == 2
+    assert "acme.yaml:18: word_template: 'corp.docx' is not a Word file (.docx or .dotx)" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_template_saved_by_libreoffice_is_honoured(tmp_path):
+    source = tmp_path / "corp.docx"
+    source.write_bytes(plain_template())
+    dotx = libreoffice(source, "dotx", tmp_path / "lo", tmp_path / "profile")
+    with zipfile.ZipFile(dotx) as archive:
+        assert b"template.main+xml" in archive.read("[Content_Types].xml")  # a real .dotx
+    data = template_theme(tmp_path, dotx.read_bytes(), "corp.dotx")
+    out = tmp_path / "out"
+    result = exporter("build", "-f", "docx", "--data-dir", str(data), "--output-dir", str(out), REPORT)
+    assert result.returncode == 0, result.stderr
+    word = docx.Document(out / REPORT / f"{REPORT}.docx")
+    assert word.sections[0].header.paragraphs[0].text == "CORP TEMPLATE HEADER"
+    assert [p.style.name for p in word.paragraphs if p.text == "Pipeline by stage"] == ["toc 1", "Heading 1"]
+    # The template's Heading 1 as LibreOffice wrote it ("Heading 1", a name python-docx does not look up
+    # as such), untouched: its colour, not the theme's accent.
+    heading = etree.tostring(word.styles["Heading 1"].element)
+    assert b'w:color w:val="365F91"' in heading and ACCENT.encode() not in heading
+    assert len([s for s in word.styles if s.name == "Heading 1"]) == 1  # not a second one of ours
 
 
 @pytest.mark.slow

@@ -54,6 +54,7 @@ class Theme:
     source_line_text: str = f"Source: {PUBLISHER}"  # under each chart
     derived_source_line_text: str = f"Source: {PUBLISHER}; derived values are computed estimates"
     creator: str = ""  # the files' Creator / Application property; empty: none is named
+    word_template: pathlib.Path | None = None  # a customer's .docx/.dotx: its styles, page, header and footer
     name: str = "default"  # the theme file's name, for messages
 
     def __post_init__(self) -> None:

@@ -28,6 +28,7 @@ from . import RenderJob, RenderOptions
 from .nativechart import add_docx_chart
 from .ooxml import reproducible_zip
 from .theme import Theme
+from .wordtemplate import has_header_or_footer, has_style, open_template
 
 LANGUAGE = "en-US"
 CHART_WIDTH_IN = 6.0
@@ -72,6 +73,8 @@ class _Look:
 
     theme: Theme
     publisher: str  # named in the line under each chart
+    text_width: int | None = None  # EMU between the margins, when a template's page setup decides it
+    bullet: str = ""  # written before each bullet item when the List Bullet style has no bullet of its own
 
     @property
     def accent(self) -> RGBColor:
@@ -91,6 +94,8 @@ class _Look:
 
     @property
     def content_width(self) -> int:
+        if self.text_width is not None:
+            return self.text_width
         return Mm(self.theme.page_mm[0] - 2 * self.theme.margin_side_mm)
 
 
@@ -103,12 +108,21 @@ def render(job: RenderJob) -> bytes:
     """Return the bytes of a .docx file presenting *job*'s document."""
     doc, theme = job.document, job.options.theme
     look = _Look(theme, doc.publisher)
-    word = docx.Document()
-    _set_up_page(word, theme)
-    _set_up_styles(word, look)
+    template = theme.word_template
+    word = open_template(template) if template else docx.Document()
+    if template is None:  # a template brings its own page setup
+        _set_up_page(word, theme)
+    else:
+        page = word.sections[0]
+        width = (page.page_width or 0) - (page.left_margin or 0) - (page.right_margin or 0)
+        look = dataclasses.replace(look, text_width=width or None)
+    _set_up_styles(word, look, template=template is not None)
+    if not _numbered(word.styles["List Bullet"]):  # a template's List Bullet without a bullet
+        look = dataclasses.replace(look, bullet="• ")
     _add_title_page(word, doc, look)
     _add_contents(word, doc)
-    _add_header_footer(word, theme.header or doc.title, look)
+    if template is None or not has_header_or_footer(word):  # a template's header and footer stay
+        _add_header_footer(word, theme.header or doc.title, look)
     numbers = _Numbers()
     for n, section in enumerate(doc.sections):
         heading = word.add_heading(section.title, level=_heading_level(section.level))
@@ -142,31 +156,76 @@ def _set_up_page(word, theme: Theme) -> None:
     section.header_distance = section.footer_distance = Inches(0.5)
 
 
-def _set_up_styles(word, look: _Look) -> None:
+def _set_up_styles(word, look: _Look, template: bool = False) -> None:
+    """Give the styles the document uses our look; with a customer's *template*, only those it lacks.
+
+    A template's own styles (Normal, Title, Heading 1, …) keep its look; a style it does not define
+    (only latent, or not at all) is added under Word's built-in name, in the default look.
+    """
     styles = word.styles
     base = look.theme.base_size
     accent, ink, muted = look.accent, look.ink, look.muted
-    _use_one_font(styles.element, look.theme.office_font)
+    ours = {name for name in (*BUILT_IN_STYLES, *OWN_STYLES) if not (template and has_style(word, name))}
+    if not template:
+        _use_one_font(styles.element, look.theme.office_font)
+    for name in BUILT_IN_STYLES:
+        if name in ours and not has_style(word, name):
+            _add_built_in_style(styles, name)
     _set_language(styles["Normal"])
-    _paragraph_style(styles["Normal"], size=base + 0.5, color=ink, after=6, line=1.15)
-    _paragraph_style(styles["Title"], size=28, color=accent, bold=True, after=12, line=1.0)
-    _set_border(styles["Title"].element.get_or_add_pPr(), "bottom", accent, size=12, space=8)
-    _paragraph_style(styles["Subtitle"], size=14, color=muted, italic=False, after=24)
-    _plain_subtitle(styles["Subtitle"])
-    _paragraph_style(styles["Heading 1"], size=16, color=accent, bold=True, before=18, after=6)
-    _paragraph_style(styles["Heading 2"], size=12.5, color=accent, bold=True, before=12, after=4)
-    _paragraph_style(styles["TOC Heading"], before=0, after=12)
-    _paragraph_style(styles["Caption"], size=base - 1, color=muted, bold=True, before=6, after=4, line=1.0)
-    _paragraph_style(styles["List Bullet"], after=3)
-    _paragraph_style(styles["Header"], size=8, color=muted)
-    _paragraph_style(styles["Footer"], size=8, color=muted)
-    _new_paragraph_style(styles, "Lead", size=base + 2, after=8)
-    _new_paragraph_style(styles, "Note", size=base - 1, color=muted, italic=True, before=6)
-    _new_paragraph_style(styles, "Source", size=base - 1.5, color=muted, before=0, after=8, line=1.0)
-    _new_paragraph_style(styles, "Table Text", size=base - 0.5, after=0, line=1.0)
-    _new_paragraph_style(styles, "Question", bold=True, before=8, after=2, keep_with_next=True)
+
+    def style(name: str, **formats) -> None:
+        if name in ours:
+            _paragraph_style(styles[name], **formats)
+
+    style("Normal", size=base + 0.5, color=ink, after=6, line=1.15)
+    style("Title", size=28, color=accent, bold=True, after=12, line=1.0)
+    if "Title" in ours:
+        _set_border(styles["Title"].element.get_or_add_pPr(), "bottom", accent, size=12, space=8)
+    style("Subtitle", size=14, color=muted, italic=False, after=24)
+    if "Subtitle" in ours:
+        _plain_subtitle(styles["Subtitle"])
+    style("Heading 1", size=16, color=accent, bold=True, before=18, after=6)
+    style("Heading 2", size=12.5, color=accent, bold=True, before=12, after=4)
+    style("TOC Heading", before=0, after=12)
+    style("Caption", size=base - 1, color=muted, bold=True, before=6, after=4, line=1.0)
+    style("List Bullet", after=3)
+    style("Header", size=8, color=muted)
+    style("Footer", size=8, color=muted)
+    for name, formats in (
+        ("Lead", {"size": base + 2, "after": 8}),
+        ("Note", {"size": base - 1, "color": muted, "italic": True, "before": 6}),
+        ("Source", {"size": base - 1.5, "color": muted, "before": 0, "after": 8, "line": 1.0}),
+        ("Table Text", {"size": base - 0.5, "after": 0, "line": 1.0}),
+        ("Question", {"bold": True, "before": 8, "after": 2, "keep_with_next": True}),
+    ):
+        if name in ours:
+            _new_paragraph_style(styles, name, **formats)
     for level in (1, 2, 3):
-        _toc_style(styles, level, look.content_width)
+        if not has_style(word, f"TOC {level}"):
+            _toc_style(styles, level, look.content_width)
+
+
+# The built-in styles the body uses, and the ones it adds; a template may define any of them.
+BUILT_IN_STYLES = ("Normal", "Title", "Subtitle", "Heading 1", "Heading 2", "Heading 3", "TOC Heading", "Caption",
+                   "List Bullet", "Header", "Footer")
+OWN_STYLES = ("Lead", "Note", "Source", "Table Text", "Question")
+
+
+def _add_built_in_style(styles, name: str) -> None:
+    """Add a built-in style a template lacks (Word keeps many only as latent styles until used)."""
+    style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH, builtin=True)
+    if name != "Normal":
+        style.base_style = styles["Normal"]
+
+
+def _numbered(style) -> bool:
+    """Tell whether paragraphs of *style* get a list number or bullet (a numPr in it or a style it is based on)."""
+    while style is not None:
+        pPr = style.element.pPr
+        if pPr is not None and pPr.find(qn("w:numPr")) is not None:
+            return True
+        style = style.base_style
+    return False
 
 
 def _toc_style(styles, level: int, content_width: int) -> None:
@@ -352,7 +411,7 @@ def _add_block(word, block: Block, numbers: _Numbers, look: _Look) -> None:
         _add_paragraph(word, block)
     elif isinstance(block, Bullets):
         for item in block.items:
-            word.add_paragraph(item, style="List Bullet")
+            word.add_paragraph(look.bullet + item, style="List Bullet")
     elif isinstance(block, Table):
         _add_table(word, block, numbers.next("Table"), look)
     elif isinstance(block, Chart):

@@ -8,6 +8,7 @@ from a validated id, never from text in the data. Every problem is reported at o
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -80,6 +81,8 @@ class ThemeFile(_Strict):
     derived_source_line: Annotated[Line | None, Field(description=(
         f"Under a chart with derived values; {PUBLISHER} is replaced."))] = None
     creator: Annotated[Line | None, Field(description="The files' Creator/Application property.")] = None
+    word_template: Annotated[RelativePath | None, Field(description=(
+        "A .docx or .dotx whose styles, page setup, headers and footers the Word file uses."))] = None
 
 
 def themes_dir(data_dir: Path) -> Path:
@@ -124,6 +127,7 @@ def load_theme(folder: Path, name: str) -> Theme:
     elif any((spec.fonts.pdf_bold, spec.fonts.pdf_italic, spec.fonts.pdf_bold_italic)):
         problems.append(Problem(path, doc.line_of(("fonts",)), "fonts", "give pdf (the regular face) too"))
     logo = files.logo(("logo",), spec.logo) if spec.logo else None
+    word_template = files.word_template(("word_template",), spec.word_template) if spec.word_template else None
     if problems:
         raise DataError(problems)
     d = DEFAULT_THEME
@@ -150,6 +154,7 @@ def load_theme(folder: Path, name: str) -> Theme:
         source_line_text=spec.source_line or d.source_line_text,
         derived_source_line_text=spec.derived_source_line or d.derived_source_line_text,
         creator=spec.creator or "",
+        word_template=word_template,
         name=name,
     )
 
@@ -191,6 +196,22 @@ class _Files:
         if not outlines:  # CFF (PostScript) outlines: reportlab cannot embed them
             self._problem(where, f"{relative!r} has PostScript (CFF) outlines; the PDF needs a TrueType font "
                                  "(glyf outlines), e.g. a .ttf")
+            return None
+        return path
+
+    def word_template(self, where: tuple, relative: str) -> Path | None:
+        path = self._file(where, relative)
+        if path is None:
+            return None
+        try:
+            with zipfile.ZipFile(path) as package:
+                types = package.read("[Content_Types].xml")
+                package.getinfo("word/document.xml")
+        except (zipfile.BadZipFile, KeyError, OSError):
+            self._problem(where, f"{relative!r} is not a Word file (.docx or .dotx)")
+            return None
+        if b"macroEnabled" in types:
+            self._problem(where, f"{relative!r} holds macros (.docm/.dotm): save it as .docx or .dotx")
             return None
         return path
 
