@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from .numbers import PLAIN, NumberFormat, Value
+from .messages import DEFAULT_LANGUAGE, Words
+from .numbers import PLAIN, NumberFormat, Value, long_date
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,17 @@ class Document:
     summary_note: str = ""  # the Summary sheet's last line
     sheets: tuple[Sheet, ...] = ()
     datasets: tuple[Dataset, ...] = ()
+    language: str = DEFAULT_LANGUAGE  # BCP 47: the files' language, and the catalogue of their fixed words
+    locale: str | None = None  # numbers and dates in this locale's way ("de_DE"); None: ISO dates, en-US numbers
+
+    @property
+    def words(self) -> Words:
+        return Words(self.language)
+
+    @property
+    def as_of_text(self) -> str:
+        """The as-of date as the document writes it: "27. November 2026", or 2026-11-27 without a locale."""
+        return long_date(self.as_of, self.locale) if self.locale else self.as_of.isoformat()
 
     def blocks(self) -> Iterator[tuple[Section, Block]]:
         """Every block with its section, in reading order."""

@@ -19,6 +19,7 @@ from .model import (
     Date,
     Faq,
     Id,
+    Language,
     Line,
     Number,
     Shown,
@@ -256,6 +257,8 @@ class DocumentReport(_Strict):
 
     kind: Literal["document"]
     theme: Annotated[Id | None, Field(description="The look: DATA/themes/<theme>.yaml.")] = None
+    language: Annotated[Language | None, Field(description=(
+        "The document's language, e.g. de-DE: its words, numbers and dates. Default en-US."))] = None
     title: Line
     subtitle: Line | None = None
     author: Annotated[Line, Field(description="Who publishes the report; shown on the cover.")]

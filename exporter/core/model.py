@@ -43,6 +43,21 @@ def _id(value: str) -> str:
 Id = Annotated[StrictStr, AfterValidator(_id), Field(json_schema_extra={"pattern": ID_PATTERN})]
 
 
+def _language(value: str) -> str:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(value.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        raise ValueError(f"{value!r} is not a language tag Babel knows, such as en-US or de-DE") from None
+    return value
+
+
+# A BCP 47 language tag: the document's language, and the locale of its numbers and dates.
+Language = Annotated[StrictStr, Field(pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-[A-Z]{2}|-[0-9]{3})?$"),
+                     AfterValidator(_language)]
+
+
 def _no_blank(value: str) -> str:
     value = clean_text(value).strip()
     if not value:
@@ -286,6 +301,7 @@ class Variant(_Strict):
     filter: Annotated[dict[Line, Line], Field(description=(
         "Data-table rows kept: column name -> value; tables without the column are kept whole."))] = {}
     omit: list[Literal[OMITTABLE]] = []  # type: ignore[valid-type]
+    language: Annotated[Language | None, Field(description="This edition's language, over the report's.")] = None
 
 
 class Report(_Strict):
@@ -295,6 +311,8 @@ class Report(_Strict):
 
     kind: Annotated[Literal["market"], Field(description="A file without `kind` is a market report.")] = "market"
     theme: Annotated[Id | None, Field(description="The look: DATA/themes/<theme>.yaml.")] = None
+    language: Annotated[Language | None, Field(description=(
+        "The document's language, e.g. de-DE: its words, numbers and dates. Default en-US."))] = None
     title: Line
     market: Line
     geography: Line

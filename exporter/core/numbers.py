@@ -8,6 +8,7 @@ fraction (0.25 is shown as 25%), as spreadsheets do.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -29,6 +30,10 @@ class NumberFormat:
     percent: bool = False  # the value is a fraction, shown times 100 with "%"
     unit: str | None = None  # written after the number: "USD 3.5 billion"
     thousands: bool = True  # 1,250 rather than 1250 (off for years; percents never have them)
+    locale: str | None = None  # a report's language ("de_DE"): its symbols and patterns (Babel); None: as below
+
+    def localized(self, locale: str | None) -> NumberFormat:
+        return self if locale is None or self.locale == locale else dataclasses.replace(self, locale=locale)
 
     def text(self, value: Value) -> str:
         """Return *value* as a reader sees it."""
@@ -39,7 +44,7 @@ class NumberFormat:
         if isinstance(value, dt.datetime):
             return value.isoformat(sep=" ", timespec="minutes")
         if isinstance(value, dt.date):
-            return value.isoformat()
+            return long_date(value, self.locale) if self.locale else value.isoformat()
         if isinstance(value, bool):
             return "yes" if value else "no"
         if not math.isfinite(value):
@@ -49,6 +54,8 @@ class NumberFormat:
         # Rounded half away from zero from the shortest decimal form of the value, as Excel and
         # LibreOffice show it: 2.5 is "3" and 0.125 is "0.13" there, where Python's format gives "2", "0.12".
         rounded = Decimal(repr(number)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        if self.locale:
+            return self._in_locale(rounded, decimals)
         separator = "," if self.thousands and not self.percent else ""
         shown = f"{rounded:{separator}.{decimals}f}"
         if shown.lstrip("-").strip("0.,") == "":  # -0.00 is 0.00
@@ -60,6 +67,34 @@ class NumberFormat:
         if self.unit:
             shown = f"{shown} {self.unit}"
         return shown
+
+
+    def _in_locale(self, rounded: Decimal, decimals: int) -> str:
+        """*rounded* (already rounded, percents times 100) in the locale's own symbols and patterns."""
+        from babel import Locale
+        from babel.numbers import parse_pattern
+
+        locale = Locale.parse(self.locale)
+        if self.currency:
+            pattern = parse_pattern(locale.currency_formats["standard"].pattern)
+        elif self.percent:
+            pattern = parse_pattern(locale.percent_formats[None].pattern)
+            rounded = rounded / 100  # the pattern multiplies by 100 itself
+        else:
+            pattern = parse_pattern(locale.decimal_formats[None].pattern)
+        pattern.frac_prec = (decimals, decimals)
+        if not self.thousands:
+            pattern.grouping = (1000, 1000)  # never reached: no separators (years)
+        shown = pattern.apply(rounded, locale, currency=self.currency, currency_digits=False,
+                              decimal_quantization=True)
+        return f"{shown} {self.unit}" if self.unit else shown
+
+
+def long_date(value: dt.date, locale: str) -> str:
+    """*value* as the locale writes a date in full: "November 27, 2026", "27. November 2026"."""
+    from babel.dates import format_date
+
+    return format_date(value, "long", locale=locale)
 
 
 PLAIN = NumberFormat()

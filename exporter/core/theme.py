@@ -12,6 +12,8 @@ from __future__ import annotations
 import pathlib
 from dataclasses import dataclass
 
+from .messages import DEFAULT_LANGUAGE, Words
+
 __all__ = ["Theme", "PdfFonts", "DEFAULT_THEME", "PAGE_SIZES_MM", "PUBLISHER"]
 
 # Width and height in millimetres, portrait.
@@ -51,8 +53,8 @@ class Theme:
     pdf_fonts: PdfFonts | None = None  # None: DejaVu Sans (pdf_font)
     header: str | None = None  # the running header's text; None: the document's title
     footer: str | None = None  # the running footer's text, beside "Page X of Y"; None: as of date and publisher
-    source_line_text: str = f"Source: {PUBLISHER}"  # under each chart
-    derived_source_line_text: str = f"Source: {PUBLISHER}; derived values are computed estimates"
+    source_line_text: str | None = None  # under each chart; None: the document language's own words
+    derived_source_line_text: str | None = None  # under a chart with derived values; None: as above
     creator: str = ""  # the files' Creator / Application property; empty: none is named
     word_template: pathlib.Path | None = None  # a customer's .docx/.dotx: its styles, page, header and footer
     name: str = "default"  # the theme file's name, for messages
@@ -90,9 +92,11 @@ class Theme:
         """Return *hex_colour* as red, green, blue fractions (0..1)."""
         return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
 
-    def source_line(self, publisher: str, derived: bool = True) -> str:
+    def source_line(self, publisher: str, derived: bool = True, language: str = DEFAULT_LANGUAGE) -> str:
         """The line under a chart, naming who reported the figures (and saying derived ones are estimates)."""
         text = self.derived_source_line_text if derived else self.source_line_text
+        if text is None:
+            text = Words(language)("source_derived" if derived else "source")
         return text.replace(PUBLISHER, publisher)
 
 

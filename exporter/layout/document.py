@@ -46,6 +46,7 @@ from ..core.document_report import (
     grouped_header,
     sort_order,
 )
+from ..core.messages import DEFAULT_LANGUAGE, Words, locale_name
 from ..core.model import TableColumn
 from ..core.numbers import AUTO_DECIMALS, PLAIN, NumberFormat, Value, needed_decimals
 from . import edition_title
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
     from ..source.datatable import DataTable
 
 COUNT_FORMAT = NumberFormat(decimals=0)
-BLANK = "(blank)"  # an empty category cell, as spreadsheets' pivot tables name it
 MAX_CATEGORIES = 50  # a chart from a table shows at most this many categories unless it sets `limit`
 
 Later = Callable[[], list[Block]]  # makes a block once the tables have been read
@@ -64,7 +64,8 @@ Later = Callable[[], list[Block]]  # makes a block once the tables have been rea
 def build_document(report: DocumentReport, *, tables: tuple[DataTable, ...] = (),
                    variant: DocumentVariant | None = None, created: dt.datetime | None = None) -> Document:
     """Lay out *report* for *variant* (its sections omitted, its rows filtered in *tables*)."""
-    reads = _Reads({t.spec.id: t for t in tables})
+    language = (variant.language if variant else None) or report.language
+    reads = _Reads({t.spec.id: t for t in tables}, language)
     omit = set(variant.omit) if variant else set()
     numbers = iter(range(1, 1_000_000))  # questions are numbered through the whole document
     planned: list[tuple[SubSectionSpec, int, str, list[Later]]] = []
@@ -80,12 +81,13 @@ def build_document(report: DocumentReport, *, tables: tuple[DataTable, ...] = ()
                 for spec, level, key, blocks in planned]
     if created is None:
         created = dt.datetime.combine(report.as_of, dt.time(0, 0), tzinfo=dt.UTC)
+    words = reads.words
     facts: list[tuple[str, Value]] = []
     if report.subtitle:
-        facts.append(("Subtitle", report.subtitle))
+        facts.append((words("subtitle"), report.subtitle))
     if variant:
-        facts.append(("Edition", variant.name))
-    facts += [("Author", report.author), ("As of", report.as_of)]
+        facts.append((words("edition"), variant.name))
+    facts += [(words("author"), report.author), (words("as_of_label"), report.as_of)]
     return Document(
         title=report.title,
         subtitle=report.subtitle or "",
@@ -103,6 +105,8 @@ def build_document(report: DocumentReport, *, tables: tuple[DataTable, ...] = ()
         headline=_headline(report, sections),
         facts=tuple(facts),
         datasets=tuple(dataset_of(t) for t in tables),
+        language=language or DEFAULT_LANGUAGE,
+        locale=reads.locale,
     )
 
 
@@ -123,11 +127,21 @@ def _headline(report: DocumentReport, sections: Sequence[Section]) -> str:
 
 
 class _Reads:
-    """What the blocks ask of each table, answered in one read of it."""
+    """What the blocks ask of each table, answered in one read of it; and the language they speak."""
 
-    def __init__(self, tables: dict[str, DataTable]):
+    def __init__(self, tables: dict[str, DataTable], language: str | None = None):
         self.tables = tables
         self.asked: dict[str, list] = defaultdict(list)
+        self.words = Words(language or DEFAULT_LANGUAGE)
+        # Numbers and dates in the language's own way only when the report names one: without, as
+        # they always were (ISO dates, ISO currency codes, en-US separators).
+        self.locale = locale_name(language) if language else None
+
+    def count(self, number: int) -> str:
+        return NumberFormat(decimals=0, locale=self.locale).text(number)
+
+    def columns(self, table: DataTable) -> tuple[Column, ...]:
+        return tuple(dataclasses.replace(c, format=c.format.localized(self.locale)) for c in columns_of(table.spec))
 
     def ask(self, table_id: str, reader):
         """Have *reader* (with ``feed(row)``) fed every row of table *table_id*; return it."""
@@ -176,22 +190,24 @@ class _Top:
         return [key.row for key in self.kept]
 
 
-def _column(table: DataTable, name: str) -> tuple[int, Column, TableColumn]:
+def _column(table: DataTable, name: str, locale: str | None = None) -> tuple[int, Column, TableColumn]:
     index = next(i for i, c in enumerate(table.spec.columns) if c.name == name)
-    return index, columns_of(table.spec)[index], table.spec.columns[index]
+    column = columns_of(table.spec)[index]
+    return index, dataclasses.replace(column, format=column.format.localized(locale)), table.spec.columns[index]
 
 
-def _measure(table: DataTable, agg: Aggregate) -> tuple[int | None, Column | None, TableColumn | None]:
+def _measure(table: DataTable, agg: Aggregate, locale: str | None) -> tuple[int | None, Column | None, TableColumn | None]:
     if agg.function == "count" and agg.target == table.spec.id:
         return None, None, None
-    return _column(table, agg.target)
+    return _column(table, agg.target, locale)
 
 
-def _result_format(function: str, column: Column | None, declared: TableColumn | None) -> NumberFormat:
+def _result_format(function: str, column: Column | None, declared: TableColumn | None,
+                   locale: str | None = None) -> NumberFormat:
     """An aggregate is shown as its column is: a count as a whole number, and the mean of whole
     numbers with the decimals it needs (unless the column declares some)."""
     if function == "count" or column is None:
-        return COUNT_FORMAT
+        return COUNT_FORMAT.localized(locale)
     if function == "mean" and column.type == "integer" and (declared is None or declared.decimals is None):
         return dataclasses.replace(column.format, decimals=None, thousands=True)
     return column.format
@@ -231,13 +247,13 @@ def _figure(spec: FigureSpec, reads: _Reads) -> Callable[[], Figure]:
     declared = spec.number_format(spec.unit)
     value = spec.value
     if not isinstance(value, Aggregate):
-        fmt = declared or PLAIN
+        fmt = (declared or PLAIN).localized(reads.locale)
         return lambda: Figure(spec.label, value, fmt.text(value), fmt, unit=spec.unit or "", note=spec.note or "")
     table_id, _, name = value.target.partition(".")
     table = reads.tables[table_id]
-    index, column, column_spec = _column(table, name) if name else (None, None, None)
+    index, column, column_spec = _column(table, name, reads.locale) if name else (None, None, None)
     total = reads.ask(table_id, Total(value.function, index))
-    fmt = declared or _result_format(value.function, column, column_spec)
+    fmt = (declared or _result_format(value.function, column, column_spec, reads.locale)).localized(reads.locale)
 
     def made() -> Figure:
         result = total.result()
@@ -258,25 +274,26 @@ def _chart(spec: ChartSpec, reads: _Reads) -> Later:
             series=tuple(Series(s.name, tuple(s.values)) for s in spec.series or ()),
             x_label=spec.x_label or "",
             y_label=spec.y_label or "",
-            format=spec.number_format(spec.unit) or PLAIN,
+            format=(spec.number_format(spec.unit) or PLAIN).localized(reads.locale),
             value_labels=spec.labels,
         )
         return _now([chart])
     table = reads.tables[spec.table]
-    x_index, x_column, _ = _column(table, spec.x or "")
+    words, locale = reads.words, reads.locale
+    x_index, x_column, _ = _column(table, spec.x or "", locale)
     measures: list[tuple[str, int | None]] = []
     formats: list[NumberFormat] = []
     y_columns: list[Column | None] = []
     for agg in spec.aggregates:
-        index, column, column_spec = _measure(table, agg)
+        index, column, column_spec = _measure(table, agg, locale)
         measures.append((agg.function, index))
-        formats.append(_result_format(agg.function, column, column_spec))
+        formats.append(_result_format(agg.function, column, column_spec, locale))
         y_columns.append(column)
-    split = _column(table, spec.by) if spec.by else None
+    split = _column(table, spec.by, locale) if spec.by else None
     grouping = reads.ask(spec.table, Grouping(x_index, measures, split[0] if split else None))
     # One format for the values: the chart's own, else the one all its aggregates share.
-    fmt = spec.number_format(spec.unit) or (formats[0] if len(set(formats)) == 1 else NumberFormat())
-    names = [agg.label(c.name if c else None) for agg, c in zip(spec.aggregates, y_columns)]
+    fmt = (spec.number_format(spec.unit) or (formats[0] if len(set(formats)) == 1 else NumberFormat())).localized(locale)
+    names = [_label(agg, c, words) for agg, c in zip(spec.aggregates, y_columns)]
 
     def made() -> list[Block]:
         groups = grouping.result()
@@ -286,7 +303,7 @@ def _chart(spec: ChartSpec, reads: _Reads) -> Later:
             values = [[groups[(k, None)][n] for k in keys] for n in range(len(measures))]
         else:
             splits = list(dict.fromkeys(s for _, s in groups))
-            series_names = list(_category_texts(splits, split[1]))
+            series_names = list(_category_texts(splits, split[1], words))
             values = [[(groups.get((k, s)) or [None])[0] for k in keys] for s in splits]
         totals = [sum(v[i] or 0 for v in values) for i in range(len(keys))]
         notes = []
@@ -294,41 +311,49 @@ def _chart(spec: ChartSpec, reads: _Reads) -> Later:
         if spec.type == "pie":
             left_out = [i for i in order if not (totals[i] > 0)]
             if left_out:
-                shown = ", ".join(_category_texts([keys[i] for i in left_out], x_column))
-                notes.append(f"Not in the pie “{spec.title}”, having no positive value: {shown}.")
+                shown = ", ".join(_category_texts([keys[i] for i in left_out], x_column, words))
+                notes.append(words("pie_left_out", title=spec.title, categories=shown))
                 order = [i for i in order if totals[i] > 0]
         limit = spec.limit or MAX_CATEGORIES
         if len(order) > limit:
             if spec.limit is None:
-                notes.append(f"“{spec.title}” shows the {limit} largest of {len(order):,} values of {x_column.name}.")
+                notes.append(words("largest_categories", title=spec.title, limit=reads.count(limit),
+                                   total=reads.count(len(order)), column=x_column.name))
             order = sorted(heapq.nlargest(limit, order, key=lambda i: totals[i]))
         if spec.sort in ("x", "-x"):
             order.sort(key=lambda i: _SortKey((keys[i],), ((0, spec.sort == "-x"),)))
         elif spec.sort in ("y", "-y"):
             order.sort(key=lambda i: totals[i], reverse=spec.sort == "-y")
         if not order:  # a table without rows (or none for this edition): nothing to draw
-            return [Paragraph(f"{spec.title}: the table has no rows to chart.", "note")]
+            return [Paragraph(words("nothing_to_chart", title=spec.title), "note")]
         kept = [keys[i] for i in order]
         years = x_column.type == "integer" and not x_column.format.thousands
-        categories = tuple(kept) if years and None not in kept else _category_texts(kept, x_column)
+        categories = tuple(kept) if years and None not in kept else _category_texts(kept, x_column, words)
         series = tuple(Series(name, tuple(vals[i] for i in order)) for name, vals in zip(series_names, values))
         y_label = spec.y_label or (names[0] if len(names) == 1 and spec.by is None else
-                                   spec.aggregates[0].label(y_columns[0].name if y_columns[0] else None))
+                                   _label(spec.aggregates[0], y_columns[0], words))
         chart = Chart(title=spec.title, kind=spec.type, categories=categories, series=series,
                       x_label=spec.x_label or x_column.name, y_label=y_label, format=fmt,
-                      value_labels=spec.labels)
+                      value_labels=spec.labels, basis_labels=(words("reported"), words("derived")))
         return [chart, *(Paragraph(note, "note") for note in notes)]
 
     return made
 
 
-def _category_texts(keys: Sequence[Value], column: Column) -> tuple[str, ...]:
+def _label(agg: Aggregate, column: Column | None, words: Words) -> str:
+    """A series or column name for an aggregate: "Sum of Amount", "Count"."""
+    if column is None:
+        return words("count")
+    return words(f"{agg.function}_of", column=column.name)
+
+
+def _category_texts(keys: Sequence[Value], column: Column, words: Words) -> tuple[str, ...]:
     """Category names as a reader sees them, all with the same decimals, so that none collide."""
     fmt = column.format
     if column.type == "number" and fmt.decimals is None:
         decimals = max((needed_decimals(k) for k in keys if isinstance(k, float)), default=0)
         fmt = dataclasses.replace(fmt, decimals=decimals)
-    return tuple(BLANK if key is None else fmt.text(key) for key in keys)
+    return tuple(words("blank") if key is None else fmt.text(key) for key in keys)
 
 
 # --- tables --------------------------------------------------------------------------------------
@@ -339,7 +364,8 @@ def _table(spec: TableBlockSpec, reads: _Reads) -> Later:
     caption = spec.title or table.spec.title
     if spec.by is not None:
         return _grouped_table(spec, table, caption, reads)
-    columns = columns_of(table.spec)
+    columns = reads.columns(table)
+    words = reads.words
     names = [c.name for c in columns]
     chosen = [names.index(name) for name in spec.columns] if spec.columns else list(range(len(columns)))
     limit = spec.limit if spec.limit is not None else table.spec.document_rows
@@ -358,24 +384,23 @@ def _table(spec: TableBlockSpec, reads: _Reads) -> Later:
     def made() -> list[Block]:
         shown = [tuple(row[i] for i in chosen) for row in rows_of()]
         if table.rows == 0:
-            return [Paragraph(caption, "lead"), Paragraph("The table has no rows.", "note")]
+            return [Paragraph(caption, "lead"), Paragraph(words("no_rows"), "note")]
         if not shown:
-            return [Paragraph(caption, "lead"),
-                    Paragraph(f"The Excel workbook of this report holds the table's {table.rows:,} rows.", "note")]
+            return [Paragraph(caption, "lead"), Paragraph(words("rows_in_workbook", total=reads.count(table.rows)), "note")]
         blocks: list[Block] = [Table(caption, tuple(c.name for c in picked), shown_rows(shown, picked),
                                      tuple(is_numeric(c) for c in picked))]
         if len(shown) < table.rows:
-            order = f", sorted by {', '.join(_sort_words(s) for s in spec.sort)}" if spec.sort else ""
-            blocks.append(Paragraph(f"{len(shown):,} of {table.rows:,} rows{order}; the Excel workbook of this "
-                                    "report holds the complete table.", "note"))
+            order = words("sorted_by", columns=", ".join(_sort_words(s, words) for s in spec.sort)) if spec.sort else ""
+            blocks.append(Paragraph(words("rows_shown", shown=reads.count(len(shown)), total=reads.count(table.rows),
+                                          order=order), "note"))
         return blocks
 
     return made
 
 
-def _sort_words(name: str) -> str:
+def _sort_words(name: str, words: Words) -> str:
     column, descending = sort_order(name)
-    return f"{column} (largest first)" if descending else column
+    return words("largest_first", column=column) if descending else column
 
 
 class _SortKey:
@@ -402,31 +427,35 @@ class _SortKey:
 
 
 def _grouped_table(spec: TableBlockSpec, table: DataTable, caption: str, reads: _Reads) -> Later:
-    by_index, by_column, _ = _column(table, spec.by or "")
-    measures, formats = [], []
+    words, locale = reads.words, reads.locale
+    by_index, by_column, _ = _column(table, spec.by or "", locale)
+    measures, formats, shown_header = [], [], [by_column.name]
     for agg in spec.values:
-        index, column, column_spec = _measure(table, agg)
+        index, column, column_spec = _measure(table, agg, locale)
         measures.append((agg.function, index))
-        formats.append(_result_format(agg.function, column, column_spec))
+        formats.append(_result_format(agg.function, column, column_spec, locale))
+        shown_header.append(_label(agg, column, words))
     grouping = reads.ask(spec.table, Grouping(by_index, measures))
-    header = grouped_header(spec, table.spec)
+    header = grouped_header(spec, table.spec)  # what `sort` names (the data's words, whatever the language)
 
     def made() -> list[Block]:
         rows: list[tuple[Value, ...]] = [(key, *values) for (key, _), values in grouping.result().items()]
         if not rows:
-            return [Paragraph(caption, "lead"), Paragraph("The table has no rows.", "note")]
+            return [Paragraph(caption, "lead"), Paragraph(words("no_rows"), "note")]
         if spec.sort:
             keys = [(header.index(column), descending) for column, descending in map(sort_order, spec.sort)]
             rows.sort(key=lambda row: _SortKey(row, keys))
         total = len(rows)
         if spec.limit is not None:
             rows = rows[: spec.limit]
-        labels = _category_texts([row[0] for row in rows], by_column)
-        columns = [Column(by_column.name, "text"), *(Column(name, "number", fmt) for name, fmt in zip(header[1:], formats))]
+        labels = _category_texts([row[0] for row in rows], by_column, words)
+        columns = [Column(by_column.name, "text"),
+                   *(Column(name, "number", fmt) for name, fmt in zip(shown_header[1:], formats))]
         shown = shown_rows([(label, *row[1:]) for label, row in zip(labels, rows)], columns, limit=AUTO_DECIMALS)
-        blocks: list[Block] = [Table(caption, header, shown, tuple(is_numeric(c) for c in columns))]
+        blocks: list[Block] = [Table(caption, tuple(shown_header), shown, tuple(is_numeric(c) for c in columns))]
         if len(rows) < total:
-            blocks.append(Paragraph(f"{len(rows):,} of {total:,} values of {by_column.name}.", "note"))
+            blocks.append(Paragraph(words("groups_shown", shown=reads.count(len(rows)), total=reads.count(total),
+                                          column=by_column.name), "note"))
         return blocks
 
     return made

@@ -24,13 +24,13 @@ from docx.shared import Inches, Mm, Pt, RGBColor
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..core.document import QA, WORKBOOK_ONLY, Block, Bullets, Chart, Document, Figures, Meta, Paragraph, Table
+from ..core.messages import Words
 from . import RenderJob, RenderOptions
 from .nativechart import add_docx_chart
 from .ooxml import reproducible_zip
 from .theme import Theme
 from .wordtemplate import has_header_or_footer, has_style, open_template
 
-LANGUAGE = "en-US"
 CHART_WIDTH_IN = 6.0
 CHART_ASPECT = 0.5  # height / width of a chart
 CHART_ASPECT_PIE = 0.6
@@ -73,6 +73,7 @@ class _Look:
 
     theme: Theme
     publisher: str  # named in the line under each chart
+    words: Words = Words()  # the document language's fixed words
     text_width: int | None = None  # EMU between the margins, when a template's page setup decides it
     bullet: str = ""  # written before each bullet item when the List Bullet style has no bullet of its own
 
@@ -107,7 +108,7 @@ def render_with(job: RenderJob, theme: Theme) -> bytes:
 def render(job: RenderJob) -> bytes:
     """Return the bytes of a .docx file presenting *job*'s document."""
     doc, theme = job.document, job.options.theme
-    look = _Look(theme, doc.publisher)
+    look = _Look(theme, doc.publisher, doc.words)
     template = theme.word_template
     word = open_template(template) if template else docx.Document()
     if template is None:  # a template brings its own page setup
@@ -171,7 +172,7 @@ def _set_up_styles(word, look: _Look, template: bool = False) -> None:
     for name in BUILT_IN_STYLES:
         if name in ours and not has_style(word, name):
             _add_built_in_style(styles, name)
-    _set_language(styles["Normal"])
+    _set_language(styles["Normal"], look.words.language)
 
     def style(name: str, **formats) -> None:
         if name in ours:
@@ -260,7 +261,7 @@ def _use_one_font(styles_element, font: str) -> None:
             fonts.set(qn(attr), font)
 
 
-def _set_language(style) -> None:
+def _set_language(style, language: str) -> None:
     """Name the text's language in *style*, so spelling, hyphenation and screen readers use it.
 
     The template's document defaults say en-US too, but readers that ignore docDefaults (and
@@ -270,7 +271,7 @@ def _set_language(style) -> None:
     for old in rPr.findall(qn("w:lang")):
         rPr.remove(old)
     lang = OxmlElement("w:lang")
-    lang.set(qn("w:val"), LANGUAGE)
+    lang.set(qn("w:val"), language)
     _insert_in_order(rPr, lang, ("eastAsianLayout", "specVanish", "oMath"))
 
 
@@ -338,7 +339,7 @@ def _add_title_page(word, doc: Document, look: _Look) -> None:
         _format_run(word.add_paragraph().add_run(doc.edition), size=14, color=look.accent, bold=True)
     as_of = word.add_paragraph()
     as_of.paragraph_format.space_before = Pt(36)
-    _format_run(as_of.add_run(f"As of {doc.as_of.isoformat()}"), size=12, color=look.muted)
+    _format_run(as_of.add_run(doc.words("as_of", date=doc.as_of_text)), size=12, color=look.muted)
     publisher = word.add_paragraph()
     _format_run(publisher.add_run(doc.publisher), size=12, color=look.accent, bold=True)
 
@@ -355,7 +356,7 @@ def _add_contents(word, doc: Document) -> None:
     Word replaces the result (adding page numbers) when it updates fields on opening; viewers
     that never update fields show the titles as they are.
     """
-    heading = word.add_paragraph("Contents", style="TOC Heading")
+    heading = word.add_paragraph(doc.words("contents"), style="TOC Heading")
     heading.paragraph_format.page_break_before = True
     entries = [(s.title, _heading_level(s.level)) for s in doc.sections]
     if not entries:
@@ -397,10 +398,15 @@ def _add_header_footer(word, title: str, look: _Look) -> None:
         footer.add_run("\t")
     else:
         footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    footer.add_run("Page ")
+    # "Page {page} of {pages}" in the document's words, the numbers as fields Word fills in.
+    before, _, rest = look.words("page_of").partition("{page}")
+    between, _, after = rest.partition("{pages}")
+    footer.add_run(before)
     _add_field(footer, "PAGE", "1")
-    footer.add_run(" of ")
+    footer.add_run(between)
     _add_field(footer, "NUMPAGES", "1")
+    if after:
+        footer.add_run(after)
 
 
 # --- blocks ------------------------------------------------------------------------------------
@@ -442,16 +448,17 @@ def _add_qa(word, block: QA, look: _Look) -> None:
     word.add_paragraph(block.answer)
 
 
-def _add_caption(word, kind: str, number: int, text: str):
+def _add_caption(word, kind: str, number: int, text: str, look: _Look):
     caption = word.add_paragraph(style="Caption")
-    caption.add_run(f"{kind} ")
+    # The label in the document's words; the SEQ field keeps its fixed name, which numbers it.
+    caption.add_run(f"{look.words(kind.lower())} ")
     _add_field(caption, f"SEQ {kind} \\* ARABIC", str(number))
     caption.add_run(f": {text}")
     return caption
 
 
 def _add_table(word, block: Table, number: int, look: _Look) -> None:
-    _add_caption(word, "Table", number, block.caption).paragraph_format.keep_with_next = True
+    _add_caption(word, "Table", number, block.caption, look).paragraph_format.keep_with_next = True
     table = word.add_table(rows=0, cols=len(block.header))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
@@ -554,8 +561,8 @@ def _add_chart(word, block: Chart, number: int, look: _Look) -> None:
     # The caption below names the chart, so the chart itself carries no title.
     add_docx_chart(holder, block, look.theme, width_emu=width, height_emu=height, description=block.title,
                    title=False)
-    _add_caption(word, "Figure", number, block.title).paragraph_format.keep_with_next = True
-    word.add_paragraph(look.theme.source_line(look.publisher, block.has_derived), style="Source")
+    _add_caption(word, "Figure", number, block.title, look).paragraph_format.keep_with_next = True
+    word.add_paragraph(look.theme.source_line(look.publisher, block.has_derived, look.words.language), style="Source")
 
 
 def _add_cards(word, block: Figures, look: _Look) -> None:

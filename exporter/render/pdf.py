@@ -55,6 +55,7 @@ from ..core.document import (
     Section,
     Table,
 )
+from ..core.messages import Words
 from ..source.glyphs import font_folder
 from . import RenderJob, RenderOptions
 from .theme import DEFAULT_THEME, PdfFonts, Theme
@@ -63,7 +64,6 @@ from .vectorchart import chart_drawing
 __all__ = ["render", "render_with", "chart_drawing", "markup", "register_fonts", "FONT"]
 
 FONT = DEFAULT_THEME.pdf_font  # the family the files below provide
-LANGUAGE = "en-US"  # BCP 47, the form PDF /Lang takes
 _FONT_FILES = {
     FONT: "DejaVuSans.ttf",
     f"{FONT}-Bold": "DejaVuSans-Bold.ttf",
@@ -323,9 +323,9 @@ def _decorate_page(canvas, doc: _ReportTemplate):
     canvas.setStrokeColor(look.rule)
     canvas.setLineWidth(0.5)
     canvas.line(margin_x, bottom + 4 * mm, width - margin_x, bottom + 4 * mm)
-    page = f"Page {canvas.getPageNumber()} of {doc.page_count.total or '?'}"
+    page = document.words("page_of", page=str(canvas.getPageNumber()), pages=str(doc.page_count.total or "?"))
     canvas.drawRightString(width - margin_x, bottom, page)
-    left = theme.footer or f"As of {document.as_of.isoformat()} · {document.publisher}"
+    left = theme.footer or f"{document.words('as_of', date=document.as_of_text)} · {document.publisher}"
     canvas.drawString(margin_x, bottom, _fit(left, font, 8, frame_width - stringWidth(page, font, 8) - 10 * mm))
     canvas.restoreState()
 
@@ -380,7 +380,7 @@ LONG_TABLE_ROWS = 200
 PLAIN_ROW_HEIGHT = 12 + 4 + 4  # leading and paddings of the table style below
 
 
-def _table(table: Table, number: int, look: _Look) -> list[Flowable]:
+def _table(table: Table, number: int, look: _Look, words: Words) -> list[Flowable]:
     theme = look.theme
     numeric = list(table.numeric) + [False] * (len(table.header) - len(table.numeric))
     widths = _column_widths(table, look.frame_width, look)
@@ -420,7 +420,7 @@ def _table(table: Table, number: int, look: _Look) -> list[Flowable]:
     )
     # Numbered as in the Word file ("Table 1: ..."), which numbers them with SEQ fields. The caption
     # starts a new page rather than sit alone at the foot of one.
-    caption = _para(f"Table {number}: {table.caption}", "caption", theme)
+    caption = _para(f"{words('table')} {number}: {table.caption}", "caption", theme)
     return [CondPageBreak(TABLE_START), caption, grid, Spacer(1, 12)]
 
 
@@ -431,14 +431,14 @@ def _cell(text: str, numeric: bool, width: float, plain: bool, theme: Theme) -> 
     return _para(text, "cell-num" if numeric else "cell", theme)
 
 
-def _chart(chart: Chart, number: int, look: _Look, publisher: str) -> list[Flowable]:
+def _chart(chart: Chart, number: int, look: _Look, publisher: str, words: Words) -> list[Flowable]:
     theme = look.theme
     register_fonts()
     figure = KeepTogether([
         chart_drawing(chart, theme, width=look.frame_width, height=CHART_HEIGHT, font=look.font),
         Spacer(1, 4),
-        _para(f"Figure {number}: {chart.title}", "caption", theme),
-        _para(theme.source_line(publisher, chart.has_derived), "source", theme),
+        _para(f"{words('figure')} {number}: {chart.title}", "caption", theme),
+        _para(theme.source_line(publisher, chart.has_derived, words.language), "source", theme),
     ])
     return [figure, Spacer(1, 10)]
 
@@ -507,12 +507,12 @@ class _Numbers:
         return self.counts[kind]
 
 
-def _block(block, look: _Look, numbers: _Numbers, publisher: str) -> list[Flowable]:
+def _block(block, look: _Look, numbers: _Numbers, publisher: str, words: Words) -> list[Flowable]:
     kind = type(block)
     if kind is Table:
-        return _table(block, numbers.next("Table"), look)
+        return _table(block, numbers.next("Table"), look, words)
     if kind is Chart:
-        return _chart(block, numbers.next("Figure"), look, publisher)
+        return _chart(block, numbers.next("Figure"), look, publisher, words)
     if kind is TextParagraph:
         return _paragraph(block, look)
     if kind is Bullets:
@@ -521,7 +521,7 @@ def _block(block, look: _Look, numbers: _Numbers, publisher: str) -> list[Flowab
         return _qa(block, look)
     if kind is Figures:
         if block.style == "table":
-            return _table(block.as_table(), numbers.next("Table"), look)
+            return _table(block.as_table(), numbers.next("Table"), look, words)
         return _cards(block, look)
     if isinstance(block, WORKBOOK_ONLY):
         return []
@@ -529,7 +529,7 @@ def _block(block, look: _Look, numbers: _Numbers, publisher: str) -> list[Flowab
 
 
 def _section(
-    section: Section, index: int, outline_level: int, look: _Look, numbers: _Numbers, publisher: str
+    section: Section, index: int, outline_level: int, look: _Look, numbers: _Numbers, publisher: str, words: Words
 ) -> list[Flowable]:
     style = _styles(look.theme)["h1" if section.level <= 1 else "h2"]
     heading = _Heading(markup(section.title), style, key=f"section-{index}", title=section.title,
@@ -543,7 +543,7 @@ def _section(
     elif isinstance(first, Table):
         story.insert(0, CondPageBreak(TABLE_START + HEADING_ROOM))
     for block in section.blocks:
-        story += _block(block, look, numbers, publisher)
+        story += _block(block, look, numbers, publisher, words)
     return story
 
 
@@ -569,12 +569,12 @@ def _cover(document: Document, look: _Look) -> list[Flowable]:
         _para(document.title, "cover-title", theme),
         _para(document.subtitle, "cover-subtitle", theme),
         *([_para(document.edition, "cover-edition", theme)] if document.edition else []),
-        _para(f"As of {document.as_of.isoformat()}", "cover-meta", theme),
+        _para(document.words("as_of", date=document.as_of_text), "cover-meta", theme),
         _para(document.publisher, "cover-meta", theme),
     ]
 
 
-def _contents(theme: Theme) -> list[Flowable]:
+def _contents(theme: Theme, words: Words) -> list[Flowable]:
     layout = TableStyle(
         [
             ("FONT", (0, 0), (-1, -1), _look(theme).font, 10),  # the cell default is Helvetica, a base-14 font
@@ -585,7 +585,7 @@ def _contents(theme: Theme) -> list[Flowable]:
     )
     styles = _styles(theme)
     toc = TableOfContents(levelStyles=[styles["toc0"], styles["toc1"]], dotsMinLevel=0, tableStyle=layout)
-    return [Paragraph("Contents", styles["contents"]), toc]
+    return [Paragraph(markup(words("contents")), styles["contents"]), toc]
 
 
 def _outline_levels(sections: tuple[Section, ...]) -> list[int]:
@@ -603,9 +603,9 @@ def build_story(document: Document, page_count: Flowable, theme: Theme = DEFAULT
     look = _look(theme)
     numbers = _Numbers()
     story = _cover(document, look)
-    story += [NextPageTemplate("body"), PageBreak(), *_contents(theme), PageBreak()]
+    story += [NextPageTemplate("body"), PageBreak(), *_contents(theme, document.words), PageBreak()]
     for index, (section, level) in enumerate(zip(document.sections, _outline_levels(document.sections))):
-        story += _section(section, index, level, look, numbers, document.publisher)
+        story += _section(section, index, level, look, numbers, document.publisher, document.words)
     story.append(page_count)
     return story
 
@@ -640,7 +640,7 @@ def render(job: RenderJob) -> bytes:
         invariant=1,
         initialFontName=look.font,  # else every page's resources name Helvetica, a base-14 font
         displayDocTitle=1,
-        lang=LANGUAGE,  # the catalog's /Lang: screen readers pick their voice and rules by it
+        lang=document.language,  # the catalog's /Lang: screen readers pick their voice and rules by it
     )
     template.addPageTemplates(_page_templates(look))
     template.multiBuild(build_story(document, template.page_count, theme))

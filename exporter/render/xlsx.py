@@ -52,6 +52,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..core.document import QA, Bullets, Chart, Column, Dataset, Document, Figure, Figures, Paragraph, Scenario, Sheet
 from ..core.errors import BuildError
+from ..core.messages import Words
 from ..core.numbers import PLAIN, NumberFormat, needed_decimals
 from . import RenderJob, RenderOptions
 from .nativechart import ChartCells, build_chart, data_table, excel_format
@@ -83,8 +84,9 @@ class _Look:
     box: Border
     underline: Border
 
-    def __init__(self, theme: Theme):
+    def __init__(self, theme: Theme, words: Words | None = None):
         self.theme = t = theme
+        self.words = words or Words()
         font, size = theme.office_font, theme.base_size
         set_ = functools.partial(setattr, self)
         set_("font", font)
@@ -134,7 +136,6 @@ DATA_LEFT = Alignment(horizontal="left")
 
 YEAR_FORMAT = "0"
 DATE_FORMAT = "yyyy-mm-dd"
-LANGUAGE = "en-US"
 
 LINE_POINTS = 11.5  # pitch of 10 pt Arial lines: Excel 11.5, LibreOffice 11.25
 ROW_PADDING = 3  # points above and below the text of a wrapped row
@@ -171,7 +172,7 @@ def write(job: RenderJob, out: IO[bytes]) -> None:
     Memory stays flat however many rows the document's datasets hold; only *out* grows.
     """
     theme = job.options.theme
-    token = _LOOK.set(_Look(theme))
+    token = _LOOK.set(_Look(theme, job.document.words))
     try:
         _write(job, theme, out)
     finally:
@@ -424,19 +425,19 @@ def _summary(ws: Worksheet, doc: Document) -> None:
     if value_width > 14:  # a currency or text figure: room for it, or Excel shows ###
         _widths(ws, (38, min(value_width, 40)))
     if figures:
-        row = _figures(ws, row + 2, figures)
+        row = _figures(ws, row + 2, figures, doc.words)
     if doc.workbook_texts:
         row = _texts(ws, row + 2, doc)
     if doc.summary_note:
         _note(ws, row + 2, doc.summary_note, 1, 5)
 
 
-def _figures(ws: Worksheet, row: int, figures: Sequence[Figure]) -> int:
+def _figures(ws: Worksheet, row: int, figures: Sequence[Figure], words: Words) -> int:
     """Write the key figures as a table from *row*: figure, value and what the figures say of themselves."""
-    extra = [(name, attr) for name, attr in (("Unit", "unit"), ("Period/Year", "period"), ("Basis", "basis"),
-                                             ("Note", "note"))
+    extra = [(words(key), attr) for key, attr in (("unit", "unit"), ("period", "period"), ("basis", "basis"),
+                                                  ("note", "note"))
              if any(getattr(f, attr) for f in figures)]
-    _header(ws, row, ("Figure", "Value", *(name for name, _ in extra)), numeric=(2,))
+    _header(ws, row, (words("figure_column"), words("value"), *(name for name, _ in extra)), numeric=(2,))
     for figure in figures:
         row += 1
         _put(ws, row, 1, figure.label)
@@ -472,7 +473,7 @@ def _texts(ws: Worksheet, row: int, doc: Document) -> int:
             lines.append((section.title, f"{block.question}\n{block.answer}"))
     if not lines:
         return row - 2
-    _header(ws, row, ("Section", "Text"))
+    _header(ws, row, (doc.words("section"), doc.words("text")))
     ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=5)
     for title, text in lines:
         row += 1
@@ -586,7 +587,7 @@ def _page_setup(ws: Worksheet | WriteOnlyWorksheet, theme: Theme) -> None:
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = "1:1"
-    ws.oddFooter.right.text = "Page &P of &N"
+    ws.oddFooter.right.text = _look().words("page_of", page="&P", pages="&N")
     ws.oddFooter.right.size = 8
 
 
@@ -600,7 +601,7 @@ def _properties(wb: Workbook, doc: Document) -> None:
     props.lastModifiedBy = meta.author
     props.keywords = ", ".join(meta.keywords)
     props.description = doc.subtitle
-    props.language = LANGUAGE
+    props.language = doc.language
     props.created = props.modified = props.lastPrinted = when
 
 
