@@ -44,7 +44,7 @@ class NumberFormat:
         if isinstance(value, dt.datetime):
             return value.isoformat(sep=" ", timespec="minutes")
         if isinstance(value, dt.date):
-            return long_date(value, self.locale) if self.locale else value.isoformat()
+            return short_date(value, self.locale) if self.locale else value.isoformat()
         if isinstance(value, bool):
             return "yes" if value else "no"
         if not math.isfinite(value):
@@ -88,6 +88,13 @@ class NumberFormat:
         shown = pattern.apply(rounded, locale, currency=self.currency, currency_digits=False,
                               decimal_quantization=True)
         return f"{shown} {self.unit}" if self.unit else shown
+
+
+def short_date(value: dt.date, locale: str) -> str:
+    """*value* as the locale writes a date in a table: "Nov 27, 2026", "27.11.2026"."""
+    from babel.dates import format_date
+
+    return format_date(value, "medium", locale=locale)
 
 
 def long_date(value: dt.date, locale: str) -> str:

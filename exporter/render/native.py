@@ -14,7 +14,7 @@ BAR = 40  # characters of the longest bar
 def render(job: RenderJob) -> bytes:
     doc = job.document
     out = [doc.title, "=" * len(doc.title), *([doc.subtitle] if doc.subtitle else []),
-           *([doc.edition] if doc.edition else []), f"As of {doc.as_of.isoformat()} · {doc.publisher}", ""]
+           *([doc.edition] if doc.edition else []), f"{doc.words('as_of', date=doc.as_of_text)} · {doc.publisher}", ""]
     for section in doc.sections:
         underline = "=" if section.level == 1 else "-"
         out += [section.title, underline * len(section.title), ""]
