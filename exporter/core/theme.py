@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pathlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .messages import DEFAULT_LANGUAGE, Words
 
@@ -20,6 +21,13 @@ __all__ = ["Theme", "PdfFonts", "DEFAULT_THEME", "PAGE_SIZES_MM", "PUBLISHER"]
 PAGE_SIZES_MM = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
 MM_PER_INCH = 25.4
 PUBLISHER = "{publisher}"  # in a source line, replaced by the document's publisher (never str.format)
+
+
+class FontSet(NamedTuple):
+    """Fonts a character may be drawn in: in every face (None: DejaVu Sans), or in one fallback."""
+
+    faces: tuple[pathlib.Path, ...] | None
+    fallbacks: tuple[pathlib.Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Theme:
     # Chart series in order (the first is the accent); told apart in greyscale print too.
     palette: tuple[str, ...] = ("1F4E79", "E07B39", "5B9A68", "8E6BB0", "C9A227", "4FA3B8", "B5524B", "7F7F7F")
     pdf_fonts: PdfFonts | None = None  # None: DejaVu Sans (pdf_font)
+    fallback_fonts: tuple[pathlib.Path, ...] = ()  # TrueType files for the characters the PDF faces lack (CJK)
     header: str | None = None  # the running header's text; None: the document's title
     footer: str | None = None  # the running footer's text, beside "Page X of Y"; None: as of date and publisher
     source_line_text: str | None = None  # under each chart; None: the document language's own words
@@ -72,6 +81,13 @@ class Theme:
         """The PDF's font files, every face; None for the default (DejaVu Sans)."""
         f = self.pdf_fonts
         return None if f is None else tuple(dict.fromkeys((f.regular, f.bold, f.italic, f.bold_italic)))
+
+    @property
+    def glyph_fonts(self) -> FontSet | None:
+        """What the glyph check checks text against: the PDF's faces and fallbacks; None for the default."""
+        if self.pdf_fonts is None and not self.fallback_fonts:
+            return None
+        return FontSet(self.font_files, self.fallback_fonts)
 
     def series_colour(self, index: int) -> str:
         """The colour of chart series (or pie slice) *index*: the accent first, then the palette."""

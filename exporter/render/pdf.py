@@ -13,6 +13,8 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import itertools
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -56,7 +58,7 @@ from ..core.document import (
     Table,
 )
 from ..core.messages import Words
-from ..source.glyphs import font_folder
+from ..source.glyphs import covered, font_folder
 from . import RenderJob, RenderOptions
 from .theme import DEFAULT_THEME, PdfFonts, Theme
 from .vectorchart import chart_drawing
@@ -102,6 +104,32 @@ class _Look:
         # The embedded faces: the theme's TrueType files, else DejaVu Sans.
         self.font, self.bold, self.italic = (register_theme_fonts(theme.pdf_fonts) if theme.pdf_fonts
                                              else (FONT, BOLD, ITALIC))
+        # Fallback fonts draw the characters the faces lack (a CJK font beside a Latin one).
+        self.covered = covered(theme.font_files)
+        self.fallbacks = tuple((register_fallback_font(path), covered((path,))) for path in theme.fallback_fonts)
+
+    def markup(self, text: str) -> str:
+        """*text* as paragraph markup: escaped, and runs the faces lack set in the fallback that has them."""
+        if not self.fallbacks or self.covered.issuperset(map(ord, text)):
+            return escape(text)
+        out = []
+        for font, run in itertools.groupby(text, key=self._font_of):
+            run_text = escape("".join(run))
+            out.append(run_text if font is None else f'<font name="{font}">{run_text}</font>')
+        return "".join(out)
+
+    def _font_of(self, char: str) -> str | None:
+        if ord(char) in self.covered or char in "\n\t":
+            return None
+        return next((name for name, have in self.fallbacks if ord(char) in have), None)
+
+    def font_for(self, text: str) -> str:
+        """One font for a whole string drawn without markup (a header, a chart label): the faces' or a fallback's."""
+        needed = set(map(ord, text))
+        if self.covered.issuperset(needed):
+            return self.font
+        return next((name for name, have in self.fallbacks if have.issuperset(needed)),
+                    self.fallbacks[0][0] if self.fallbacks else self.font)
 
 
 @functools.cache
@@ -133,6 +161,14 @@ def register_theme_fonts(fonts: PdfFonts) -> tuple[str, str, str]:
     regular, bold, italic, bold_italic = names
     registerFontFamily(regular, normal=regular, bold=bold, italic=italic, boldItalic=bold_italic)
     return regular, bold, italic
+
+
+@functools.cache
+def register_fallback_font(path: Path) -> str:
+    """Register a theme's fallback font once per process under a name of its own; return the name."""
+    name = "Fallback" + hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    pdfmetrics.registerFont(TTFont(name, str(path)))
+    return name
 
 
 @functools.cache
@@ -203,7 +239,7 @@ def _styles(theme: Theme = DEFAULT_THEME) -> dict[str, ParagraphStyle]:
 
 
 def _para(text: str, style: str, theme: Theme = DEFAULT_THEME) -> Paragraph:
-    return Paragraph(markup(text), _styles(theme)[style])
+    return Paragraph(_look(theme).markup(text), _styles(theme)[style])
 
 
 # --- flowables with a job to do ----------------------------------------------------------------
@@ -283,7 +319,8 @@ class _ReportTemplate(BaseDocTemplate):
 
     def afterFlowable(self, flowable):
         if isinstance(flowable, _Heading) and flowable.key:
-            self.notify("TOCEntry", (flowable.outline_level, markup(flowable.title), self.page, flowable.key))
+            self.notify("TOCEntry", (flowable.outline_level, self.look.markup(flowable.title), self.page,
+                                     flowable.key))
 
 
 def _pdf_date(created: dt.datetime, *_ignored) -> str:
@@ -315,7 +352,10 @@ def _decorate_page(canvas, doc: _ReportTemplate):
     canvas.setFont(font, 8)
     canvas.setFillColor(look.muted)
     top = height - look.margin_top + 10 * mm
-    canvas.drawString(margin_x, top, _fit(theme.header or document.title, font, 8, frame_width))
+    header = theme.header or document.title
+    canvas.setFont(look.font_for(header), 8)
+    canvas.drawString(margin_x, top, _fit(header, look.font_for(header), 8, frame_width))
+    canvas.setFont(font, 8)
     canvas.setStrokeColor(look.accent)
     canvas.setLineWidth(0.8)
     canvas.line(margin_x, top - 2.5 * mm, width - margin_x, top - 2.5 * mm)
@@ -326,7 +366,9 @@ def _decorate_page(canvas, doc: _ReportTemplate):
     page = document.words("page_of", page=str(canvas.getPageNumber()), pages=str(doc.page_count.total or "?"))
     canvas.drawRightString(width - margin_x, bottom, page)
     left = theme.footer or f"{document.words('as_of', date=document.as_of_text)} · {document.publisher}"
-    canvas.drawString(margin_x, bottom, _fit(left, font, 8, frame_width - stringWidth(page, font, 8) - 10 * mm))
+    canvas.setFont(look.font_for(left), 8)
+    canvas.drawString(margin_x, bottom, _fit(left, look.font_for(left), 8,
+                                             frame_width - stringWidth(page, font, 8) - 10 * mm))
     canvas.restoreState()
 
 
@@ -426,7 +468,8 @@ def _table(table: Table, number: int, look: _Look, words: Words) -> list[Flowabl
 
 def _cell(text: str, numeric: bool, width: float, plain: bool, theme: Theme) -> Flowable | str:
     """A table cell: a plain string (drawn as is, never read as markup) when allowed and it fits, else a Paragraph."""
-    if plain and "\n" not in text and stringWidth(text, _look(theme).font, 9) <= width - 12:
+    look = _look(theme)
+    if plain and "\n" not in text and look.covered.issuperset(map(ord, text)) and stringWidth(text, look.font, 9) <= width - 12:
         return text
     return _para(text, "cell-num" if numeric else "cell", theme)
 
@@ -435,12 +478,18 @@ def _chart(chart: Chart, number: int, look: _Look, publisher: str, words: Words)
     theme = look.theme
     register_fonts()
     figure = KeepTogether([
-        chart_drawing(chart, theme, width=look.frame_width, height=CHART_HEIGHT, font=look.font),
+        chart_drawing(chart, theme, width=look.frame_width, height=CHART_HEIGHT, font=look.font_for(_chart_text(chart))),
         Spacer(1, 4),
         _para(f"{words('figure')} {number}: {chart.title}", "caption", theme),
         _para(theme.source_line(publisher, chart.has_derived, words.language), "source", theme),
     ])
     return [figure, Spacer(1, 10)]
+
+
+def _chart_text(chart: Chart) -> str:
+    """Every text a chart draws (its labels share one font)."""
+    return "".join((chart.x_label, chart.y_label, *map(str, chart.categories), *(s.name for s in chart.series),
+                    *chart.basis_labels))
 
 
 def _cards(block: Figures, look: _Look) -> list[Flowable]:
@@ -455,7 +504,7 @@ def _cards(block: Figures, look: _Look) -> list[Flowable]:
     size = fits[0] if fits else CARD_VALUE_SIZES[-1]
     value_style = ParagraphStyle("card-value", styles["card-value"], fontSize=size, leading=size * 1.2)
     for figure in block.figures:
-        parts = [Paragraph(markup(figure.text), value_style), _para(figure.label, "card-label", look.theme)]
+        parts = [Paragraph(look.markup(figure.text), value_style), _para(figure.label, "card-label", look.theme)]
         if figure.note:
             parts.append(_para(figure.note, "source", look.theme))
         cells.append(parts)
@@ -486,7 +535,7 @@ def _bullets(bullets: Bullets, look: _Look) -> list[Flowable]:
 
 def _qa(qa: QA, look: _Look) -> list[Flowable]:
     return [
-        Paragraph(f"{qa.number}. {markup(qa.question)}", _styles(look.theme)["question"]),
+        Paragraph(f"{qa.number}. {look.markup(qa.question)}", _styles(look.theme)["question"]),
         _para(qa.answer, "answer", look.theme),
     ]
 
@@ -532,7 +581,7 @@ def _section(
     section: Section, index: int, outline_level: int, look: _Look, numbers: _Numbers, publisher: str, words: Words
 ) -> list[Flowable]:
     style = _styles(look.theme)["h1" if section.level <= 1 else "h2"]
-    heading = _Heading(markup(section.title), style, key=f"section-{index}", title=section.title,
+    heading = _Heading(look.markup(section.title), style, key=f"section-{index}", title=section.title,
                        level=outline_level)
     story: list[Flowable] = [heading]
     first = section.blocks[0] if section.blocks else None
@@ -585,7 +634,7 @@ def _contents(theme: Theme, words: Words) -> list[Flowable]:
     )
     styles = _styles(theme)
     toc = TableOfContents(levelStyles=[styles["toc0"], styles["toc1"]], dotsMinLevel=0, tableStyle=layout)
-    return [Paragraph(markup(words("contents")), styles["contents"]), toc]
+    return [Paragraph(_look(theme).markup(words("contents")), styles["contents"]), toc]
 
 
 def _outline_levels(sections: tuple[Section, ...]) -> list[int]:

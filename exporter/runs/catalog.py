@@ -171,7 +171,7 @@ def load(source: ReportSource, *, created: dt.datetime | None = None) -> LoadedR
     """Read and validate one report and derive its figures and document; raise `DataError`."""
     doc = read_yaml(source.path)
     theme = theme_of(source, doc)
-    validated = validate(doc, theme.font_files)
+    validated = validate(doc, theme.glyph_fonts)
     report = validated.report
     variant = None
     if source.variant is not None:
@@ -181,7 +181,7 @@ def load(source: ReportSource, *, created: dt.datetime | None = None) -> LoadedR
                                      f"there is no variant {source.variant!r}")])
     if variant is not None and variant.omit and isinstance(report, Report):
         report = without(report, variant.omit)
-    tables = open_tables(source.path, report.tables, variant.filter if variant else None, theme.font_files)
+    tables = open_tables(source.path, report.tables, variant.filter if variant else None, theme.glyph_fonts)
     try:
         document = lay_out(report, variant=variant, tables=tables, created=created)
     except BuildError:  # a table file changed while it was read
@@ -202,8 +202,8 @@ def check(source: ReportSource) -> Validated:
     """Validate a report's data file and every row of its tables; raise `DataError` listing all problems."""
     doc = read_yaml(source.path)
     theme = theme_of(source, doc)
-    validated = validate(doc, theme.font_files)
-    open_tables(source.path, validated.report.tables, fonts=theme.font_files)
+    validated = validate(doc, theme.glyph_fonts)
+    open_tables(source.path, validated.report.tables, fonts=theme.glyph_fonts)
     return validated
 
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
+
+from ..core.theme import FontSet
 
 # The faces the PDF renderer embeds; a character must be in all of them.
 FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf")
@@ -26,7 +30,7 @@ def font_folder() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "mpl-data" / "fonts" / "ttf"
 
 
-Fonts = tuple[Path, ...] | None  # the faces a theme embeds; None: DejaVu Sans
+Fonts = FontSet | None  # the faces and fallbacks a theme embeds; None: DejaVu Sans alone
 
 
 def default_fonts() -> tuple[Path, ...]:
@@ -34,7 +38,7 @@ def default_fonts() -> tuple[Path, ...]:
 
 
 @functools.cache
-def covered(fonts: Fonts = None) -> frozenset[int]:
+def covered(fonts: tuple[Path, ...] | None = None) -> frozenset[int]:
     """Return the code points every embedded face has a glyph for, within the Basic Multilingual Plane.
 
     Beyond U+FFFF reportlab's text layer maps characters to wrong code points (copying or searching
@@ -64,13 +68,24 @@ def _strings(value, path: tuple) -> Iterator[tuple[tuple, str]]:
         yield path, value
 
 
+@functools.cache
+def drawable(fonts: Fonts = None) -> frozenset[int]:
+    """The code points the PDF can draw: in every face, or in one of the fallbacks."""
+    if fonts is None:
+        return covered()
+    have = covered(fonts.faces)
+    for fallback in fonts.fallbacks:
+        have = have | covered((fallback,))
+    return have
+
+
 def undrawable(text: str, fonts: Fonts = None) -> str:
-    """Return the characters of *text* the PDF font lacks, sorted, each once ("" when it has them all)."""
-    have = covered(fonts)
-    if have.issuperset(map(ord, text)):
+    """Return the characters of *text* the PDF fonts lack, sorted, each once ("" when they have them all)."""
+    have = drawable(fonts)
+    if have.issuperset(map(ord, text)) and not _RIGHT_TO_LEFT.search(text):
         return ""
     # Line breaks and tabs are layout, not glyphs.
-    return "".join(sorted({ch for ch in text if ord(ch) not in have and ch not in "\n\t"}))
+    return "".join(sorted({ch for ch in text if (ord(ch) not in have or _RIGHT_TO_LEFT.match(ch)) and ch not in "\n\t"}))
 
 
 def missing_glyphs(model: BaseModel, fonts: Fonts = None) -> list[tuple[tuple, str]]:
@@ -81,4 +96,13 @@ def missing_glyphs(model: BaseModel, fonts: Fonts = None) -> list[tuple[tuple, s
 def describe(chars: str, limit: int = 8) -> str:
     shown = ", ".join(f"'{ch}' (U+{ord(ch):04X})" for ch in chars[:limit])
     more = f" and {len(chars) - limit} more" if len(chars) > limit else ""
+    if any(_RIGHT_TO_LEFT.match(ch) for ch in chars):
+        return f"right-to-left text (Hebrew, Arabic, …) is not supported in the PDF: {shown}{more}"
     return f"characters the PDF font cannot draw: {shown}{more}"
+
+
+# Letters of right-to-left scripts: reportlab would set them left to right and unshaped, which reads
+# wrong without an error, so they are refused (bidi classes R and AL: Hebrew, Arabic, Syriac, Thaana, …).
+_RIGHT_TO_LEFT = re.compile("[" + "".join(
+    re.escape(chr(c)) for c in range(0x0590, 0x0900) if unicodedata.bidirectional(chr(c)) in ("R", "AL")) +
+    "\ufb1d-\ufdff\ufe70-\ufefc]")

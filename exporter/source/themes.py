@@ -18,7 +18,7 @@ from ..core.errors import DataError, Problem
 from ..core.ids import valid_id
 from ..core.model import Line, _Strict
 from ..core.theme import DEFAULT_THEME, PAGE_SIZES_MM, PUBLISHER, PdfFonts, Theme
-from .reader import ParsedYaml, read_yaml
+from .reader import ParsedYaml, dotted, read_yaml
 from .validate import parse_model
 
 THEMES = "themes"  # the folder beside DATA/reports
@@ -56,6 +56,8 @@ class Fonts(_Strict):
     pdf_italic: RelativePath | None = None
     pdf_bold_italic: RelativePath | None = None
     office: Annotated[Line | None, Field(description="The font Word and Excel use, by name, e.g. Calibri.")] = None
+    fallbacks: Annotated[list[RelativePath], Field(max_length=8, description=(
+        "TrueType fonts for characters the PDF font lacks (Chinese, Japanese, Korean), tried in order."))] = []
 
 
 class Margins(_Strict):
@@ -126,6 +128,7 @@ def load_theme(folder: Path, name: str) -> Theme:
             fonts = PdfFonts(regular, bold, italic, bold_italic)
     elif any((spec.fonts.pdf_bold, spec.fonts.pdf_italic, spec.fonts.pdf_bold_italic)):
         problems.append(Problem(path, doc.line_of(("fonts",)), "fonts", "give pdf (the regular face) too"))
+    fallbacks = [files.font(("fonts", "fallbacks", n), relative) for n, relative in enumerate(spec.fonts.fallbacks)]
     logo = files.logo(("logo",), spec.logo) if spec.logo else None
     word_template = files.word_template(("word_template",), spec.word_template) if spec.word_template else None
     if problems:
@@ -149,6 +152,7 @@ def load_theme(folder: Path, name: str) -> Theme:
         palette=tuple(c.upper() for c in spec.palette) if spec.palette else
         ((colours.accent.upper(), *d.palette[1:]) if colours.accent else d.palette),
         pdf_fonts=fonts,
+        fallback_fonts=tuple(f for f in fallbacks if f is not None),
         header=spec.header,
         footer=spec.footer,
         source_line_text=spec.source_line,
@@ -166,7 +170,7 @@ class _Files:
         self.folder, self.doc, self.problems = folder, doc, problems
 
     def _problem(self, where: tuple, message: str) -> None:
-        self.problems.append(Problem(self.doc.path, self.doc.line_of(where), ".".join(where), message))
+        self.problems.append(Problem(self.doc.path, self.doc.line_of(where), dotted(where), message))
 
     def _file(self, where: tuple, relative: str) -> Path | None:
         if Path(relative).is_absolute() or "\\" in relative:
