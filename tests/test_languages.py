@@ -90,3 +90,49 @@ def test_an_unknown_language_is_a_located_error(tmp_path):
     line = next(n for n, row in enumerate(report.read_text(encoding="utf-8").splitlines(), 1) if "xx-XX" in row)
     assert (f"{report}:{line}: variants[0].language: 'xx-XX' is not a language tag Babel knows, such as en-US or "
             "de-DE") in result.stderr
+
+
+def test_words_the_theme_font_cannot_draw_are_refused_at_the_language(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLE, data)
+    report = data / "reports" / "sales-pipeline.yaml"
+    report.write_text(report.read_text(encoding="utf-8").replace("language: de-DE", "language: ru-RU"),
+                      encoding="utf-8")
+    result = exporter("validate", "--data-dir", str(data))
+    assert result.returncode == 2
+    line = next(n for n, row in enumerate(report.read_text(encoding="utf-8").splitlines(), 1) if "ru-RU" in row)
+    # The example's theme embeds a Latin subset of DejaVu Serif: Russian month names would vanish.
+    assert f"{report}:{line}: variants[0].language: the words exporter writes in ru-RU with theme 'acme' need " \
+           "characters the PDF font cannot draw: 'б' (U+0431)" in result.stderr
+
+
+@pytest.mark.parametrize(("tag", "message"), [
+    ("he-IL", "'he-IL' is written right to left, which the PDF does not support yet"),
+    ("en-ZZ", "'en-ZZ' is not a language tag Babel knows"),
+])
+def test_languages_exporter_cannot_write_are_refused(tmp_path, tag, message):
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLE, data)
+    report = data / "reports" / "sales-pipeline.yaml"
+    report.write_text(report.read_text(encoding="utf-8").replace("language: de-DE", f"language: {tag}"),
+                      encoding="utf-8")
+    result = exporter("validate", "--data-dir", str(data))
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_localized_numbers_round_half_up_without_a_negative_zero():
+    from exporter.core.numbers import NumberFormat
+
+    euro = NumberFormat(decimals=2, currency="EUR", locale="de_DE")
+    assert euro.text(1099.975) == "1.099,98\xa0€" and euro.text(-1234.5) == "-1.234,50\xa0€"
+    assert euro.text(-0.001) == "0,00\xa0€"
+    assert NumberFormat(percent=True, decimals=1, locale="de_DE").text(0.125) == "12,5\xa0%"
+    assert NumberFormat(decimals=0, thousands=False, locale="de_DE").text(2026) == "2026"
+
+
+def test_data_never_fills_a_placeholder_of_the_catalogue():
+    from exporter.core.messages import Words
+
+    words = Words("de-DE")
+    assert words("nothing_to_chart", title="Anteil {title} {categories}") == \
+        "Anteil {title} {categories}: Die Tabelle hat keine Zeilen für ein Diagramm."

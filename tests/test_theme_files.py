@@ -288,3 +288,34 @@ def test_libreoffice_reads_the_themed_word_file(themed, tmp_path):
     text = flat(pdftotext(pdf.read_bytes(), tmp_path))
     assert HEADER in text and FOOTER in text
     assert colour_share(pdf, 3, ACCENT, tmp_path) > 0.01  # the chart drawn in the theme's accent
+
+
+def test_what_the_templates_authors_left_does_not_reach_the_client(tmp_path):
+    word = docx.Document()
+    para = word.add_paragraph("draft text")
+    word.add_comment(para.runs, text="price floor 38k", author="J. Secret", initials="JS")
+    word.core_properties.content_status = "Internal draft"
+    word.core_properties.identifier = r"\\fileserver\legal\matter-123"
+    out_template = io.BytesIO()
+    word.save(out_template)
+    data = template_theme(tmp_path, out_template.getvalue())
+    out = tmp_path / "out"
+    result = exporter("build", "-f", "docx", "--data-dir", str(data), "--output-dir", str(out), REPORT)
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(out / REPORT / f"{REPORT}.docx") as archive:
+        everything = b"".join(archive.read(n) for n in archive.namelist())
+        assert not [n for n in archive.namelist() if "comments" in n]
+    for secret in (b"J. Secret", b"price floor", b"Internal draft", b"matter-123", b"draft text"):
+        assert secret not in everything, secret
+
+
+def test_a_template_without_page_setup_is_a_located_error(tmp_path):
+    word = docx.Document()
+    body = word.element.body
+    body.remove(body.find(qn("w:sectPr")))
+    package = io.BytesIO()
+    word.save(package)
+    data = template_theme(tmp_path, package.getvalue())
+    result = exporter("validate", "--data-dir", str(data))
+    assert result.returncode == 2
+    assert "acme.yaml:18: word_template: 'corp.docx' has no page setup" in result.stderr

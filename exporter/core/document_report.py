@@ -248,6 +248,7 @@ class SectionSpec(SubSectionSpec):
 
 class DocumentVariant(MarketVariant):
     omit: Annotated[list[Id], Field(description="Ids of sections this edition leaves out.")] = []
+    language: Annotated[Language | None, Field(description="This edition's language, over the report's.")] = None
 
 
 class DocumentReport(_Strict):

@@ -8,6 +8,7 @@ named and filled with `str.replace`, never `str.format`, so data cannot reach a 
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 
 DEFAULT_LANGUAGE = "en-US"
@@ -108,10 +109,11 @@ class Words:
         self.catalogue = CATALOGUES.get(language.split("-")[0].lower(), CATALOGUES["en"])
 
     def __call__(self, key: str, **values: str) -> str:
-        text = self.catalogue[key]
-        for name, value in values.items():
-            text = text.replace("{" + name + "}", value)
-        return text
+        # One pass: a value (a title from the data) is never read again for placeholders.
+        return _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), self.catalogue[key])
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def locale_name(language: str) -> str:

@@ -44,12 +44,13 @@ Id = Annotated[StrictStr, AfterValidator(_id), Field(json_schema_extra={"pattern
 
 
 def _language(value: str) -> str:
-    from babel import Locale, UnknownLocaleError
+    from babel import Locale, localedata
 
-    try:
-        Locale.parse(value.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        raise ValueError(f"{value!r} is not a language tag Babel knows, such as en-US or de-DE") from None
+    name = value.replace("-", "_")
+    if not localedata.exists(name):  # exactly a locale of CLDR's, not one Babel would guess
+        raise ValueError(f"{value!r} is not a language tag Babel knows, such as en-US or de-DE")
+    if Locale.parse(name).text_direction == "rtl":
+        raise ValueError(f"{value!r} is written right to left, which the PDF does not support yet")
     return value
 
 
@@ -301,7 +302,6 @@ class Variant(_Strict):
     filter: Annotated[dict[Line, Line], Field(description=(
         "Data-table rows kept: column name -> value; tables without the column are kept whole."))] = {}
     omit: list[Literal[OMITTABLE]] = []  # type: ignore[valid-type]
-    language: Annotated[Language | None, Field(description="This edition's language, over the report's.")] = None
 
 
 class Report(_Strict):
@@ -311,8 +311,6 @@ class Report(_Strict):
 
     kind: Annotated[Literal["market"], Field(description="A file without `kind` is a market report.")] = "market"
     theme: Annotated[Id | None, Field(description="The look: DATA/themes/<theme>.yaml.")] = None
-    language: Annotated[Language | None, Field(description=(
-        "The document's language, e.g. de-DE: its words, numbers and dates. Default en-US."))] = None
     title: Line
     market: Line
     geography: Line

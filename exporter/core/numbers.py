@@ -54,6 +54,8 @@ class NumberFormat:
         # Rounded half away from zero from the shortest decimal form of the value, as Excel and
         # LibreOffice show it: 2.5 is "3" and 0.125 is "0.13" there, where Python's format gives "2", "0.12".
         rounded = Decimal(repr(number)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        if rounded == 0:
+            rounded = abs(rounded)  # -0.001 shows as 0.00, not -0.00
         if self.locale:
             return self._in_locale(rounded, decimals)
         separator = "," if self.thousands and not self.percent else ""

@@ -18,7 +18,7 @@ from .. import __version__
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
-LIBRARIES = ("python-docx", "openpyxl", "reportlab", "matplotlib", "pydantic", "PyYAML")
+LIBRARIES = ("python-docx", "openpyxl", "reportlab", "matplotlib", "pydantic", "PyYAML", "babel", "fonttools")
 
 
 @lru_cache(maxsize=1)

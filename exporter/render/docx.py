@@ -116,7 +116,7 @@ def render(job: RenderJob) -> bytes:
     else:
         page = word.sections[0]
         width = (page.page_width or 0) - (page.left_margin or 0) - (page.right_margin or 0)
-        look = dataclasses.replace(look, text_width=width or None)
+        look = dataclasses.replace(look, text_width=width if width > 0 else None)
     _set_up_styles(word, look, template=template is not None)
     if not _numbered(word.styles["List Bullet"]):  # a template's List Bullet without a bullet
         look = dataclasses.replace(look, bullet="• ")
@@ -131,7 +131,7 @@ def render(job: RenderJob) -> bytes:
             heading.paragraph_format.page_break_before = True
         for block in section.blocks:
             _add_block(word, block, numbers, look)
-    _set_properties(word, doc.meta)
+    _set_properties(word, doc.meta, doc.language)
     _ask_to_update_fields(word)
     _drop_thumbnail(word)
     out = io.BytesIO()
@@ -215,13 +215,17 @@ OWN_STYLES = ("Lead", "Note", "Source", "Table Text", "Question")
 def _add_built_in_style(styles, name: str) -> None:
     """Add a built-in style a template lacks (Word keeps many only as latent styles until used)."""
     style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH, builtin=True)
-    if name != "Normal":
+    if name == "Normal":
+        style.element.set(qn("w:default"), "1")  # the style of every paragraph that names none
+    else:
         style.base_style = styles["Normal"]
 
 
 def _numbered(style) -> bool:
     """Tell whether paragraphs of *style* get a list number or bullet (a numPr in it or a style it is based on)."""
-    while style is not None:
+    seen = set()
+    while style is not None and style.style_id not in seen:  # a template's styles may be based in a circle
+        seen.add(style.style_id)
         pPr = style.element.pPr
         if pPr is not None and pPr.find(qn("w:numPr")) is not None:
             return True
@@ -682,7 +686,7 @@ def _ask_to_update_fields(word) -> None:
 # --- package -----------------------------------------------------------------------------------
 
 
-def _set_properties(word, meta: Meta) -> None:
+def _set_properties(word, meta: Meta, language: str) -> None:
     props = word.core_properties
     props.title = meta.title
     props.subject = meta.subject
@@ -691,6 +695,9 @@ def _set_properties(word, meta: Meta) -> None:
     props.keywords = ", ".join(meta.keywords)
     props.comments = ""
     props.category = ""
+    # A template's own values must not reach a client's copy.
+    props.content_status = props.identifier = props.version = ""
+    props.language = language
     props.revision = 1
     props.created = props.modified = props.last_printed = meta.created
 

@@ -283,7 +283,7 @@ def _place(widget, chart: Chart, look: _Look, width: float, top: float) -> None:
 
 def _axis_format(fmt: NumberFormat, step: float) -> NumberFormat:
     """Tick labels: *fmt* without currency and unit (the axis title says them), decimals for *step*."""
-    return label_format(NumberFormat(percent=fmt.percent, thousands=fmt.thousands), [step])
+    return label_format(NumberFormat(percent=fmt.percent, thousands=fmt.thousands, locale=fmt.locale), [step])
 
 
 def _axis_titles(drawing: Drawing, chart: Chart, look: _Look, widget) -> None:

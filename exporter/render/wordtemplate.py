@@ -29,6 +29,8 @@ from docx.styles import BabelFish
 CONTENT_TYPES = "[Content_Types].xml"
 DOCUMENT_TYPE = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 TEMPLATE_TYPE = b"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
+# Relationship types (their last part) of what a template's authors leave behind.
+PRIVATE_PARTS = ("comments", "commentsExtended", "commentsIds", "commentsExtensible", "people", "custom-properties")
 
 
 def as_document_package(data: bytes) -> bytes:
@@ -55,6 +57,11 @@ def open_template(path: Path):
     for child in list(body):
         if child.tag != qn("w:sectPr"):
             body.remove(child)
+    # What the template's authors left that a client must not receive: their comments and the names
+    # of who made them, and custom document properties (file paths, matter numbers, …).
+    for rels in (word.part.rels, word.part.package.rels):
+        for rId in [rId for rId, rel in rels.items() if rel.reltype.rsplit("/", 1)[-1] in PRIVATE_PARTS]:
+            rels.pop(rId)
     return word
 
 

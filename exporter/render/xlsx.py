@@ -588,6 +588,11 @@ def _page_setup(ws: Worksheet | WriteOnlyWorksheet, theme: Theme) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = "1:1"
     ws.oddFooter.right.text = _look().words("page_of", page="&P", pages="&N")
+    # A theme's header and footer print on every sheet too ("&" is a code there: written "&&").
+    if theme.header:
+        ws.oddHeader.left.text = theme.header.replace("&", "&&")
+    if theme.footer:
+        ws.oddFooter.left.text = theme.footer.replace("&", "&&")
     ws.oddFooter.right.size = 8
 
 

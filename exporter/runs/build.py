@@ -22,7 +22,7 @@ from typing import cast
 
 from ..core.errors import BuildError, DataError, Problem, UsageError
 from ..core.formats import check_formats, get_format
-from ..core.ids import SetId
+from ..core.ids import SetId, valid_id
 from ..core.workspace import Workspace
 from ..delivery.deliver import DeliveryOutcome, deliver
 from ..delivery.ledger import Ledger
@@ -146,6 +146,9 @@ def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: 
 
 def _check_theme(workspace: Workspace, name: str) -> None:
     """A build's --theme must exist and be valid before anything is built (exit 2 otherwise)."""
+    if not valid_id(name):
+        raise UsageError(f"--theme {name!r} is not a theme name (a file DATA/themes/<name>.yaml; lower-case letters, "
+                         "digits and '-')")
     load_theme(themes_dir(workspace.data_dir), name)
 
 

@@ -13,14 +13,17 @@ from pathlib import Path
 from ..core.document_report import DocumentReport, DocumentVariant
 from ..core.errors import BuildError, DataError, Problem, UsageError
 from ..core.ids import SetId, valid_id
+from ..core.messages import DEFAULT_LANGUAGE, Words, locale_name
 from ..core.model import Report, Variant
+from ..core.numbers import NumberFormat, long_date, short_date
 from ..core.theme import DEFAULT_THEME, Theme
 from ..core.workspace import Workspace
 from ..layout import edition_title, lay_out
 from ..publish.manifest import Inputs, PublishedSet, file_sha256
 from ..render import RenderJob, RenderOptions
 from ..source.datatable import open_tables, table_files
-from ..source.reader import ParsedYaml, read_yaml
+from ..source.glyphs import describe, undrawable
+from ..source.reader import ParsedYaml, dotted, read_yaml
 from ..source.themes import load_theme, theme_files, themes_dir
 from ..source.validate import Validated, validate
 
@@ -167,12 +170,43 @@ def theme_of(source: ReportSource, doc: ParsedYaml) -> Theme:
         raise
 
 
+def tool_text_problems(source: ReportSource, doc: ParsedYaml, report: Report | DocumentReport,
+                       theme: Theme) -> list[Problem]:
+    """Problems with the words exporter itself writes, which the glyph check of the data does not see:
+    each language's catalogue, its dates and numbers, and the theme's texts, against the theme's fonts."""
+    editions: list[tuple[tuple, str | None]] = [(("language",), getattr(report, "language", None))]
+    editions += [(("variants", i, "language"), language) for i, v in enumerate(report.variants)
+                 if (language := getattr(v, "language", None))]
+    problems = []
+    for where, language in editions:
+        texts = [*Words(language or DEFAULT_LANGUAGE).catalogue.values(), TOOL_CHARACTERS]
+        texts += [t for t in (theme.header, theme.footer, theme.source_line_text, theme.derived_source_line_text) if t]
+        if language:
+            locale = locale_name(language)
+            texts += [long_date(report.as_of, locale), short_date(report.as_of, locale),
+                      *(NumberFormat(decimals=2, currency=c, locale=locale).text(-1234.5) for c in ("EUR", "USD")),
+                      NumberFormat(percent=True, decimals=1, locale=locale).text(-0.125)]
+        missing = undrawable("".join(texts), theme.glyph_fonts)
+        if missing:
+            field = dotted(where) if language else "theme"
+            line = doc.line_of(where if language else ("theme",))
+            problems.append(Problem(source.path, line, field, f"the words exporter writes {f'in {language} ' if language else ''}"
+                                    f"with theme {theme.name!r} need {describe(missing)}"))
+    return problems
+
+
+# Characters exporter draws itself: bullets, ellipses, separators, dashes, quotes of its notes.
+TOOL_CHARACTERS = "•…·–“”„‘’"
+
+
 def load(source: ReportSource, *, created: dt.datetime | None = None) -> LoadedReport:
     """Read and validate one report and derive its figures and document; raise `DataError`."""
     doc = read_yaml(source.path)
     theme = theme_of(source, doc)
     validated = validate(doc, theme.glyph_fonts)
     report = validated.report
+    if problems := tool_text_problems(source, doc, report, theme):
+        raise DataError(problems)
     variant = None
     if source.variant is not None:
         variant = next((v for v in report.variants if v.id == source.variant), None)
@@ -203,6 +237,8 @@ def check(source: ReportSource) -> Validated:
     doc = read_yaml(source.path)
     theme = theme_of(source, doc)
     validated = validate(doc, theme.glyph_fonts)
+    if problems := tool_text_problems(source, doc, validated.report, theme):
+        raise DataError(problems)
     open_tables(source.path, validated.report.tables, fonts=theme.glyph_fonts)
     return validated
 

@@ -113,6 +113,8 @@ def load_theme(folder: Path, name: str) -> Theme:
         known = ", ".join(sorted(p.stem for p in folder.glob(f"*{THEME_SUFFIX}"))) if folder.is_dir() else ""
         raise DataError([Problem(path, None, "", f"no theme {name!r}: {path} does not exist"
                                                  f" (themes: {known or 'none'})")])
+    if path.resolve().parent != folder.resolve():
+        raise DataError([Problem(path, None, "", "the theme file is a link leading outside the themes folder")])
     doc = read_yaml(path)
     spec = parse_model(doc, ThemeFile)
     problems: list[Problem] = []
@@ -194,8 +196,12 @@ class _Files:
         try:
             with TTFont(path, lazy=True, fontNumber=0) as font:
                 outlines = "glyf" in font
+                packed = font.flavor is not None  # WOFF/WOFF2: fontTools unpacks them, reportlab cannot
         except (TTLibError, OSError, AssertionError) as exc:
             self._problem(where, f"{relative!r} is not a font file: {exc}")
+            return None
+        if packed:
+            self._problem(where, f"{relative!r} is a web font (WOFF); give the TrueType file (.ttf)")
             return None
         if not outlines:  # CFF (PostScript) outlines: reportlab cannot embed them
             self._problem(where, f"{relative!r} has PostScript (CFF) outlines; the PDF needs a TrueType font "
@@ -210,12 +216,16 @@ class _Files:
         try:
             with zipfile.ZipFile(path) as package:
                 types = package.read("[Content_Types].xml")
-                package.getinfo("word/document.xml")
+                body = package.read("word/document.xml")
         except (zipfile.BadZipFile, KeyError, OSError):
             self._problem(where, f"{relative!r} is not a Word file (.docx or .dotx)")
             return None
         if b"macroEnabled" in types:
             self._problem(where, f"{relative!r} holds macros (.docm/.dotm): save it as .docx or .dotx")
+            return None
+        if b"sectPr" not in body or b"pgSz" not in body:  # its page setup is what a template brings
+            self._problem(where, f"{relative!r} has no page setup (a section with a page size): save it from Word "
+                                 "or LibreOffice again")
             return None
         return path
 
@@ -227,5 +237,16 @@ class _Files:
             head = handle.read(8)
         if not any(head.startswith(magic) for magic in LOGO_TYPES):
             self._problem(where, f"{relative!r} is not a PNG or JPEG image")
+            return None
+        from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
+
+        try:
+            with Image.open(path) as image:
+                image.verify()
+                ok = image.width > 0 and image.height > 0
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            ok = False
+        if not ok:
+            self._problem(where, f"{relative!r} is not a readable PNG or JPEG image")
             return None
         return path
