@@ -67,7 +67,7 @@ def test_the_word_file_is_built_on_the_corporate_template(themed):
     assert (section.page_width.inches, section.page_height.inches) == pytest.approx((8.5, 11), abs=0.01)
     assert section.left_margin.inches == pytest.approx(0.9, abs=0.01)
     assert section.header.paragraphs[0].text.strip() == HEADER
-    assert section.footer.paragraphs[0].text == FOOTER
+    assert section.footer.paragraphs[0].text == f"{FOOTER} · Page 1 of 1"  # its own PAGE and NUMPAGES fields
     assert section.header._element.xpath(".//w:drawing")  # the logo in the header
     # The template's styles, as it defines them: Georgia, wine-red headings.
     heading = word.styles["Heading 1"]
@@ -319,3 +319,16 @@ def test_a_template_without_page_setup_is_a_located_error(tmp_path):
     result = exporter("validate", "--data-dir", str(data))
     assert result.returncode == 2
     assert "acme.yaml:18: word_template: 'corp.docx' has no page setup" in result.stderr
+
+
+def test_a_template_with_a_footer_only_gets_our_header(tmp_path):
+    word = docx.Document()
+    word.sections[0].footer.paragraphs[0].text = "CORP FOOTER ONLY"
+    package = io.BytesIO()
+    word.save(package)
+    data = template_theme(tmp_path, package.getvalue())
+    out = tmp_path / "out"
+    assert exporter("build", "-f", "docx", "--data-dir", str(data), "--output-dir", str(out), REPORT).returncode == 0
+    section = docx.Document(out / REPORT / f"{REPORT}.docx").sections[0]
+    assert section.footer.paragraphs[0].text == "CORP FOOTER ONLY"  # the template's, without our page numbers
+    assert section.header.paragraphs[0].text == HEADER  # the theme's header text, where the template has none

@@ -9,6 +9,7 @@ with the logo and a footer, and a leftover body paragraph (which exporter must d
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import sys
 import zipfile
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Inches, Pt, RGBColor
 
 HERE = Path(__file__).resolve().parent
@@ -44,12 +47,36 @@ def build() -> bytes:
     header.add_run("   Acme Corp · Sales Operations").font.size = Pt(8)
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    footer.add_run("Acme Corp · Confidential · for internal use and named clients").font.size = Pt(8)
+    footer.add_run("Acme Corp · Confidential · for internal use and named clients · Page ").font.size = Pt(8)
+    field(footer, "PAGE")
+    footer.add_run(" of ").font.size = Pt(8)
+    field(footer, "NUMPAGES")
     word.add_paragraph("Template body text: replaced by the report.")
     word.core_properties.author = "Acme Corp (synthetic)"
+    # python-docx stamps the clock into the properties; fixed, so that the template's bytes do not change.
+    when = dt.datetime(2026, 1, 1)
+    word.core_properties.created = word.core_properties.modified = word.core_properties.last_printed = when
     out = io.BytesIO()
     word.save(out)
     return as_template(out.getvalue())
+
+
+def field(paragraph, instruction: str) -> None:
+    """Append a complex field (PAGE, NUMPAGES) that Word and LibreOffice fill in."""
+    for kind, text in (("begin", None), (None, f" {instruction} "), ("separate", None), (None, "1"), ("end", None)):
+        run = paragraph.add_run()
+        run.font.size = Pt(8)
+        if kind:
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            run._r.append(char)
+        elif text.strip() == instruction:
+            code = OxmlElement("w:instrText")
+            code.set(qn("xml:space"), "preserve")
+            code.text = text
+            run._r.append(code)
+        else:
+            run.text = text
 
 
 def as_template(package: bytes) -> bytes:
@@ -60,7 +87,9 @@ def as_template(package: bytes) -> bytes:
             data = source.read(entry)
             if entry.filename == "[Content_Types].xml":
                 data = data.replace(DOCUMENT_TYPE, TEMPLATE_TYPE)
-            target.writestr(entry.filename, data)
+            # A fixed date: the same script writes the same bytes (the template is part of every report's inputs).
+            target.writestr(zipfile.ZipInfo(entry.filename, date_time=(2026, 1, 1, 0, 0, 0)), data,
+                            compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 

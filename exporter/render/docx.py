@@ -29,7 +29,7 @@ from . import RenderJob, RenderOptions
 from .nativechart import add_docx_chart
 from .ooxml import reproducible_zip
 from .theme import Theme
-from .wordtemplate import has_header_or_footer, has_style, open_template
+from .wordtemplate import has_style, header_and_footer, open_template
 
 CHART_WIDTH_IN = 6.0
 CHART_ASPECT = 0.5  # height / width of a chart
@@ -122,8 +122,13 @@ def render(job: RenderJob) -> bytes:
         look = dataclasses.replace(look, bullet="• ")
     _add_title_page(word, doc, look)
     _add_contents(word, doc)
-    if template is None or not has_header_or_footer(word):  # a template's header and footer stay
+    if template is None:
         _add_header_footer(word, theme.header or doc.title, look)
+    else:  # a template's header and footer stay; ours fill in what it lacks
+        has_header, has_footer = header_and_footer(word)
+        if not (has_header and has_footer):
+            _add_header_footer(word, theme.header or doc.title, look, header=not has_header, footer=not has_footer,
+                               title_page=False)
     numbers = _Numbers()
     for n, section in enumerate(doc.sections):
         heading = word.add_heading(section.title, level=_heading_level(section.level))
@@ -385,15 +390,28 @@ def _add_contents(word, doc: Document) -> None:
     _field_char(last, "end")
 
 
-def _add_header_footer(word, title: str, look: _Look) -> None:
+def _add_header_footer(word, title: str, look: _Look, *, header: bool = True, footer: bool = True,
+                       title_page: bool = True) -> None:
+    """Add the running header (*title*) and footer ("Page X of Y"); with *title_page*, none on the cover."""
     section = word.sections[0]
-    # The title page shows neither: an empty first-page header and footer are defined for it.
-    section.different_first_page_header_footer = True
-    section.first_page_header.is_linked_to_previous = False
-    section.first_page_footer.is_linked_to_previous = False
+    if title_page:
+        # The title page shows neither: an empty first-page header and footer are defined for it.
+        section.different_first_page_header_footer = True
+        section.first_page_header.is_linked_to_previous = False
+        section.first_page_footer.is_linked_to_previous = False
+    if header:
+        _add_header(section, title, look)
+    if footer:
+        _add_footer(section, look)
+
+
+def _add_header(section, title: str, look: _Look) -> None:
     header = section.header.paragraphs[0]
     header.text = title
     _set_border(header._p.get_or_add_pPr(), "bottom", RGBColor.from_string(look.rule), size=4, space=4)
+
+
+def _add_footer(section, look: _Look) -> None:
     footer = section.footer.paragraphs[0]
     if look.theme.footer:
         # The theme's text at the left, the page number at a right tab.

@@ -83,18 +83,21 @@ def has_style(word, name: str) -> bool:
     return True
 
 
-def has_header_or_footer(word) -> bool:
-    """Tell whether the template's first section brings a header or footer with any content."""
+def header_and_footer(word) -> tuple[bool, bool]:
+    """Tell whether the template's first section brings a header, and a footer, with any content
+    (text, a picture, a field such as PAGE), on any of its pages."""
     section = word.sections[0]
-    parts = [section.header, section.footer]
-    if section.different_first_page_header_footer:
-        parts += [section.first_page_header, section.first_page_footer]
-    for part in parts:
-        if part.is_linked_to_previous:
-            continue
-        element = part._element
-        if any(text.text and text.text.strip() for text in element.iter(qn("w:t"))):
-            return True
-        if next(element.iter(qn("w:drawing")), None) is not None or next(element.iter(qn("w:fldSimple")), None) is not None:
-            return True
-    return False
+    first = section.different_first_page_header_footer
+    headers = [section.header, *([section.first_page_header] if first else [])]
+    footers = [section.footer, *([section.first_page_footer] if first else [])]
+    return any(map(_has_content, headers)), any(map(_has_content, footers))
+
+
+def _has_content(part) -> bool:
+    if part.is_linked_to_previous:
+        return False
+    element = part._element
+    if any(text.text and text.text.strip() for text in element.iter(qn("w:t"))):
+        return True
+    return any(next(element.iter(qn(tag)), None) is not None
+               for tag in ("w:drawing", "w:pict", "w:fldSimple", "w:fldChar", "w:instrText"))
