@@ -6,6 +6,7 @@ raises an `ExporterError`; none of them prints, exits or reads the wall clock un
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from .core.ids import SetId
 from .core.workspace import Workspace
 from .delivery.ledger import Ledger, LedgerEntry
 from .delivery.recipients import LoadedRecipients, load_recipients
-from .runs.build import BuildResult, Delivery, Outcome, Selection, Workers, run_build, run_deliver
+from .runs.build import BuildResult, Delivery, Outcome, Selection, Workers, check_theme_name, run_build, run_deliver
 from .runs.catalog import ListedReport, LoadedReport, discover, list_reports, load, load_all, select, start_report
 from .runs.history import Run, RunHistory
 from .runs.record import RunContext
@@ -25,6 +26,7 @@ from .schedule.crontab import crontab_lines
 from .schedule.jobs import JobListing, list_jobs, load_schedule, run_job
 from .schedule.timetable import LoadedTimetable, load_timetable
 from .source.schema import json_schema
+from .source.themes import THEME_SUFFIX, load_theme, themes_dir
 
 __all__ = [
     "Workspace", "Selection", "Workers", "Delivery", "RunContext", "BuildResult", "Outcome", "Validation",
@@ -49,19 +51,31 @@ class Validation:
         return [w for report in self.reports for w in report.warnings]
 
 
-def validate(workspace: Workspace, ids: tuple[str, ...] | list[str] = ()) -> Validation:
-    """Check report data, the timetable and the recipients together; raise one `DataError` listing every problem.
+def validate(workspace: Workspace, ids: tuple[str, ...] | list[str] = (), *, theme: str | None = None) -> Validation:
+    """Check report data, the themes, the timetable and the recipients together; raise one `DataError`
+    listing every problem.
 
-    The timetable and the recipients file are checked when they exist or the workspace names them.
+    Every theme in DATA/themes is checked, used or not; with *theme*, the reports are checked in that
+    theme (as `build --theme` would build them). The timetable and the recipients file are checked
+    when they exist or the workspace names them.
     """
     sources = discover(workspace)
     known = [s.id for s in sources]
     problems: list[Problem] = []
     loaded: list[LoadedReport] = []
+    if theme is not None:
+        check_theme_name(workspace, theme)
+        sources = [dataclasses.replace(s, theme=theme) for s in sources]
     try:
         loaded = load_all(select(sources, ids))
     except DataError as exc:
         problems.extend(exc.problems)
+    themes = sorted(themes_dir(workspace.data_dir).glob(f"*{THEME_SUFFIX}"))
+    for path in themes:  # a theme no report names may still be used by build --theme
+        try:
+            load_theme(path.parent, path.stem)
+        except DataError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
     checked: list[Path] = []
 
     def check(path: Path, named: Path | None, loader: Callable[[Path, list[str]], T]) -> T | None:
@@ -83,7 +97,7 @@ def validate(workspace: Workspace, ids: tuple[str, ...] | list[str] = ()) -> Val
         problems.extend(_unknown_variant_lists(loaded, recipients))
     if problems:
         raise DataError(problems)
-    return Validation(loaded, checked)
+    return Validation(loaded, [*checked, *themes])
 
 
 def _list_names(recipients: LoadedRecipients | None) -> set[str]:

@@ -277,18 +277,21 @@ def deliver(report_ids, lists, dry_run, wait, workspace) -> None:
 
 @cli.command()
 @click.argument("report_ids", nargs=-1, metavar="[REPORT_ID]...")
+@click.option("--theme", metavar="NAME", help="Check the reports in DATA/themes/NAME.yaml, as build --theme would "
+              "build them.")
 @workspace_options("data_dir", "schedule", "recipients")
 @handle_errors
-def validate(report_ids, workspace) -> None:
-    """Check report data, the timetable and the recipients, listing every problem.
+def validate(report_ids, theme, workspace) -> None:
+    """Check report data, the themes, the timetable and the recipients, listing every problem.
 
-    Checks REPORT_ID (default: every report). Prints FILE:LINE: field.path: problem for each
-    problem and exits 2 when there is one. The timetable (DATA/schedule.yaml) and the recipients
-    (DATA/recipients.yaml) are checked when they exist or are named.
+    Checks REPORT_ID (default: every report) and every theme in DATA/themes/. Prints
+    FILE:LINE: field.path: problem for each problem and exits 2 when there is one. The timetable
+    (DATA/schedule.yaml) and the recipients (DATA/recipients.yaml) are checked when they exist or
+    are named.
     """
     from . import api
 
-    checked = api.validate(workspace, report_ids)
+    checked = api.validate(workspace, report_ids, theme=theme)
     for problem in checked.warnings:
         _warn(problem)
     if not _quiet():

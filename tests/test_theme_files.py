@@ -332,3 +332,15 @@ def test_a_template_with_a_footer_only_gets_our_header(tmp_path):
     section = docx.Document(out / REPORT / f"{REPORT}.docx").sections[0]
     assert section.footer.paragraphs[0].text == "CORP FOOTER ONLY"  # the template's, without our page numbers
     assert section.header.paragraphs[0].text == HEADER  # the theme's header text, where the template has none
+
+
+def test_validate_checks_every_theme_and_the_one_a_build_would_use(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    (data / "themes").mkdir()
+    (data / "themes" / "unused.yaml").write_text("page_size: Legal\n", encoding="utf-8")
+    result = exporter("validate", "--data-dir", str(data))
+    assert result.returncode == 2
+    assert f"{data / 'themes' / 'unused.yaml'}:1: page_size: Input should be 'A4' or 'Letter'" in result.stderr
+    bad_name = exporter("validate", "--data-dir", str(data), "--theme", "Unused")
+    assert bad_name.returncode == 2 and "--theme 'Unused' is not a theme name" in bad_name.stderr

@@ -125,7 +125,7 @@ def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: 
     created = source_date(run.env)
     sources = select(discover(workspace), selection.ids)
     if selection.theme is not None:
-        _check_theme(workspace, selection.theme)
+        check_theme_name(workspace, selection.theme)
         sources = [dataclasses.replace(s, theme=selection.theme) for s in sources]
     if keep < 0:
         raise UsageError(f"keep must be 0 or more, not {keep}")
@@ -144,7 +144,7 @@ def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: 
     return result
 
 
-def _check_theme(workspace: Workspace, name: str) -> None:
+def check_theme_name(workspace: Workspace, name: str) -> None:
     """A build's --theme must exist and be valid before anything is built (exit 2 otherwise)."""
     if not valid_id(name):
         raise UsageError(f"--theme {name!r} is not a theme name (a file DATA/themes/<name>.yaml; lower-case letters, "
