@@ -114,12 +114,3 @@ def aggregate(rows: Iterable[Sequence[Value]], function: str, index: int | None)
     for row in rows:
         total.feed(row)
     return total.result()
-
-
-def grouped(rows: Iterable[Sequence[Value]], key: int, measures: Sequence[tuple[str, int | None]],
-            split: int | None = None) -> dict[tuple[Value, Value], list[Value]]:
-    """`Grouping` of all *rows* at once."""
-    grouping = Grouping(key, measures, split)
-    for row in rows:
-        grouping.feed(row)
-    return grouping.result()

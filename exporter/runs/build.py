@@ -31,7 +31,7 @@ from ..publish.files import publish_set, remove_leftovers
 from ..publish.index_page import write_index
 from ..publish.manifest import Inputs, PublishedSet, VariantInfo, file_sha256, is_current
 from ..render import get_renderer, renderer_modules
-from ..source.themes import load_theme, themes_dir
+from ..source.themes import load_theme, theme_files, themes_dir
 from . import executors
 from .catalog import (
     LoadedReport,
@@ -185,7 +185,8 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
            run_id: str) -> BuildResult:
     """Build *sources* into the output folder; the caller holds the run lock."""
     epoch = int(created.timestamp()) if created else None
-    base_inputs = {s.id: inputs_of(s, formats, epoch) for s in sources}
+    themes = theme_files(themes_dir(workspace.data_dir))
+    base_inputs = {s.id: inputs_of(s, formats, epoch, themes) for s in sources}
     current = {s.id for s in sources if _current(workspace, s, base_inputs[s.id], force)}
     # Workers start now, while the data is checked.
     with _worker_pool(workers, len(sources) - len(current), formats) as pool:

@@ -275,15 +275,18 @@ def check_all(sources: list[ReportSource], warnings: list[Problem]) -> dict[str,
     return variants
 
 
-def inputs_of(source: ReportSource, formats: tuple[str, ...], epoch: int | None) -> Inputs:
+def inputs_of(source: ReportSource, formats: tuple[str, ...], epoch: int | None,
+              themes: tuple[tuple[str, str], ...] | None = None) -> Inputs:
     """What decides the bytes of a report's sets: its YAML, its table files, the themes, formats and options.
 
     Every file of the themes folder counts (a report's theme is named in its data, read later): a
     changed theme rebuilds the reports, at the cost of rebuilding those using another theme too.
+    *themes* is that folder's `theme_files`, hashed once for a whole catalog (fonts are megabytes).
     """
     tables = tuple((path.name, file_sha256(path)) for path in table_files(source.path))
-    return Inputs(file_sha256(source.path), formats, epoch, tables, source.variant, theme_files(source.themes_dir),
-                  source.theme)
+    if themes is None:
+        themes = theme_files(source.themes_dir)
+    return Inputs(file_sha256(source.path), formats, epoch, tables, source.variant, themes, source.theme)
 
 
 def published_variants(workspace: Workspace, source: ReportSource) -> list[ReportSource]:

@@ -7,8 +7,10 @@ from a validated id, never from text in the data. Every problem is reported at o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -104,7 +106,18 @@ def theme_files(folder: Path) -> tuple[tuple[str, str], ...]:
 
 
 def load_theme(folder: Path, name: str) -> Theme:
-    """Read and check theme *name* of the themes *folder*; raise `DataError` listing every problem."""
+    """Read and check theme *name* of the themes *folder*; raise `DataError` listing every problem.
+
+    A catalog's reports share their themes: a theme is read once for as long as no file of the
+    folder changes (its fonts and logo are opened to be checked, which is the slow part).
+    """
+    stamps = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.rglob("*")) if p.is_file()) \
+        if folder.is_dir() else ()
+    return _load_theme(folder, name, stamps)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_theme(folder: Path, name: str, stamps: tuple) -> Theme:  # noqa: ARG001 -- stamps: the cache key
     if not valid_id(name):
         raise DataError([Problem(folder, None, "", f"{name!r} is not a theme name (an id: lower-case letters, "
                                                    "digits and '-')")])
@@ -166,87 +179,87 @@ def load_theme(folder: Path, name: str) -> Theme:
 
 
 class _Files:
-    """Checks the files a theme names: inside the themes folder, present, of the right kind."""
+    """Checks the files a theme names: inside the themes folder, present, of the right kind.
+
+    Each kind's check returns what is wrong with a file, as the rest of a sentence that starts with
+    its name (None: nothing); a file with a problem is reported at its field and not used.
+    """
 
     def __init__(self, folder: Path, doc: ParsedYaml, problems: list[Problem]):
         self.folder, self.doc, self.problems = folder, doc, problems
 
-    def _problem(self, where: tuple, message: str) -> None:
-        self.problems.append(Problem(self.doc.path, self.doc.line_of(where), dotted(where), message))
-
-    def _file(self, where: tuple, relative: str) -> Path | None:
-        if Path(relative).is_absolute() or "\\" in relative:
-            self._problem(where, f"{relative!r}: give a path relative to the themes folder, with '/'")
-            return None
-        path = (self.folder / relative).resolve()
-        if not path.is_relative_to(self.folder.resolve()):
-            self._problem(where, f"{relative!r} leads outside the themes folder")
-            return None
-        if not path.is_file():
-            self._problem(where, f"{relative!r}: no such file in {self.folder}")
-            return None
-        return path
-
     def font(self, where: tuple, relative: str) -> Path | None:
-        path = self._file(where, relative)
-        if path is None:
-            return None
-        from fontTools.ttLib import TTFont, TTLibError
-
-        try:
-            with TTFont(path, lazy=True, fontNumber=0) as font:
-                outlines = "glyf" in font
-                packed = font.flavor is not None  # WOFF/WOFF2: fontTools unpacks them, reportlab cannot
-        except (TTLibError, OSError, AssertionError) as exc:
-            self._problem(where, f"{relative!r} is not a font file: {exc}")
-            return None
-        if packed:
-            self._problem(where, f"{relative!r} is a web font (WOFF); give the TrueType file (.ttf)")
-            return None
-        if not outlines:  # CFF (PostScript) outlines: reportlab cannot embed them
-            self._problem(where, f"{relative!r} has PostScript (CFF) outlines; the PDF needs a TrueType font "
-                                 "(glyf outlines), e.g. a .ttf")
-            return None
-        return path
+        return self._checked(where, relative, _font_problem)
 
     def word_template(self, where: tuple, relative: str) -> Path | None:
-        path = self._file(where, relative)
-        if path is None:
-            return None
-        try:
-            with zipfile.ZipFile(path) as package:
-                types = package.read("[Content_Types].xml")
-                body = package.read("word/document.xml")
-        except (zipfile.BadZipFile, KeyError, OSError):
-            self._problem(where, f"{relative!r} is not a Word file (.docx or .dotx)")
-            return None
-        if b"macroEnabled" in types:
-            self._problem(where, f"{relative!r} holds macros (.docm/.dotm): save it as .docx or .dotx")
-            return None
-        if b"sectPr" not in body or b"pgSz" not in body:  # its page setup is what a template brings
-            self._problem(where, f"{relative!r} has no page setup (a section with a page size): save it from Word "
-                                 "or LibreOffice again")
-            return None
-        return path
+        return self._checked(where, relative, _word_template_problem)
 
     def logo(self, where: tuple, relative: str) -> Path | None:
-        path = self._file(where, relative)
-        if path is None:
-            return None
-        with path.open("rb") as handle:
-            head = handle.read(8)
-        if not any(head.startswith(magic) for magic in LOGO_TYPES):
-            self._problem(where, f"{relative!r} is not a PNG or JPEG image")
-            return None
-        from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
+        return self._checked(where, relative, _logo_problem)
 
-        try:
-            with Image.open(path) as image:
-                image.verify()
-                ok = image.width > 0 and image.height > 0
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            ok = False
-        if not ok:
-            self._problem(where, f"{relative!r} is not a readable PNG or JPEG image")
+    def _checked(self, where: tuple, relative: str, problem_of: Callable[[Path], str | None]) -> Path | None:
+        path, message = self._resolved(relative)
+        if path is not None:
+            message = problem_of(path)
+        if message is not None:
+            self.problems.append(Problem(self.doc.path, self.doc.line_of(where), dotted(where),
+                                         f"{relative!r}{message}"))
             return None
         return path
+
+    def _resolved(self, relative: str) -> tuple[Path | None, str | None]:
+        if Path(relative).is_absolute() or "\\" in relative:
+            return None, ": give a path relative to the themes folder, with '/'"
+        path = (self.folder / relative).resolve()
+        if not path.is_relative_to(self.folder.resolve()):
+            return None, " leads outside the themes folder"
+        if not path.is_file():
+            return None, f": no such file in {self.folder}"
+        return path, None
+
+
+def _font_problem(path: Path) -> str | None:
+    from fontTools.ttLib import TTFont, TTLibError
+
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            outlines = "glyf" in font
+            packed = font.flavor is not None  # WOFF/WOFF2: fontTools unpacks them, reportlab cannot
+    except (TTLibError, OSError, AssertionError) as exc:
+        return f" is not a font file: {exc}"
+    if packed:
+        return " is a web font (WOFF); give the TrueType file (.ttf)"
+    if not outlines:  # CFF (PostScript) outlines: reportlab cannot embed them
+        return " has PostScript (CFF) outlines; the PDF needs a TrueType font (glyf outlines), e.g. a .ttf"
+    return None
+
+
+def _word_template_problem(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as package:
+            types = package.read("[Content_Types].xml")
+            body = package.read("word/document.xml")
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return " is not a Word file (.docx or .dotx)"
+    if b"macroEnabled" in types:
+        return " holds macros (.docm/.dotm): save it as .docx or .dotx"
+    if b"sectPr" not in body or b"pgSz" not in body:  # its page setup is what a template brings
+        return " has no page setup (a section with a page size): save it from Word or LibreOffice again"
+    return None
+
+
+def _logo_problem(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if not any(head.startswith(magic) for magic in LOGO_TYPES):
+        return " is not a PNG or JPEG image"
+    from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
+
+    try:
+        with Image.open(path) as image:
+            image.verify()
+            if image.width > 0 and image.height > 0:
+                return None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        pass
+    return " is not a readable PNG or JPEG image"
