@@ -41,6 +41,9 @@ def exclusive_run(
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = _read_holder(fd)
+                    if not holder:  # the holder has the lock but has not written its pid yet
+                        time.sleep(poll)
+                        holder = _read_holder(fd)
                     waited = f" after waiting {wait:g} s" if wait else ""
                     raise LockBusy(
                         f"another {what}{holder} holds the lock {path}{waited}; try again later"
