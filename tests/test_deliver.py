@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from exporter.cli import cli
 
-from conftest import DATA_DIR, need
+from conftest import DATA_DIR, ROOT, need
 
 REPORT_ID = "us-intrathecal-pump-market"
 MIME = {
@@ -285,3 +285,30 @@ def test_unknown_list_is_a_usage_error(site):
     result = run(site, "deliver", "--list", "nope")
     assert result.exit_code == 2
     assert result.stderr == "Error: unknown list 'nope' (known: sales-na)\n"
+
+
+def test_a_german_edition_is_mailed_in_german(tmp_path, smtp):
+    """The mail's fixed words and as-of date follow the edition's language; an English one stays English."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "examples" / "sales-pipeline" / "data", data)
+    report = data / "reports" / "sales-pipeline.yaml"
+    report.write_text(report.read_text(encoding="utf-8").replace("    language: de-DE", "    lists: [dach]\n"
+                                                                   "    language: de-DE"), encoding="utf-8")
+    (data / "recipients.yaml").write_text(
+        "lists:\n  - id: dach\n    name: DACH\n    email: [dach@example.com]\n    formats: [pdf]\n"
+        "  - id: emea\n    name: EMEA\n    email: [emea@example.com]\n    formats: [pdf]\n    reports: [sales-pipeline]\n")
+    site = type("Site", (), {"env": {
+        "EXPORTER_SMTP_HOST": "127.0.0.1", "EXPORTER_SMTP_PORT": str(smtp.port), "EXPORTER_SMTP_TLS": "none",
+        "EXPORTER_SMTP_FROM": "reports@example.com", "EXPORTER_DATA_DIR": str(data),
+        "EXPORTER_OUTPUT_DIR": str(tmp_path / "out")}})
+    assert run(site, "build", "-f", "pdf").exit_code == 0
+    result = run(site, "deliver")
+    assert result.exit_code == 0, result.output
+    mails = {rcpts[0]: message for rcpts, message in smtp.messages}
+    german, english = mails["dach@example.com"], mails["emea@example.com"]
+    assert german["Subject"] == "Weekly sales pipeline — EMEA (DACH-Ausgabe) (Stand: 27. November 2026)"
+    body = german.get_body(("plain",)).get_content()
+    assert "Stand: 27. November 2026 · Sales Operations" in body and "Im Anhang:" in body
+    assert "Attached" not in body and "Derived" not in body
+    assert english["Subject"] == "Weekly sales pipeline — EMEA (as of 2026-11-27)"
+    assert "Attached:" in english.get_body(("plain",)).get_content()

@@ -52,7 +52,11 @@ _EN = {
     "min_of": "Min of {column}",
     "max_of": "Max of {column}",
     "count_of": "Count of {column}",
-    "mail_subject": "{title}: {edition}",
+    "mail_subject": "{title} (as of {date})",
+    "mail_as_of": "As of {date} · {publisher}",
+    "mail_attached": "Attached:",
+    "mail_closing": ("The same files are in the shared output folder. Figures marked \"Derived (estimate)\" in the files\n"
+                     "are computed from the reported ones and are not reported by the source."),
 }
 
 _DE = {
@@ -95,7 +99,11 @@ _DE = {
     "min_of": "Minimum von {column}",
     "max_of": "Maximum von {column}",
     "count_of": "Anzahl von {column}",
-    "mail_subject": "{title}: {edition}",
+    "mail_subject": "{title} (Stand: {date})",
+    "mail_as_of": "Stand: {date} · {publisher}",
+    "mail_attached": "Im Anhang:",
+    "mail_closing": ("Dieselben Dateien liegen im gemeinsamen Ausgabeordner. Mit „Abgeleitet (Schätzung)“ markierte\n"
+                     "Werte sind aus den berichteten berechnet und stammen nicht von der Quelle."),
 }
 
 CATALOGUES = MappingProxyType({"en": MappingProxyType(_EN), "de": MappingProxyType(_DE)})

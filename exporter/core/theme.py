@@ -66,6 +66,7 @@ class Theme:
     derived_source_line_text: str | None = None  # under a chart with derived values; None: as above
     creator: str = ""  # the files' Creator / Application property; empty: none is named
     word_template: pathlib.Path | None = None  # a customer's .docx/.dotx: its styles, page, header and footer
+    excel_template: pathlib.Path | None = None  # a customer's .xlsx/.xltx: its sheets, styles and defined names
     name: str = "default"  # the theme file's name, for messages
 
     def __post_init__(self) -> None:

@@ -163,5 +163,6 @@ def _email(published: _Published, item: DistributionList, settings, clock, sleep
         attachments=[Attachment(name, fmt, path.read_bytes()) for fmt, name, path in published.files],
         message_id=message_id_for(f"{published.set_id}.{published.content[:32]}.{item.id}"),
         now=clock(),
+        language=manifest.language,
     )
     return send(settings, message, sleep=sleep)

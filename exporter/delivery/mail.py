@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import ssl
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -21,20 +20,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from ..core.errors import UsageError
 from ..core.formats import FORMATS
+from ..core.messages import DEFAULT_LANGUAGE, Words, locale_name
+from ..core.numbers import long_date
 
-BODY = string.Template(
-    """$title
-As of $as_of · $publisher
 
-$headline
-
-Attached:
-$attachments
-
-The same files are in the shared output folder. Figures marked "Derived (estimate)" in the files are
-computed from the reported ones and are not reported by the source.
-"""
-)
+def body_text(*, title: str, as_of: str, publisher: str, headline: str, attachments: str, words: Words) -> str:
+    """The plain-text body, in the report's language."""
+    return (f"{title}\n{words('mail_as_of', date=as_of, publisher=publisher)}\n\n{headline}\n\n"
+            f"{words('mail_attached')}\n{attachments}\n\n{words('mail_closing')}\n")
 
 
 @dataclass(frozen=True)
@@ -118,9 +111,13 @@ class TemporaryMailError(Exception):
 
 def build_message(
     *, settings: SmtpSettings, to: list[str], title: str, as_of: str, publisher: str, headline: str,
-    attachments: list[Attachment], message_id: str, now: dt.datetime,
+    attachments: list[Attachment], message_id: str, now: dt.datetime, language: str = "",
 ) -> EmailMessage:
-    """Compose one message: a short plain-text body and the deliverables attached."""
+    """Compose one message: a short plain-text body and the deliverables attached.
+
+    With the report's *language* (empty: none declared) the fixed words come from its catalogue and
+    the as-of date is written the locale's way; without, in English with the ISO date.
+    """
     total = sum(len(a.data) for a in attachments)
     if total > settings.max_bytes:
         raise PermanentMailError(
@@ -129,14 +126,17 @@ def build_message(
     message = EmailMessage()
     message["From"] = settings.sender
     message["To"] = ", ".join(to)
-    message["Subject"] = header_text(f"{title} (as of {as_of})")
+    words = Words(language or DEFAULT_LANGUAGE)
+    if language:
+        as_of = long_date(dt.date.fromisoformat(as_of), locale_name(language))
+    message["Subject"] = header_text(words("mail_subject", title=title, date=as_of))
     message["Date"] = format_datetime(now)
     # Stable per report content and list: a re-send after a crash carries the same id, so mail systems
     # and readers can recognise the duplicate.
     message["Message-ID"] = message_id
     listing = "\n".join(f"  - {a.name} ({_size(len(a.data))})" for a in attachments)
-    message.set_content(BODY.substitute(title=header_text(title), as_of=as_of, publisher=header_text(publisher),
-                                        headline=headline, attachments=listing))
+    message.set_content(body_text(title=header_text(title), as_of=as_of, publisher=header_text(publisher),
+                                  headline=headline, attachments=listing, words=words))
     for attachment in attachments:
         maintype, subtype = FORMATS[attachment.fmt].mime_parts
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.name)

@@ -105,15 +105,17 @@ class PublishedSet:
     files: dict[str, FileEntry] = field(default_factory=dict)  # format -> file
     variant: VariantInfo | None = None  # a variant's set: which variant, and its lists
     variants: tuple[str, ...] = ()  # a report's own set: its variants' ids
+    language: str = ""  # the edition's language (BCP 47) when the report declares one: the mail's words
 
     @classmethod
     def new(cls, *, set_id: str, title: str, publisher: str, headline: str, run_id: str, built_at: str,
             as_of: str, data_file: Path, inputs: Inputs, files: dict[str, tuple[str, bytes]],
-            variant: VariantInfo | None = None, variants: tuple[str, ...] | list[str] = ()) -> PublishedSet:
+            variant: VariantInfo | None = None, variants: tuple[str, ...] | list[str] = (),
+            language: str = "") -> PublishedSet:
         """Describe a set about to be published; *files* maps format name to (file name, bytes)."""
         return cls(set_id, title, publisher, headline, run_id, built_at, as_of, str(data_file), inputs.as_json(),
                    {fmt: FileEntry(name, len(data), sha256(data)) for fmt, (name, data) in files.items()},
-                   variant, tuple(variants))
+                   variant, tuple(variants), language)
 
     @classmethod
     def read(cls, folder: Path) -> PublishedSet | None:
@@ -155,6 +157,7 @@ class PublishedSet:
             text("report_id"), text("title"), text("publisher"), text("headline"), text("run_id"), text("built_at"),
             text("as_of"), text("data_file"), raw["inputs"] if isinstance(raw.get("inputs"), dict) else {}, files,
             info, tuple(v for v in variants if isinstance(v, str)) if isinstance(variants, list) else (),
+            _language(text("language")),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -163,6 +166,8 @@ class PublishedSet:
             extra["variant"] = {"id": self.variant.id, "name": self.variant.name, "lists": list(self.variant.lists)}
         if self.variants:
             extra["variants"] = list(self.variants)
+        if self.language:
+            extra["language"] = self.language
         return {
             **extra,
             "manifest_version": MANIFEST_VERSION,
@@ -210,3 +215,16 @@ def is_current(folder: Path, inputs: Inputs) -> bool:
     # Every format built must be listed: a damaged entry is dropped on reading, and must not pass for current.
     return (published is not None and published.built_from(inputs) and set(published.files) == set(inputs.formats)
             and published.verify(folder) is None)
+
+
+def _language(value: str) -> str:
+    """*value* if Babel knows it as a locale, else "" (a damaged manifest must not break delivery)."""
+    if not value:
+        return ""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(value, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return ""
+    return value

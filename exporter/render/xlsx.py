@@ -55,6 +55,7 @@ from ..core.errors import BuildError
 from ..core.messages import Words
 from ..core.numbers import PLAIN, NumberFormat, needed_decimals
 from . import RenderJob, RenderOptions
+from .exceltemplate import open_template
 from .nativechart import ChartCells, build_chart, data_table, excel_format
 from .ooxml import repack, utc_naive
 from .theme import DEFAULT_THEME, Theme
@@ -181,12 +182,21 @@ def write(job: RenderJob, out: IO[bytes]) -> None:
 
 def _write(job: RenderJob, theme: Theme, out: IO[bytes]) -> None:
     doc = job.document
-    draft = Workbook()
-    draft.remove(draft.active)
-    _default_font(draft)
-    taken = {name.casefold() for name in (SUMMARY, *RESERVED_SHEET_NAMES)}
-    taken |= {c.sheet.casefold() for _, c in doc.blocks() if isinstance(c, (Chart, Scenario)) and c.sheet}
-    taken |= {sheet.name.casefold() for sheet in doc.sheets}
+    if theme.excel_template is not None:
+        draft = open_template(theme.excel_template)
+    else:
+        draft = Workbook()
+        draft.remove(draft.active)
+        _default_font(draft)
+    kept = list(draft.worksheets)  # the template's sheets, copied as they are
+    own = (SUMMARY, *(c.sheet for _, c in doc.blocks() if isinstance(c, (Chart, Scenario)) and c.sheet),
+           *(sheet.name for sheet in doc.sheets))
+    taken = {name.casefold() for name in (*own, *RESERVED_SHEET_NAMES)}
+    clash = [ws.title for ws in kept if ws.title.casefold() in taken]
+    if clash:
+        raise BuildError(f"the Excel template {theme.excel_template} has a sheet named {clash[0]!r}, which the report"
+                         " writes itself: rename it in the template")
+    taken |= {ws.title.casefold() for ws in kept}
     _summary(draft.create_sheet(SUMMARY), doc)
     charts = 0
     for _, block in doc.blocks():
@@ -198,13 +208,14 @@ def _write(job: RenderJob, theme: Theme, out: IO[bytes]) -> None:
             _scenario(draft.create_sheet(block.sheet), block)
     for sheet in doc.sheets:
         _records(draft.create_sheet(sheet.name), sheet)
-    for ws in draft.worksheets:
+    for ws in draft.worksheets[len(kept):]:
         _fit_rows(ws)
         _page_setup(ws, theme)
 
     book = Workbook(write_only=True)
     try:
         _share_styles(book, draft)
+        _share_workbook_settings(book, draft)
         for ws in draft.worksheets:
             _copy_sheet(ws, book.create_sheet(ws.title))
         for dataset in doc.datasets:
@@ -638,6 +649,7 @@ _SHEET_SETTINGS = (
     "print_options",
     "page_margins",
     "HeaderFooter",
+    "sheet_state",
     "auto_filter",
     "data_validations",
     "protection",
@@ -649,17 +661,30 @@ def _share_styles(book: Workbook, draft: Workbook) -> None:
         setattr(book, name, getattr(draft, name))
 
 
+def _share_workbook_settings(book: Workbook, draft: Workbook) -> None:
+    """Give *book* what a template's workbook holds beyond its sheets: defined names, theme
+    colours (which its cell styles may refer to), calculation settings and the sheet shown first."""
+    book.defined_names = copy(draft.defined_names)
+    book.loaded_theme = draft.loaded_theme
+    book.calculation = copy(draft.calculation)
+    book.epoch = draft.epoch
+    if draft.views:
+        book.views = [copy(view) for view in draft.views]
+
+
 def _copy_sheet(src: Worksheet, dst: WriteOnlyWorksheet) -> None:
     """Copy the draft sheet *src* into the streaming sheet *dst*, which then holds its rows.
 
     Values keep their data types (a text starting with "=" stays text; the formulas stay
     formulas), cells their style ids, and the sheet its column widths, row heights (set before
     the rows are streamed), merged cells, freeze panes, page setup, print titles, footer, charts
-    and images. Comments, hyperlinks, tables and conditional formats are refused rather than
-    dropped: the report's sheets have none.
+    and images, hyperlinks, conditional formats and data validations (a template's sheets have
+    them). Comments (removed from templates), tables and pivot tables (refused in templates) are
+    refused rather than dropped.
     """
-    if src.conditional_formatting or src.tables or src._pivots:
-        raise NotImplementedError(f"sheet {src.title!r}: tables and conditional formats are not copied")
+    if src.tables or src._pivots:
+        raise NotImplementedError(f"sheet {src.title!r}: tables and pivot tables are not copied")
+    dst.conditional_formatting = src.conditional_formatting
     for holder in ("column_dimensions", "row_dimensions"):
         target = getattr(dst, holder)
         for key, dimension in getattr(src, holder).items():
@@ -726,13 +751,16 @@ def _declare_dimension(ws: WriteOnlyWorksheet, ref: str) -> None:
 
 
 def _copy_cell(ws: WriteOnlyWorksheet, cell: Cell) -> WriteOnlyCell | None:
-    if cell.hyperlink is not None or cell.comment is not None:
-        raise NotImplementedError(f"{cell.coordinate}: hyperlinks and comments are not copied")
+    if cell.comment is not None:
+        raise NotImplementedError(f"{cell.coordinate}: comments are not copied")
     if cell._value is None and not cell.has_style:
         return None
     new = WriteOnlyCell(ws)
     # Set directly, not through `value`: that would make a formula of any text starting with "=".
     new._value, new.data_type, new._style = cell._value, cell.data_type, copy(cell._style)
+    if cell.hyperlink is not None:  # only a template's cells have links; the report's never do
+        new._hyperlink = copy(cell.hyperlink)
+        new._hyperlink.ref = cell.coordinate
     return new
 
 

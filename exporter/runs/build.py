@@ -345,6 +345,7 @@ class _Publisher:
                 files=files,
                 variant=VariantInfo(variant.id, variant.name, tuple(variant.lists)) if variant else None,
                 variants=() if variant else self.variants.get(source.id, []),
+                language=document.language if document.locale else "",
             )
             try:
                 paths = publish_set(folder, dict(files.values()), manifest, version=self.run_id, keep=self.keep)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -87,6 +88,8 @@ class ThemeFile(_Strict):
     creator: Annotated[Line | None, Field(description="The files' Creator/Application property.")] = None
     word_template: Annotated[RelativePath | None, Field(description=(
         "A .docx or .dotx whose styles, page setup, headers and footers the Word file uses."))] = None
+    excel_template: Annotated[RelativePath | None, Field(description=(
+        "A .xlsx or .xltx whose sheets, styles and defined names the workbook starts from."))] = None
 
 
 def themes_dir(data_dir: Path) -> Path:
@@ -146,6 +149,7 @@ def _load_theme(folder: Path, name: str, stamps: tuple) -> Theme:  # noqa: ARG00
     fallbacks = [files.font(("fonts", "fallbacks", n), relative) for n, relative in enumerate(spec.fonts.fallbacks)]
     logo = files.logo(("logo",), spec.logo) if spec.logo else None
     word_template = files.word_template(("word_template",), spec.word_template) if spec.word_template else None
+    excel_template = files.excel_template(("excel_template",), spec.excel_template) if spec.excel_template else None
     if problems:
         raise DataError(problems)
     d = DEFAULT_THEME
@@ -174,6 +178,7 @@ def _load_theme(folder: Path, name: str, stamps: tuple) -> Theme:  # noqa: ARG00
         derived_source_line_text=spec.derived_source_line,
         creator=spec.creator or "",
         word_template=word_template,
+        excel_template=excel_template,
         name=name,
     )
 
@@ -193,6 +198,9 @@ class _Files:
 
     def word_template(self, where: tuple, relative: str) -> Path | None:
         return self._checked(where, relative, _word_template_problem)
+
+    def excel_template(self, where: tuple, relative: str) -> Path | None:
+        return self._checked(where, relative, _excel_template_problem)
 
     def logo(self, where: tuple, relative: str) -> Path | None:
         return self._checked(where, relative, _logo_problem)
@@ -245,6 +253,60 @@ def _word_template_problem(path: Path) -> str | None:
         return " holds macros (.docm/.dotm): save it as .docx or .dotx"
     if b"sectPr" not in body or b"pgSz" not in body:  # its page setup is what a template brings
         return " has no page setup (a section with a page size): save it from Word or LibreOffice again"
+    return None
+
+
+MACROS = "xl/vbaProject.bin"
+# Sheets every workbook of a report has (or Excel keeps for itself): a template's sheets must be named otherwise.
+REPORT_SHEETS = ("Summary", "History")
+# Parts of a package openpyxl drops or the streaming copy cannot carry, and what a user calls them.
+_UNKEPT_PARTS = (
+    (re.compile(r"xl/(ctrlProps|activeX)/"), "form controls"),
+    (re.compile(r"xl/(slicers|slicerCaches|timelines|timelineCaches)/"), "slicers or timelines"),
+    (re.compile(r"xl/threadedComments/"), "threaded comments"),
+    (re.compile(r"xl/pivotTables/"), "pivot tables"),
+    (re.compile(r"xl/externalLinks/"), "links to other workbooks"),
+    (re.compile(r"xl/tables/"), "tables (Format as Table)"),
+    (re.compile(r"xl/chartsheets/"), "chart sheets"),
+)
+# A drawing element other than a picture or a chart: a shape, text box, connector or group.
+_SHAPE = re.compile(rb"<(?:\w+:)?(?:sp|cxnSp|grpSp)[ >]")
+_SPARKLINES = b"sparklineGroups"
+
+
+def _excel_template_problem(path: Path) -> str | None:
+    """Return what keeps *path* from being a workbook template, as the end of a sentence naming it
+    (None: nothing). See `render.exceltemplate` for what openpyxl keeps of a template.
+    """
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = package.namelist()
+            if "xl/workbook.xml" not in names:
+                return " is not an Excel workbook (.xlsx or .xltx)"
+            if MACROS in names:
+                return " holds macros (.xlsm/.xltm): save it as .xlsx or .xltx"
+            unkept = sorted({what for name in names for pattern, what in _UNKEPT_PARTS if pattern.match(name)})
+            drawings = [n for n in names if n.startswith("xl/drawings/drawing") and n.endswith(".xml")]
+            if any(_SHAPE.search(package.read(n)) for n in drawings):
+                unkept.append("shapes or text boxes")
+            if any(_SPARKLINES in package.read(n) for n in names if n.startswith("xl/worksheets/sheet")):
+                unkept.append("sparklines")
+    except (zipfile.BadZipFile, OSError):
+        return " is not an Excel workbook (.xlsx or .xltx)"
+    if unkept:
+        return (f" holds {', '.join(unkept)}, which the workbook could not keep: remove them from the template"
+                " (pictures, charts, styles, defined names and cover sheets are kept)")
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True)
+        titles = book.sheetnames
+        book.close()
+    except Exception as exc:  # noqa: BLE001 -- openpyxl raises many kinds on a damaged file
+        return f" cannot be read as a workbook: {exc}"
+    clash = [title for title in titles if title.casefold() in {r.casefold() for r in REPORT_SHEETS}]
+    if clash:
+        return f" has a sheet named {clash[0]!r}, which is the report's own: rename it in the template"
     return None
 
 
