@@ -7,6 +7,7 @@ raises an `ExporterError`; none of them prints, exits or reads the wall clock un
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,9 +22,11 @@ from .delivery.recipients import LoadedRecipients, load_recipients
 from .runs.build import BuildResult, Delivery, Outcome, Selection, Workers, check_theme_name, run_build, run_deliver
 from .runs.catalog import ListedReport, LoadedReport, discover, list_reports, load, load_all, select, start_report
 from .runs.history import Run, RunHistory
-from .runs.record import RunContext
+from .runs.record import Clock, RunContext, utc_now
+from .runs.status import Status, status_of
 from .schedule.crontab import crontab_lines
 from .schedule.jobs import JobListing, list_jobs, load_schedule, run_job
+from .schedule.plan import job_plans, scheduler_state
 from .schedule.timetable import LoadedTimetable, load_timetable
 from .source.schema import json_schema
 from .source.themes import THEME_SUFFIX, load_theme, themes_dir
@@ -32,7 +35,7 @@ __all__ = [
     "Workspace", "Selection", "Workers", "Delivery", "RunContext", "BuildResult", "Outcome", "Validation",
     "RunRecord", "ListedReport", "LoadedReport", "JobListing",
     "build", "deliver", "run_job", "validate", "load", "list_reports", "history", "list_jobs", "crontab",
-    "json_schema", "start_report",
+    "json_schema", "start_report", "status", "Status",
 ]
 
 T = TypeVar("T")
@@ -149,3 +152,19 @@ def crontab(workspace: Workspace, *, executable: str = sys.executable) -> list[s
     return crontab_lines(load_schedule(workspace), workspace, executable=executable)
 
 
+def status(workspace: Workspace, *, max_age: dt.timedelta | None = None, clock: Clock = utc_now) -> Status:
+    """Each report and timetable job: last run, success and failure, next fire time, failed or stale.
+
+    Reads the run history only (no lock), so it answers while a build runs. Without a timetable,
+    reports only; a timetable that cannot be used is reported in the status, not raised.
+    """
+    now = clock()
+    if workspace.schedule_file is None and not workspace.schedule.exists():
+        return status_of(workspace, now=now, max_age=max_age)
+    scheduler = scheduler_state(workspace.state)
+    try:
+        timetable = load_schedule(workspace)
+    except DataError as exc:
+        return status_of(workspace, now=now, scheduler=scheduler, timetable_error=str(exc), max_age=max_age)
+    return status_of(workspace, now=now, jobs=job_plans(workspace, timetable, now, scheduler), scheduler=scheduler,
+                     max_age=max_age)

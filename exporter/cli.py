@@ -44,6 +44,9 @@ _WORKSPACE_OPTIONS = {
                              folder=False),
     "recipients": _path_option("recipients", "EXPORTER_RECIPIENTS",
                                "The distribution lists.  [default: DATA/recipients.yaml]", folder=False),
+    "metrics_file": _path_option("metrics-file", "EXPORTER_METRICS_FILE",
+                                 "Prometheus metrics rewritten after each run, for node_exporter's textfile "
+                                 "collector (name it *.prom).  [default: STATE/metrics.prom]", folder=False),
 }
 
 
@@ -57,7 +60,7 @@ def workspace_options(*names: str):
             workspace = Workspace(
                 data_dir=given["data_dir"] or Path("data"), output_dir=given["output_dir"] or Path("output"),
                 state_dir=given["state_dir"] or root.get("state_dir"), schedule_file=given["schedule"],
-                recipients_file=given["recipients"],
+                recipients_file=given["recipients"], metrics_file=given["metrics_file"],
             )
             return func(*args, workspace=workspace, **kwargs)
 
@@ -144,10 +147,22 @@ def cli(verbose: int, quiet: bool, log_format: str, state_dir: Path | None) -> N
     logging.getLogger("exporter").setLevel(level)
 
 
-def _stop_on_sigterm() -> threading.Event:
-    """SIGTERM (a service stopping, a deadline) ends the run at the next safe point: never mid-publish."""
+def _stop_on_signal() -> threading.Event:
+    """SIGTERM (a service stopping, a deadline) or Ctrl-C ends the run at the next safe point: never mid-publish.
+
+    The run is then recorded as stopped, as for SIGTERM. A second Ctrl-C interrupts at once.
+    """
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+
+    def on_signal(signum, frame) -> None:
+        if signum == signal.SIGINT:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            click.echo("\nstopping before the next report is published (Ctrl-C again to interrupt at once)", err=True)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     return stop
 
 
@@ -193,7 +208,7 @@ def workers_options(func):
 @wait_option
 @click.option("--deliver", "deliver_after", is_flag=True, help="Deliver the reports to their lists after building.")
 @list_option
-@workspace_options("data_dir", "output_dir", "state_dir", "recipients")
+@workspace_options("data_dir", "output_dir", "state_dir", "recipients", "metrics_file")
 @handle_errors
 def build(report_ids, formats, force, theme, workers, keep, wait, workspace, deliver_after, lists) -> None:
     """Build the deliverables of REPORT_ID (default: every report).
@@ -201,14 +216,15 @@ def build(report_ids, formats, force, theme, workers, keep, wait, workspace, del
     Publishes OUTPUT/<id>/<id>.<format> and OUTPUT/<id>/manifest.json as one set, and one set
     OUTPUT/<id>.<variant>/ per variant the report declares. A set whose data (the YAML, its
     <id>.<table>.csv files and DATA/themes/), formats and exporter version match its manifest is skipped
-    ("unchanged") and no file is touched. Invalid data publishes nothing and exits 2; a report
-    that fails to render or publish keeps its previous set and exits 1 after the others are
-    built. Ends with one line per set: built, unchanged, failed or stopped.
+    ("unchanged") and no file is touched. An invalid report file, or a report that fails to render
+    or publish, keeps its previous sets and exits 1 after the others are built. Ends with one line
+    per set: built, unchanged, failed, invalid or stopped. Ctrl-C or SIGTERM stops before the next
+    publish.
     """
     from . import api
     from .console import echo_build, progress_bar
 
-    run = api.RunContext(wait=wait, should_stop=_stop_on_sigterm().is_set,
+    run = api.RunContext(wait=wait, should_stop=_stop_on_signal().is_set,
                          progress=progress_bar() if not _quiet() and sys.stderr.isatty() else None)
     result = api.build(workspace, api.Selection(report_ids, formats, force, theme),
                        run=run, workers=workers, keep=keep,
@@ -227,7 +243,7 @@ def build(report_ids, formats, force, theme, workers, keep, wait, workspace, del
 @workers_options
 @keep_option
 @wait_option
-@workspace_options("data_dir", "output_dir", "state_dir", "schedule", "recipients")
+@workspace_options("data_dir", "output_dir", "state_dir", "schedule", "recipients", "metrics_file")
 @click.pass_context
 @handle_errors
 def run_job(ctx, job_id, trigger, catch_up, workers, keep, wait, workspace) -> None:
@@ -241,7 +257,7 @@ def run_job(ctx, job_id, trigger, catch_up, workers, keep, wait, workspace) -> N
     from .console import log_outcomes
 
     ctx.meta["exporter.log_context"] = {"job_id": job_id}  # errors as log lines too: for logs and cron mail
-    run = api.RunContext(trigger=trigger, catch_up=catch_up, wait=wait, should_stop=_stop_on_sigterm().is_set)
+    run = api.RunContext(trigger=trigger, catch_up=catch_up, wait=wait, should_stop=_stop_on_signal().is_set)
     with logs.context(job_id=job_id):
         result = api.run_job(workspace, job_id, run=run, workers=workers, keep=keep)
         with logs.context(run_id=result.run_id):
@@ -255,7 +271,7 @@ def run_job(ctx, job_id, trigger, catch_up, workers, keep, wait, workspace) -> N
 @list_option
 @click.option("--dry-run", is_flag=True, help="Print what would go where; send and record nothing.")
 @wait_option
-@workspace_options("recipients", "data_dir", "output_dir", "state_dir")
+@workspace_options("recipients", "data_dir", "output_dir", "state_dir", "metrics_file")
 @handle_errors
 def deliver(report_ids, lists, dry_run, wait, workspace) -> None:
     """Deliver the published reports to their distribution lists, each content once.
@@ -336,12 +352,14 @@ def list_command(workspace) -> None:
 @click.argument("report_id", required=False)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Runs to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON array.")
+@click.option("-v", "--verbose", is_flag=True, help="Show errors whole, and the host and version of each run.")
 @workspace_options("output_dir", "state_dir")
 @handle_errors
-def history(report_id, limit, as_json, workspace) -> None:
-    """Show the latest runs, newest first, with each report's outcome.
+def history(report_id, limit, as_json, verbose, workspace) -> None:
+    """Show the latest runs, newest first, with each report's outcome, duration and errors.
 
-    With REPORT_ID, only the runs that built or checked that report.
+    With REPORT_ID, only the runs that built or checked that report. An error of several lines (an
+    invalid report's problems) shows its first line; -v shows it whole. --json has everything.
     """
     from . import api
     from .console import echo_history
@@ -350,24 +368,81 @@ def history(report_id, limit, as_json, workspace) -> None:
     if as_json:
         click.echo(json.dumps([record.as_json() for record in records], indent=2))
     else:
-        echo_history(records)
+        echo_history(records, verbose=verbose or bool(click.get_current_context().find_root().params.get("verbose")))
+
+
+def _duration(ctx, param, value: str | None):
+    """A duration as the timetable writes them (30m, 6h, 1d), as a timedelta."""
+    import datetime as dt
+
+    from .schedule.timetable import seconds
+
+    if value is None:
+        return None
+    try:
+        return dt.timedelta(seconds=seconds(value))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a duration: give a number and a unit (s, m, h or d), "
+                                 "e.g. 30m, 6h, 1d") from None
 
 
 @cli.command()
-@workspace_options("data_dir", "output_dir", "state_dir", "schedule", "recipients")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+@click.option("--max-age", callback=_duration, metavar="DURATION",
+              help="Also stale: a report or job with no success within this long (30m, 6h, 1d).")
+@workspace_options("data_dir", "output_dir", "state_dir", "schedule")
 @handle_errors
-def schedule(workspace) -> None:
+def status(as_json, max_age, workspace) -> None:
+    """Say whether every report and timetable job is healthy; exit 1 when one failed last or is stale.
+
+    For each report and job: the last run, the last success, the last failure with its error, the
+    next fire time (the running scheduler's, else the timetable's) and whether it is stale: a fire
+    time passed, plus the timetable's misfire_grace and run_deadline, with no success since; or no
+    success within --max-age. The first line is a summary in the shape of a Nagios/Icinga check
+    (EXPORTER OK - … / EXPORTER CRITICAL - …); the detail follows. Reads the run history only,
+    without the run lock: it answers while a build runs.
+    """
+    from . import api
+    from .core.errors import StateError
+
+    try:
+        result = api.status(workspace, max_age=max_age)
+    except StateError as exc:  # still one summary line first, for the check that runs us
+        summary = f"EXPORTER CRITICAL - {exc}"
+        click.echo(json.dumps({"healthy": False, "summary": summary}) if as_json else summary)
+        sys.exit(EXIT_FAILED)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=2))
+    else:
+        click.echo("\n".join([result.summary(), *result.lines()]))
+    if not result.healthy:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.option("--metrics-port", type=click.IntRange(0, 65535), envvar="EXPORTER_METRICS_PORT", show_envvar=True,
+              metavar="PORT", help="Serve Prometheus metrics on http://ADDRESS:PORT/metrics (0: any free port, "
+              "logged). Default: not served.")
+@click.option("--metrics-address", default="127.0.0.1", show_default=True, envvar="EXPORTER_METRICS_ADDRESS",
+              show_envvar=True, metavar="ADDRESS", help="Where --metrics-port listens; 0.0.0.0 for every interface.")
+@workspace_options("data_dir", "output_dir", "state_dir", "schedule", "recipients", "metrics_file")
+@handle_errors
+def schedule(metrics_port, metrics_address, workspace) -> None:
     """Run the scheduler in the foreground, rebuilding on the timetable.
 
     Each run is an `exporter run-job` with trigger "schedule", logged to stderr and recorded in the
     history. Fire times missed while the service was down are made up for by one catch-up run
     (within the timetable's misfire_grace). SIGTERM or SIGINT: no new runs; a running build stops
     before its next publish; exit 0. A second scheduler on the same state folder exits 75.
+    SIGHUP re-reads the timetable and updates the jobs (a broken one is logged and the jobs stay).
+    Under systemd (Type=notify) it reports READY, STATUS with the last run, and WATCHDOG pings.
+    With --metrics-port it serves the Prometheus metrics that each run writes to --metrics-file.
     """
     from .schedule.service import run_service
 
     root = click.get_current_context().find_root().params
-    run_service(workspace, child_options=["--log-format", root["log_format"], *(["-q"] if root["quiet"] else [])])
+    run_service(workspace, child_options=["--log-format", root["log_format"], *(["-q"] if root["quiet"] else [])],
+                metrics_port=metrics_port, metrics_address=metrics_address)
 
 
 @cli.command()
@@ -393,7 +468,7 @@ def jobs(as_json, count, workspace) -> None:
 
 
 @cli.command()
-@workspace_options("data_dir", "output_dir", "state_dir", "schedule", "recipients")
+@workspace_options("data_dir", "output_dir", "state_dir", "schedule", "recipients", "metrics_file")
 @handle_errors
 def cron(workspace) -> None:
     """Print crontab lines equivalent to the timetable, for the system's cron instead of the service.

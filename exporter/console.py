@@ -21,11 +21,16 @@ def echo_build(result: BuildResult, *, quiet: bool, clear_progress: bool = False
     if not quiet:
         for problem in result.warnings:
             click.echo(f"Warning: {problem}", err=True)
+    for problem in result.problems:
+        click.echo(f"Error: {problem}", err=True)
     for outcome in result.outcomes:
         if outcome.status == "stopped":
             click.echo(f"Error: {outcome.report_id}: {outcome.error}", err=True)
         elif outcome.status == "failed":
             click.echo(f"Error: {outcome.error}", err=True)
+        elif outcome.status == "invalid":
+            for problem in outcome.problems:
+                click.echo(f"Error: {problem}", err=True)
     for line, failed in _outcome_lines(result):
         if failed or not quiet:
             click.echo(line)
@@ -38,13 +43,18 @@ def log_outcomes(result: BuildResult, *, quiet: bool) -> None:
     """The same as `echo_build`, as log lines (for `run-job`, whose output goes to logs and cron mail)."""
     for problem in () if quiet else result.warnings:
         log.warning("%s", problem)
+    for problem in result.problems:
+        log.error("%s", problem)
     for outcome in result.outcomes:
-        if outcome.status in ("failed", "stopped"):
+        if outcome.status == "invalid":
+            for problem in outcome.problems:
+                log.error("%s: invalid: %s", outcome.report_id, problem)
+        elif outcome.status in ("failed", "stopped"):
             log.error("%s: %s: %s", outcome.report_id, outcome.status, outcome.error)
     for line, failed in _outcome_lines(result):
         if not failed:
             log.info("%s", line)
-    log.info("%s", _summary(result))
+    (log.info if result.ok else log.warning)("%s", _summary(result))
     for d in result.deliveries:
         if d.status == "failed":
             log.error("%s: %s: %s: %s", d.report_id, d.list_id, d.channel, d.error)
@@ -55,7 +65,7 @@ def log_outcomes(result: BuildResult, *, quiet: bool) -> None:
 def _outcome_lines(result: BuildResult) -> list[tuple[str, bool]]:
     lines = []
     for outcome in result.outcomes:
-        failed = outcome.status in ("failed", "stopped")
+        failed = outcome.status in ("failed", "invalid", "stopped")
         detail = ": " + ", ".join(str(p) for p in outcome.files) if outcome.status == "built" else ""
         lines.append((f"{outcome.report_id}: {outcome.status}{detail}", failed))
     return lines
@@ -63,8 +73,8 @@ def _outcome_lines(result: BuildResult) -> list[tuple[str, bool]]:
 
 def _summary(result: BuildResult) -> str:
     counts = {status: sum(o.status == status for o in result.outcomes)
-              for status in ("built", "unchanged", "failed", "stopped")}
-    text = ", ".join(f"{n} {status}" for status, n in counts.items() if n or status != "stopped")
+              for status in ("built", "unchanged", "failed", "invalid", "stopped")}
+    text = ", ".join(f"{n} {status}" for status, n in counts.items() if n or status not in ("invalid", "stopped"))
     return f"summary: {text} in {result.seconds:.1f} s"
 
 
@@ -91,7 +101,8 @@ def echo_deliveries(deliveries: list[DeliveryOutcome], quiet: bool) -> None:
         click.echo(_delivery_line(d))
 
 
-def echo_history(records: list[RunRecord]) -> None:
+def echo_history(records: list[RunRecord], *, verbose: bool = False) -> None:
+    """One line per run, then its reports and deliveries; errors by their first line, whole with *verbose*."""
     if not records:
         click.echo("no runs recorded")
     for record in records:
@@ -99,15 +110,29 @@ def echo_history(records: list[RunRecord]) -> None:
         ended = run.ended_at or "-"
         trigger = run.trigger + (f" ({run.job_id})" if run.job_id else "")
         catch_up = f", catch-up for {run.catch_up} missed" if run.catch_up else ""
-        click.echo(f"{run.run_id}  {trigger}  {run.started_at} -> {ended}  {run.status}{catch_up}")
+        took = f" ({run.duration:.1f} s)" if run.duration is not None else ""
+        click.echo(f"{run.run_id}  {trigger}  {run.started_at} -> {ended}{took}  {run.status}{catch_up}")
+        if verbose and (run.host or run.version):
+            click.echo(f"    on {run.host or '?'}, exporter {run.version or '?'}")
         if run.error:
-            click.echo(f"    error: {run.error.splitlines()[0]}")
+            click.echo(_error_lines("    error: ", run.error, verbose))
         for report in run.reports:
-            error = f": {report.error}" if report.error else ""
-            click.echo(f"    {report.report_id}: {report.outcome}{error}")
+            if report.error:
+                click.echo(_error_lines(f"    {report.report_id}: {report.outcome}: ", report.error, verbose))
+            else:
+                click.echo(f"    {report.report_id}: {report.outcome}")
         for d in record.deliveries:
             error = f": {d.error}" if d.error else ""
             click.echo(f"    {d.report_id} -> {d.list_id} by {d.channel}: {d.status}{error}")
+
+
+def _error_lines(lead: str, error: str, verbose: bool) -> str:
+    """*error* after *lead*: its first line (with a count of the rest), or every line indented under it."""
+    lines = error.splitlines() or [""]
+    if verbose:
+        return lead + f"\n{' ' * 8}".join(lines)
+    more = f" (and {len(lines) - 1} more lines: history -v)" if len(lines) > 1 else ""
+    return f"{lead}{lines[0]}{more}"
 
 
 def echo_jobs(listed: list[JobListing]) -> None:

@@ -65,16 +65,34 @@ def test_a_catalog_rebuild_reports_unchanged_and_quiet_prints_nothing(catalog, t
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
 
 
-def test_one_invalid_report_in_a_parallel_build_publishes_nothing(catalog, tmp_path):
+def test_one_invalid_report_fails_alone_and_the_others_build(catalog, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(catalog, data)
-    broken = data / "reports" / "market-3.yaml"
-    broken.write_text(broken.read_text().replace("amount: 3.5", "amount: -1"))
     out = tmp_path / "out"
+    assert exporter("build", "-j", "2", "--data-dir", str(data), "--output-dir", str(out)).returncode == 0
+    before = digests(out)
+    broken, changed = data / "reports" / "market-3.yaml", data / "reports" / "market-1.yaml"
+    broken.write_text(broken.read_text().replace("amount: 3.5", "amount: -1"))
+    changed.write_text(changed.read_text().replace("title: Catalog Market 1", "title: Catalog Market One"))
     done = exporter("build", "-j", "2", "--data-dir", str(data), "--output-dir", str(out))
-    assert done.returncode == 2
-    assert done.stderr.startswith(f"Error: {broken}:")
-    assert digests(out) == {}
+    assert done.returncode == 1
+    # The broken file's located problem, as `validate` gives it; no traceback.
+    assert f"Error: {broken}:23: figures.base.size.amount: Input should be greater than 0\n" in done.stderr
+    assert "Traceback" not in done.stderr
+    lines = dict(line.split(": ", 1) for line in done.stdout.splitlines()[:-1])
+    assert lines["market-3"] == "invalid" and lines["market-1"].startswith("built: ")
+    assert {lines[f"market-{n}"] for n in (0, 2, 4)} == {"unchanged"}
+    assert done.stdout.splitlines()[-1].startswith("summary: 1 built, 3 unchanged, 0 failed, 1 invalid in ")
+    after = digests(out)
+    assert {k: v for k, v in after.items() if k.startswith("market-3/")} == \
+        {k: v for k, v in before.items() if k.startswith("market-3/")}  # what sales has stays
+    assert "Catalog Market One" in (out / "index.html").read_text()
+    run = json.loads(exporter("history", "--json", "--output-dir", str(out)).stdout)[0]
+    assert run["status"] == "failed"
+    outcome = {r["report_id"]: r for r in run["reports"]}["market-3"]
+    assert outcome["outcome"] == "invalid" and str(broken) in outcome["error"]
+    # validate still refuses the catalog as a whole.
+    assert exporter("validate", "--data-dir", str(data)).returncode == 2
 
 
 def test_one_failing_report_does_not_stop_the_others(catalog, tmp_path):

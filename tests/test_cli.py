@@ -81,12 +81,12 @@ def test_validate_shipped_data():
     ],
 )
 @pytest.mark.parametrize("command", ["validate", "build"])
-def test_broken_data_exits_2_and_publishes_nothing(tmp_path, data_dir, command, old, new, expected):
+def test_broken_data_is_refused_and_publishes_nothing(tmp_path, data_dir, command, old, new, expected):
     path = break_file(data_dir, old, new)
     output_dir = tmp_path / "out"
     args = [command, "--data-dir", str(data_dir)] + (["--output-dir", str(output_dir)] if command == "build" else [])
     result = run(*args)
-    assert result.exit_code == 2
+    assert result.exit_code == (2 if command == "validate" else 1)  # build: that report fails, alone
     lines = result.stderr.splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"Error: {path}:")
@@ -97,14 +97,16 @@ def test_broken_data_exits_2_and_publishes_nothing(tmp_path, data_dir, command, 
     assert published(output_dir) == []
 
 
-def test_invalid_data_in_one_report_publishes_no_report(tmp_path, data_dir):
+def test_invalid_data_in_one_report_publishes_only_the_valid_ones(tmp_path, data_dir):
     second = data_dir / "reports" / "second-report.yaml"
     second.write_text(SHIPPED.read_text(encoding="utf-8").replace("amount: 5.8", "amount: -1"), encoding="utf-8")
     output_dir = tmp_path / "out"
     result = run("build", "-f", "txt", "--data-dir", str(data_dir), "--output-dir", str(output_dir))
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert f"Error: {second}:" in result.stderr
-    assert published(output_dir) == []
+    assert "second-report: invalid" in result.stdout.splitlines()
+    assert (output_dir / REPORT_ID / f"{REPORT_ID}.txt").is_file()
+    assert not (output_dir / "second-report").exists()
 
 
 def test_build_writes_deliverables_and_says_so(tmp_path):

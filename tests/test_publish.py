@@ -219,19 +219,20 @@ def test_history_json_lists_runs_with_outcomes(tmp_path, out):
     path = broken / "reports" / f"{REPORT_ID}.yaml"
     path.write_text(path.read_text().replace("amount: 3.5", "amount: -1"))
     assert exporter("build", "--state-dir", str(state), "-f", "txt", "--data-dir", str(broken),
-                    "--output-dir", str(out)).returncode == 2
+                    "--output-dir", str(out)).returncode == 1
     done = exporter("history", "--json", "--state-dir", str(state))
     assert done.returncode == 0, done.stderr
     runs = json.loads(done.stdout)
-    assert [r["status"] for r in runs] == ["invalid", "ok", "ok"]
+    assert [r["status"] for r in runs] == ["failed", "ok", "ok"]
     assert [r["trigger"] for r in runs] == ["cli"] * 3
-    assert "figures.base.size.amount" in runs[0]["error"]
+    assert runs[0]["reports"][0]["outcome"] == "invalid"
+    assert "figures.base.size.amount" in runs[0]["reports"][0]["error"]
     assert [r["reports"][0]["outcome"] for r in runs[1:]] == ["unchanged", "built"]
     built = runs[2]["reports"][0]
     assert built["files"] == {f"{REPORT_ID}.txt": digest(out / REPORT_ID / f"{REPORT_ID}.txt")}
     assert all(r["started_at"] <= r["ended_at"] for r in runs)
     one = json.loads(exporter("history", REPORT_ID, "--json", "--limit", "1", "--state-dir", str(state)).stdout)
-    assert len(one) == 1 and one[0]["run_id"] == runs[1]["run_id"]
+    assert len(one) == 1 and one[0]["run_id"] == runs[0]["run_id"]
     text = exporter("history", "--state-dir", str(state)).stdout
     assert f"{REPORT_ID}: unchanged" in text and "invalid" in text
 

@@ -22,6 +22,7 @@ from .model import (
     Language,
     Line,
     Number,
+    Owners,
     Shown,
     TableSpec,
     Text,
@@ -267,6 +268,7 @@ class DocumentReport(_Strict):
     tables: list[TableSpec] = []
     sections: Annotated[list[SectionSpec], Field(min_length=1)]
     variants: list[DocumentVariant] = []
+    owners: Owners = []
 
     def all_sections(self):
         """Every section and sub-section with its field path, in reading order."""

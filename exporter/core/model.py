@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from enum import Enum
 from typing import Annotated, Literal
 
@@ -81,6 +82,23 @@ Paragraphs = Annotated[list[Text], Field(min_length=1)]
 Year = Annotated[StrictInt, Field(ge=1900, le=2200)]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Date = Annotated[dt.date, Strict()]
+
+# Deliberately plain: no display names, comments or quoted local parts, nothing a mail header could carry.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+def plain_email(value: str) -> str:
+    """Check a plain address (name@example.com); raise ValueError otherwise."""
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise ValueError(f"{value!r} is not a plain email address (name@example.com)")
+    return value
+
+
+Email = Annotated[StrictStr, AfterValidator(plain_email)]
+# Who hears when a scheduled run fails, and when it works again (exporter.delivery.notices).
+Owners = Annotated[list[Email], Field(max_length=50, description=(
+    "Email addresses mailed once when a scheduled run of this fails, and once when it works again."))]
 
 
 class _Strict(BaseModel):
@@ -327,3 +345,4 @@ class Report(_Strict):
     regions: Regions | None = None
     tables: list[TableSpec] = []
     variants: list[Variant] = []
+    owners: Owners = []

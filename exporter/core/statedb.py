@@ -22,6 +22,9 @@ class StateDatabase:
         self.path = state_dir / DB_NAME
         self._conn: sqlite3.Connection | None = None
 
+    def migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring a database made by an older exporter up to `schema` (which only creates what is missing)."""
+
     def __enter__(self):
         return self
 
@@ -41,6 +44,7 @@ class StateDatabase:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
                 self._conn.executescript(self.schema)
+                self.migrate(self._conn)
             yield self._conn
         except (sqlite3.Error, OSError) as exc:
             self.close()

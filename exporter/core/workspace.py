@@ -15,6 +15,7 @@ STATE_SUBDIR = ".exporter"
 SCHEDULE_NAME = "schedule.yaml"
 RECIPIENTS_NAME = "recipients.yaml"
 INDEX_NAME = "index.html"
+METRICS_NAME = "metrics.prom"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Workspace:
     state_dir: Path | None = None  # default OUTPUT/.exporter
     schedule_file: Path | None = None  # default DATA/schedule.yaml
     recipients_file: Path | None = None  # default DATA/recipients.yaml
+    metrics_file: Path | None = None  # default STATE/metrics.prom
 
     @property
     def reports_dir(self) -> Path:
@@ -43,6 +45,11 @@ class Workspace:
         return self.recipients_file if self.recipients_file is not None else self.data_dir / RECIPIENTS_NAME
 
     @property
+    def metrics(self) -> Path:
+        """The Prometheus textfile written after each run (for node_exporter's textfile collector)."""
+        return self.metrics_file if self.metrics_file is not None else self.state / METRICS_NAME
+
+    @property
     def index_page(self) -> Path:
         return self.output_dir / INDEX_NAME
 
@@ -57,4 +64,4 @@ class Workspace:
 
         return replace(self, data_dir=self.data_dir.resolve(), output_dir=self.output_dir.resolve(),
                        state_dir=resolve(self.state_dir), schedule_file=resolve(self.schedule_file),
-                       recipients_file=resolve(self.recipients_file))
+                       recipients_file=resolve(self.recipients_file), metrics_file=resolve(self.metrics_file))

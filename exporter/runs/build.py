@@ -4,8 +4,9 @@
                                                                                   └─deliver─▶ lists
 
 Reports whose inputs match their manifest are skipped without being read further. Data for all
-reports to build is validated before anything is rendered, so a build with invalid data publishes
-nothing; a report whose rendering or publishing fails publishes none of its files and keeps its old set.
+reports to build is validated before anything is rendered: an invalid report is not built (its
+outcome is "invalid", with its located problems) and keeps its old sets, while the others build; a
+report whose rendering or publishing fails publishes none of its files and keeps its old set.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from .catalog import (
     LoadedReport,
     ReportSource,
     check_all,
-    discover,
+    discover_all,
     inputs_of,
     load,
     published_variants,
@@ -46,6 +47,7 @@ from .catalog import (
     source_date,
     with_published_variants,
 )
+from .folders import check_output, check_state
 from .history import ReportOutcome, RunHistory
 from .record import RunContext, iso, recorded
 
@@ -85,9 +87,10 @@ class Delivery:
 @dataclass
 class Outcome:
     report_id: str  # the set's id
-    status: str  # built | unchanged | failed | stopped
+    status: str  # built | unchanged | failed | invalid | stopped
     files: list = field(default_factory=list)  # paths
     error: str | None = None
+    problems: list[Problem] = field(default_factory=list)  # an invalid report's, located
 
 
 @dataclass
@@ -97,11 +100,17 @@ class BuildResult:
     warnings: list[Problem]
     deliveries: list[DeliveryOutcome] = field(default_factory=list)
     seconds: float = 0.0  # how long the run took
+    problems: list[Problem] = field(default_factory=list)  # files in the reports folder that cannot be reports
 
     @property
     def ok(self) -> bool:
         return all(o.status in ("built", "unchanged") for o in self.outcomes) and not any(
-            d.status == "failed" for d in self.deliveries)
+            d.status == "failed" for d in self.deliveries) and not self.problems
+
+    @property
+    def error(self) -> str | None:
+        """What the history records as the run's error: the stray files' problems."""
+        return "\n".join(str(p) for p in self.problems) or None
 
     @property
     def stopped(self) -> bool:
@@ -123,23 +132,28 @@ def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: 
     executors.check_settings(workers.kind, workers.address)
     formats = check_formats(selection.formats)
     created = source_date(run.env)
-    sources = select(discover(workspace), selection.ids)
+    found, strays = discover_all(workspace)
+    sources = select(found, selection.ids)
+    strays = [] if selection.ids else strays  # a stray file is not one of the reports asked for
     if selection.theme is not None:
         check_theme_name(workspace, selection.theme)
         sources = [dataclasses.replace(s, theme=selection.theme) for s in sources]
     if keep < 0:
         raise UsageError(f"keep must be 0 or more, not {keep}")
     recipients = _recipients(workspace, delivery) if delivery is not None else None
+    check_state(workspace)
 
     def body(history: RunHistory, run_id: str) -> BuildResult:
+        check_output(workspace)  # recorded in the history as the run's error
         result = _build(workspace, sources, formats, selection.force, created, run, workers, keep, history, run_id)
+        result.problems = strays
         if recipients is not None and delivery is not None:
             ready = [o.report_id for o in result.outcomes if o.status in ("built", "unchanged")]
             result.deliveries = _deliver(workspace, recipients, delivery, ready, run, run_id)
         return result
 
     started = time.monotonic()
-    result = recorded(workspace.state, run, body)
+    result = recorded(workspace.state, run, body, metrics=workspace)
     result.seconds = time.monotonic() - started
     return result
 
@@ -156,14 +170,15 @@ def run_deliver(workspace: Workspace, ids: tuple[str, ...] = (), *, delivery: De
                 run: RunContext | None = None) -> BuildResult:
     """Deliver the published sets of the selected reports (nothing is built), under the run lock."""
     run = run or RunContext()
-    sources = select(discover(workspace), ids)
+    sources = select(discover_all(workspace)[0], ids)  # delivering needs no stray file's data
     recipients = _recipients(workspace, delivery)
+    check_state(workspace)
 
     def body(history: RunHistory, run_id: str) -> BuildResult:
         set_ids = [str(unit.set_id) for unit in with_published_variants(workspace, sources)]
         return BuildResult(run_id, [], [], _deliver(workspace, recipients, delivery, set_ids, run, run_id))
 
-    return recorded(workspace.state, run, body)
+    return recorded(workspace.state, run, body, metrics=workspace)
 
 
 def _recipients(workspace: Workspace, delivery: Delivery) -> LoadedRecipients:
@@ -191,18 +206,22 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
     # Workers start now, while the data is checked.
     with _worker_pool(workers, len(sources) - len(current), formats) as pool:
         warnings: list[Problem] = []
-        variants = _variants(workspace, sources, current, warnings)
+        invalid: dict[str, list[Problem]] = {}
+        variants = _variants(workspace, sources, current, warnings, invalid)
         units = [(unit, dataclasses.replace(base_inputs[unit.id], variant=unit.variant))
-                 for source in sources for unit in (source, *(source.with_variant(v) for v in variants[source.id]))]
+                 for source in sources if source.id not in invalid
+                 for unit in (source, *(source.with_variant(v) for v in variants[source.id]))]
         unchanged: list[tuple[ReportSource, Inputs]] = []
         to_build: list[tuple[ReportSource, Inputs]] = []
         for unit, inputs in units:
             fresh = unit.id in current if unit.variant is None else _current(workspace, unit, inputs, force)
             (unchanged if fresh else to_build).append((unit, inputs))
         # A report whose own set is current but one of whose variants is not is checked too.
-        check_all(list({u.id: u for u, _ in to_build if u.id in current}.values()), warnings)
+        check_all(list({u.id: u for u, _ in to_build if u.id in current}.values()), warnings, invalid)
+        to_build = [(unit, inputs) for unit, inputs in to_build if unit.id not in invalid]
 
-        records = [_unchanged(workspace, unit) for unit, _ in unchanged]
+        records = [_unchanged(workspace, unit) for unit, _ in unchanged if unit.id not in invalid]
+        records += [_invalid(source, invalid[source.id]) for source in sources if source.id in invalid]
         outcomes = {outcome.report_id: outcome for outcome, _ in records}
         history.record_many(run_id, [record for _, record in records])
         publisher = _Publisher(workspace, run, run_id, keep, {str(u.set_id): i for u, i in to_build}, variants)
@@ -215,9 +234,14 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
     for set_id in never_started:  # a stop came first
         outcomes[set_id] = Outcome(set_id, "stopped", error=STOPPED)
     history.record_many(run_id, [_record(outcomes[s]) for s in never_started])
-    if any(o.status == "built" for o in outcomes.values()) or not workspace.index_page.exists():
+    if any(o.status == "built" for o in outcomes.values()) or (
+            not workspace.index_page.exists() and any(o.status == "unchanged" for o in outcomes.values())):
         write_index(workspace.output_dir)  # the page a salesperson opens in the shared folder
-    return BuildResult(run_id, [outcomes[str(u.set_id)] for u, _ in units], warnings)
+    sets: dict[str, list[str]] = {}
+    for unit, _ in units:
+        sets.setdefault(unit.id, []).append(str(unit.set_id))
+    order = [set_id for s in sources for set_id in ([str(s.set_id)] if s.id in invalid else sets[s.id])]
+    return BuildResult(run_id, [outcomes[set_id] for set_id in order], warnings)
 
 
 @contextlib.contextmanager
@@ -233,10 +257,10 @@ def _worker_pool(workers: Workers, pending: int, formats: tuple[str, ...]):
         executors.stop_pool(pool)
 
 
-def _variants(workspace: Workspace, sources: list[ReportSource], current: set[str],
-              warnings: list[Problem]) -> dict[str, list[str]]:
+def _variants(workspace: Workspace, sources: list[ReportSource], current: set[str], warnings: list[Problem],
+              invalid: dict[str, list[Problem]]) -> dict[str, list[str]]:
     """Each report's variant ids: from its data when it changed (checking it), else from its published set."""
-    variants = check_all([s for s in sources if s.id not in current], warnings)
+    variants = check_all([s for s in sources if s.id not in current], warnings, invalid)
     for source in sources:
         if source.id in current:
             variants[source.id] = [v.variant for v in published_variants(workspace, source) if v.variant]
@@ -257,6 +281,12 @@ def _unchanged(workspace: Workspace, unit: ReportSource) -> tuple[Outcome, Repor
     files = published.hashes() if published else {}
     set_id = str(unit.set_id)
     return Outcome(set_id, "unchanged", [folder / name for name in files]), ReportOutcome(set_id, "unchanged", None, files)
+
+
+def _invalid(source: ReportSource, problems: list[Problem]) -> tuple[Outcome, ReportOutcome]:
+    """An invalid report's outcome and history row: its problems, one per line; its sets stay as they were."""
+    set_id, error = str(source.set_id), "\n".join(str(p) for p in problems)
+    return Outcome(set_id, "invalid", error=error, problems=problems), ReportOutcome(set_id, "invalid", error, {})
 
 
 def _record(outcome: Outcome) -> ReportOutcome:

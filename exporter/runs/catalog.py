@@ -71,7 +71,16 @@ class LoadedReport:
 
 
 def discover(workspace: Workspace) -> list[ReportSource]:
-    """Return the report data files of *workspace*, sorted by id."""
+    """Return the report data files of *workspace*, sorted by id; raise `DataError` for a stray file."""
+    sources, problems = discover_all(workspace)
+    if problems:
+        raise DataError(problems)
+    return sources
+
+
+def discover_all(workspace: Workspace) -> tuple[list[ReportSource], list[Problem]]:
+    """Return the report data files of *workspace*, sorted by id, and the problems of files that
+    cannot be reports (a name that is no report id, a link leading outside the folder)."""
     reports_dir = workspace.reports_dir
     if not reports_dir.is_dir():
         raise UsageError(f"no reports folder: {reports_dir} does not exist")
@@ -88,9 +97,7 @@ def discover(workspace: Workspace) -> list[ReportSource]:
             problems.append(Problem(path, None, "", "the file is a link leading outside the reports folder"))
             continue
         sources.append(ReportSource(SetId(path.stem), path))
-    if problems:
-        raise DataError(problems)
-    return sources
+    return sources, problems
 
 
 STARTER_KINDS = ("document", "market")
@@ -126,7 +133,8 @@ def start_report(workspace: Workspace, report_id: str, kind: str = "document") -
 
 
 def report_ids(workspace: Workspace) -> list[str]:
-    return [s.id for s in discover(workspace)]
+    """The ids of the reports found (a stray file in the folder is not one)."""
+    return [s.id for s in discover_all(workspace)[0]]
 
 
 def select(sources: list[ReportSource], ids: tuple[str, ...] | list[str]) -> list[ReportSource]:
@@ -258,20 +266,22 @@ def load_all(sources: list[ReportSource], *, created: dt.datetime | None = None)
     return loaded
 
 
-def check_all(sources: list[ReportSource], warnings: list[Problem]) -> dict[str, list[str]]:
-    """Validate every report, keeping only the warnings and variant ids; raise one `DataError` listing all problems."""
-    problems: list[Problem] = []
+def check_all(sources: list[ReportSource], warnings: list[Problem],
+              invalid: dict[str, list[Problem]]) -> dict[str, list[str]]:
+    """Validate every report, keeping the warnings and each valid report's variant ids.
+
+    A report with problems is left out of the result and its problems go to *invalid* (by report
+    id): one analyst's broken file fails that report alone, never the others.
+    """
     variants: dict[str, list[str]] = {}
     for source in sources:
         try:
             validated = check(source)
         except DataError as exc:
-            problems.extend(exc.problems)
+            invalid[source.id] = list(exc.problems)
             continue
         warnings.extend(validated.warnings)
         variants[source.id] = [v.id for v in validated.report.variants]
-    if problems:
-        raise DataError(problems)
     return variants
 
 

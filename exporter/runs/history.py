@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import sqlite3
 from dataclasses import dataclass
 
+from .. import __version__
 from ..core.ids import SetId
 from ..core.statedb import StateDatabase
 
@@ -19,7 +22,10 @@ CREATE TABLE IF NOT EXISTS runs (
     error      TEXT,
     pid        INTEGER,
     job_id     TEXT,                   -- the timetable job of a scheduled run
-    catch_up   INTEGER NOT NULL DEFAULT 0  -- fire times missed during downtime that this run makes up for
+    catch_up   INTEGER NOT NULL DEFAULT 0, -- fire times missed during downtime that this run makes up for
+    duration   REAL,                   -- seconds from start to end
+    host       TEXT,                   -- the machine that ran it
+    version    TEXT                    -- the exporter version that ran it
 );
 CREATE TABLE IF NOT EXISTS outcomes (
     run_id    TEXT NOT NULL REFERENCES runs(run_id),
@@ -52,6 +58,9 @@ class Run:
     job_id: str | None
     catch_up: int
     reports: tuple[ReportOutcome, ...]
+    duration: float | None = None  # seconds; None while running, or for runs recorded before it was kept
+    host: str | None = None
+    version: str | None = None
 
     def as_json(self) -> dict:
         return {
@@ -61,6 +70,9 @@ class Run:
             "catch_up": self.catch_up,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
+            "duration_seconds": self.duration,
+            "host": self.host,
+            "version": self.version,
             "status": self.status,
             "error": self.error,
             "reports": [
@@ -70,11 +82,21 @@ class Run:
         }
 
 
+# Columns added after the first release, with their types: added to an older database when it is opened.
+_ADDED_COLUMNS = {"duration": "REAL", "host": "TEXT", "version": "TEXT"}
+
+
 class RunHistory(StateDatabase):
     """The run history."""
 
     schema = _SCHEMA
     purpose = "run history"
+
+    def migrate(self, conn: sqlite3.Connection) -> None:
+        present = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in present:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")  # fixed names, never data
 
     def start(self, run_id: str, trigger: str, started_at: str, *, job_id: str | None = None,
               catch_up: int = 0) -> None:
@@ -85,9 +107,9 @@ class RunHistory(StateDatabase):
         with self._db() as conn:
             conn.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             conn.execute(
-                "INSERT INTO runs (run_id, trigger, started_at, status, pid, job_id, catch_up) "
-                "VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                (run_id, trigger, started_at, os.getpid(), job_id, catch_up),
+                "INSERT INTO runs (run_id, trigger, started_at, status, pid, job_id, catch_up, host, version) "
+                "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                (run_id, trigger, started_at, os.getpid(), job_id, catch_up, _HOST, __version__),
             )
 
     def skipped(self, run_id: str, trigger: str, at: str, reason: str, *, job_id: str | None = None,
@@ -95,9 +117,9 @@ class RunHistory(StateDatabase):
         """Record a run that did not happen (lock taken, fire time missed, job not startable), so none is lost."""
         with self._db() as conn:
             conn.execute(
-                "INSERT INTO runs (run_id, trigger, started_at, ended_at, status, error, pid, job_id, catch_up) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, trigger, at, at, status, reason, os.getpid(), job_id, catch_up),
+                "INSERT INTO runs (run_id, trigger, started_at, ended_at, status, error, pid, job_id, catch_up, "
+                "duration, host, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                (run_id, trigger, at, at, status, reason, os.getpid(), job_id, catch_up, _HOST, __version__),
             )
 
     def fail_latest_of(self, pid: int, ended_at: str, reason: str) -> int:
@@ -124,11 +146,12 @@ class RunHistory(StateDatabase):
                     rows,
                 )
 
-    def finish(self, run_id: str, ended_at: str, status: str, error: str | None = None) -> None:
+    def finish(self, run_id: str, ended_at: str, status: str, error: str | None = None, *,
+               duration: float | None = None) -> None:
         with self._db() as conn:
             conn.execute(
-                "UPDATE runs SET ended_at = ?, status = ?, error = ? WHERE run_id = ?",
-                (ended_at, status, error, run_id),
+                "UPDATE runs SET ended_at = ?, status = ?, error = ?, duration = ? WHERE run_id = ?",
+                (ended_at, status, error, None if duration is None else round(duration, 3), run_id),
             )
 
     def runs(self, report_id: str | None = None, limit: int = 20) -> list[Run]:
@@ -139,28 +162,33 @@ class RunHistory(StateDatabase):
         with self._db() as conn:
             if report_id is None:
                 rows = conn.execute(
-                    "SELECT run_id, trigger, started_at, ended_at, status, error, job_id, catch_up FROM runs "
+                    f"SELECT {_RUN_COLUMNS} FROM runs "
                     "ORDER BY started_at DESC, run_id DESC LIMIT ?",
                     (limit,),
                 ).fetchall()
             else:
                 rows = conn.execute(
-                    "SELECT DISTINCT r.run_id, r.trigger, r.started_at, r.ended_at, r.status, r.error, r.job_id, r.catch_up "
-                    "FROM runs r "
+                    f"SELECT DISTINCT {_RUN_COLUMNS_R} FROM runs r "
                     f"JOIN outcomes o ON o.run_id = r.run_id WHERE {matching} "
                     "ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?",
                     (*wanted, limit),
                 ).fetchall()
             result = []
-            for run_id, trigger, started, ended, status, error, job_id, catch_up in rows:
+            for run_id, trigger, started, ended, status, error, job_id, catch_up, duration, host, version in rows:
                 outcomes = tuple(
                     ReportOutcome(rid, outcome, err, json.loads(files))
                     for rid, outcome, err, files in conn.execute(
                         f"SELECT report_id, outcome, error, files FROM outcomes WHERE run_id = ? AND {matching} "
                         "ORDER BY report_id", (run_id, *wanted))
                 )
-                result.append(Run(run_id, trigger, started, ended, status, error, job_id, catch_up, outcomes))
+                result.append(Run(run_id, trigger, started, ended, status, error, job_id, catch_up, outcomes,
+                                  duration, host, version))
             return result
+
+
+_RUN_COLUMNS = "run_id, trigger, started_at, ended_at, status, error, job_id, catch_up, duration, host, version"
+_RUN_COLUMNS_R = ", ".join(f"r.{c.strip()}" for c in _RUN_COLUMNS.split(","))
+_HOST = socket.gethostname()
 
 
 def _matching(report_id: str) -> tuple[str, tuple[str, ...]]:

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Protocol, TypeVar
 
 from ..core import logs
 from ..core.errors import DataError, LockBusy, StateError
+from ..core.workspace import Workspace
 from .history import RunHistory
 from .lock import exclusive_run
 
@@ -64,18 +66,29 @@ class Recordable(Protocol):
 R = TypeVar("R", bound=Recordable)
 
 
-def recorded(state: Path, run: RunContext, body: Callable[[RunHistory, str], R]) -> R:
-    """Run *body* holding the run lock, recorded in the history; a run meeting the lock is recorded as skipped."""
+def recorded(state: Path, run: RunContext, body: Callable[[RunHistory, str], R], *,
+             metrics: Workspace | None = None) -> R:
+    """Run *body* holding the run lock, recorded in the history; a run meeting the lock is recorded as skipped.
+
+    With *metrics*, that workspace's metrics textfile is rewritten once the run is in the history,
+    whatever its end; a failure to write it is a warning, never the run's failure.
+    """
     try:
-        with exclusive_run(state, wait=run.wait):
-            return _locked(state, run, body)
-    except LockBusy as exc:  # only acquiring the lock raises it
-        # Recorded without the lock: it only adds a row, and SQLite serialises writers itself.
-        with RunHistory(state) as history:
-            now = run.clock()
-            history.skipped(new_run_id(now), run.trigger, iso(now), str(exc), job_id=run.job_id,
-                            catch_up=run.catch_up)
-        raise
+        try:
+            with exclusive_run(state, wait=run.wait):
+                return _locked(state, run, body)
+        except LockBusy as exc:  # only acquiring the lock raises it
+            # Recorded without the lock: it only adds a row, and SQLite serialises writers itself.
+            with RunHistory(state) as history:
+                now = run.clock()
+                history.skipped(new_run_id(now), run.trigger, iso(now), str(exc), job_id=run.job_id,
+                                catch_up=run.catch_up)
+            raise
+    finally:
+        if metrics is not None:
+            from .metrics import write_after_run  # prometheus_client is loaded only when a run ends
+
+            write_after_run(metrics)
 
 
 def _locked(state: Path, run: RunContext, body: Callable[[RunHistory, str], R]) -> R:
@@ -84,16 +97,21 @@ def _locked(state: Path, run: RunContext, body: Callable[[RunHistory, str], R]) 
         run_id = new_run_id(started)
         history.start(run_id, run.trigger, iso(started), job_id=run.job_id, catch_up=run.catch_up)
         with logs.context(run_id=run_id):
+            clock = time.monotonic()
+
+            def finish(status: str, error: str | None = None) -> None:
+                history.finish(run_id, iso(run.clock()), status, error, duration=time.monotonic() - clock)
+
             try:
                 result = body(history, run_id)
             except DataError as exc:
-                history.finish(run_id, iso(run.clock()), "invalid", str(exc))
+                finish("invalid", str(exc))
                 raise
             except BaseException as exc:
                 try:
-                    history.finish(run_id, iso(run.clock()), "failed", str(exc) or type(exc).__name__)
+                    finish("failed", str(exc) or type(exc).__name__)
                 except StateError:
                     log.debug("cannot record the failed run", exc_info=True)
                 raise
-            history.finish(run_id, iso(run.clock()), result.status)
+            finish(result.status, getattr(result, "error", None))
         return result

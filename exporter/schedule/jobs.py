@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ..core import logs
-from ..core.errors import DataError, ExporterError, UsageError
+from ..core.errors import DataError, ExporterError, LockBusy, UsageError
 from ..core.workspace import Workspace
 from ..runs.build import DEFAULT_KEEP, BuildResult, Delivery, Selection, Workers, run_build
 from ..runs.catalog import report_ids
@@ -15,6 +15,7 @@ from ..runs.history import RunHistory
 from ..runs.record import Clock, RunContext, iso, new_run_id, utc_now
 from .timetable import JobSpec, Timetable, load_timetable, seconds
 from .triggers import fire_times, trigger_for
+from .watch import Alerts, Watch
 
 
 def load_schedule(workspace: Workspace) -> Timetable:
@@ -45,6 +46,8 @@ def run_job_argv(job_id: str, workspace: Workspace, *, trigger: str, executable:
         argv += ["--state-dir", str(where.state_dir)]
     if where.recipients_file is not None:
         argv += ["--recipients", str(where.recipients_file)]
+    if where.metrics_file is not None:
+        argv += ["--metrics-file", str(where.metrics_file)]
     return argv
 
 
@@ -58,13 +61,27 @@ def run_job(workspace: Workspace, job_id: str, *, run: RunContext | None = None,
     run = dataclasses.replace(run or RunContext(), job_id=job_id)
     with logs.context(job_id=job_id):
         try:
-            job = find(load_schedule(workspace), job_id, workspace)
+            timetable = load_schedule(workspace)
+            job = find(timetable, job_id, workspace)
         except (DataError, UsageError) as exc:
             _record_not_started(workspace, run, exc)
+            Watch(workspace, job_id, run, Alerts.salvaged(workspace.schedule, job_id)).could_not_run(exc)
             raise
+        # Pings and failure notices (the timetable's healthcheck_url and owners): never fail the run.
+        watch = Watch(workspace, job_id, run, Alerts.of(timetable, job))
+        watch.started()
         delivery = None if job.deliver_lists is None else Delivery(lists=job.deliver_lists)
-        return run_build(workspace, Selection(job.report_ids, tuple(job.formats or ())),
-                         run=run, workers=workers, delivery=delivery, keep=keep)
+        try:
+            result = run_build(workspace, Selection(job.report_ids, tuple(job.formats or ())),
+                               run=run, workers=workers, delivery=delivery, keep=keep)
+        except LockBusy as exc:  # another run is building: not a failure
+            watch.skipped(exc)
+            raise
+        except Exception as exc:  # the run stopped on an error: told like any failure
+            watch.could_not_run(exc)
+            raise
+        watch.finished(result)
+        return result
 
 
 def _record_not_started(workspace: Workspace, run: RunContext, exc: ExporterError) -> None:
@@ -73,6 +90,9 @@ def _record_not_started(workspace: Workspace, run: RunContext, exc: ExporterErro
     with RunHistory(workspace.state) as history:
         history.skipped(new_run_id(now), run.trigger, iso(now), str(exc), job_id=run.job_id, catch_up=run.catch_up,
                         status="invalid")
+    from ..runs.metrics import write_after_run  # prometheus_client is loaded only when metrics are written
+
+    write_after_run(workspace)  # the textfile counts a run that could not start too
 
 
 @dataclass(frozen=True)

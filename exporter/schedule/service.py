@@ -5,6 +5,10 @@ so that a run past its deadline can be stopped without harming the service. The 
 SQLite in the state folder; one scheduler per state folder, enforced by a lock, because
 APScheduler's persistent stores cannot be shared between schedulers.
 
+SIGHUP syncs the jobs with the timetable again (a reload thread does it: a signal handler must not take
+the scheduler's locks). Under systemd (``Type=notify``, see `.systemd`) the service says READY=1 once
+its jobs are synced, STATUS= after each run, WATCHDOG=1 from the scheduler's loop and STOPPING=1.
+
     timetable ──sync──▶ job store ──APScheduler──▶ scheduled_build(job_id, …) ──▶ exporter run-job (child)
 """
 
@@ -13,19 +17,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from ..core import logs
-from ..core.errors import StateError
+from ..core.errors import DataError, ExporterError, StateError
 from ..core.workspace import Workspace
 from ..runs.history import RunHistory
 from ..runs.lock import SCHEDULER_LOCK_NAME, exclusive_run
 from ..runs.record import Clock, new_run_id, utc_now
 from .jobs import load_schedule, run_job_argv
+from .systemd import WATCHDOG_JOB_ID, Notifier, add_watchdog
 from .timetable import JobSpec, Timetable, seconds
 from .triggers import cron_of, trigger_for
 
@@ -47,22 +54,38 @@ class _Runs:
         self.catch_up: dict[str, int] = {}
         self.stopping = threading.Event()
         self.child_options: list[str] = []  # the service's own log options, passed on to each run
+        self.notifier = Notifier({})  # systemd's, when the service runs under it (Type=notify)
+        self.reload = threading.Event()  # set by SIGHUP: re-read the timetable
+        self.job_count = 0
+        self.last_run = ""  # for systemd's STATUS=: the last run's job, outcome and end time
+        self.clock: Clock = utc_now
+        self.store: Any = None  # the scheduler's job store, for a reload and the watchdog's health check
+        self.metrics_file: Path | None = None  # the service's --metrics-file, passed on to each run
 
 
 _RUNS = _Runs()
 
 
 def run_service(workspace: Workspace, *, child_options: list[str] | tuple[str, ...] = (),
-                clock: Clock = utc_now) -> None:
+                clock: Clock = utc_now, metrics_port: int | None = None, metrics_address: str = "127.0.0.1") -> None:
     """Run the scheduler until SIGTERM or SIGINT; return once the running build has ended.
 
     *child_options* are global command-line options for each run's ``exporter`` child (log format, -q).
+    With *metrics_port*, Prometheus metrics are served on *metrics_address* (computed at each scrape).
     """
     timetable = load_schedule(workspace)
     _RUNS.child_options = list(child_options)
-    with exclusive_run(workspace.state, name=SCHEDULER_LOCK_NAME, what="exporter scheduler"):
+    _RUNS.metrics_file = workspace.absolute().metrics_file
+    _RUNS.notifier, _RUNS.clock, _RUNS.job_count = Notifier.take_from(os.environ), clock, len(timetable.jobs)
+    from ..runs import metrics  # prometheus_client is loaded only when metrics are written or served
+
+    # The metrics endpoint starts before READY is told to systemd: a port in use stops the start (exit 2).
+    with exclusive_run(workspace.state, name=SCHEDULER_LOCK_NAME, what="exporter scheduler"), \
+            metrics.serving(workspace, metrics_port, metrics_address):
         scheduler = _make_scheduler(workspace, timetable, clock)
         _install_signal_handlers(scheduler)
+        _notify_systemd(scheduler)
+        _reload_on_sighup(scheduler, workspace, clock)
         log.info("scheduler started: %d job(s), time zone %s, state %s", len(timetable.jobs), timetable.timezone,
                  workspace.state)
         scheduler.start()  # blocks until a signal shuts it down
@@ -75,7 +98,7 @@ def _make_scheduler(workspace: Workspace, timetable: Timetable, clock: Clock):
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    store = job_store(workspace)
+    store = _RUNS.store = job_store(workspace)
     scheduler = BlockingScheduler(
         jobstores={"default": store},
         # One worker: jobs of this service run one after another instead of meeting the build lock.
@@ -148,7 +171,10 @@ def sync_jobs(scheduler, store, workspace: Workspace, timetable: Timetable, now:
     for stored in store.get_all_jobs():
         if stored.id not in wanted:
             log.info("job %s: removed (no longer in the timetable)", stored.id)
-            store.remove_job(stored.id)
+            if scheduler.running:  # a reload: under the scheduler's lock, not while it dispatches the job
+                scheduler.remove_job(stored.id, "default")
+            else:
+                store.remove_job(stored.id)
     grace = dt.timedelta(seconds=seconds(timetable.misfire_grace))
     for job in timetable.jobs:
         kwargs = job_kwargs(workspace, timetable, job)
@@ -183,6 +209,9 @@ def _missed(stored, now: dt.datetime) -> list[dt.datetime]:
 def _record_not_run(workspace: Workspace, event, clock: Clock) -> None:
     from apscheduler.events import EVENT_JOB_MISSED
 
+    if event.job_id == WATCHDOG_JOB_ID:  # not a run: the previous ping is still waiting on the job store
+        log.warning("systemd watchdog ping late: the previous one has not finished")
+        return
     reason = (
         "fire time missed by more than the misfire grace"
         if event.code == EVENT_JOB_MISSED
@@ -196,6 +225,9 @@ def _record_not_run(workspace: Workspace, event, clock: Clock) -> None:
                             job_id=event.job_id)
     except StateError:
         log.exception("job %s: cannot record the skipped run", event.job_id)
+    from ..runs.metrics import write_after_run
+
+    write_after_run(workspace)  # the textfile counts the skipped run too
 
 
 def _install_signal_handlers(scheduler) -> None:
@@ -204,13 +236,93 @@ def _install_signal_handlers(scheduler) -> None:
             return
         log.info("%s received: no new runs; waiting for the running build", signal.Signals(signum).name)
         _RUNS.stopping.set()
+        _RUNS.notifier.stopping(_status())
         with _RUNS.lock:
             for child in _RUNS.children.values():
                 child.send_signal(signal.SIGTERM)  # the child stops before its next publish
         scheduler.shutdown(wait=False)
 
+    def reload(signum, frame):
+        # Only a flag here: the reload takes the scheduler's locks, which the interrupted loop may hold.
+        if not _RUNS.stopping.is_set():
+            _RUNS.reload.set()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
+
+
+def _notify_systemd(scheduler) -> None:
+    """READY=1 once the scheduler runs its synced jobs; WATCHDOG=1 from its loop (nothing without systemd)."""
+    from apscheduler.events import EVENT_SCHEDULER_STARTED
+
+    scheduler.add_listener(lambda event: _RUNS.notifier.ready(_status()), EVENT_SCHEDULER_STARTED)
+    add_watchdog(scheduler, _RUNS.notifier, _healthy)
+
+
+def _reload_on_sighup(scheduler, workspace: Workspace, clock: Clock) -> None:
+    """A thread that reloads the timetable each time the SIGHUP handler sets the flag."""
+
+    def reload_on_sighup() -> None:
+        while True:
+            _RUNS.reload.wait()
+            _RUNS.reload.clear()
+            if _RUNS.stopping.is_set():
+                return
+            try:
+                _reload(scheduler, workspace, clock)
+            except Exception:  # the thread must live on for the next SIGHUP, and say why this one failed
+                log.exception("timetable reload failed: the jobs run on as they were")
+                _RUNS.notifier.ready(_status("timetable reload failed; jobs unchanged"))
+
+    threading.Thread(target=reload_on_sighup, name="exporter-reload", daemon=True).start()
+
+
+def _reload(scheduler, workspace: Workspace, clock: Clock) -> None:
+    """Re-read the timetable and sync the jobs; a broken timetable leaves the jobs as they are."""
+    log.info("SIGHUP received: reloading the timetable %s", workspace.schedule)
+    _RUNS.notifier.reloading()
+    try:
+        timetable = load_schedule(workspace)
+    except ExporterError as exc:
+        problems = [str(p) for p in exc.problems] if isinstance(exc, DataError) else [str(exc)]
+        for problem in problems:
+            log.error("%s", problem)
+        log.error("timetable not reloaded (%d problem(s)): the jobs run on as they were", len(problems))
+        _RUNS.notifier.ready(_status("timetable reload failed; jobs unchanged"))
+        return
+    before = {job.id: job.kwargs for job in _RUNS.store.get_all_jobs()}
+    sync_jobs(scheduler, _RUNS.store, workspace, timetable, clock().astimezone(timetable.zone))
+    grace = seconds(timetable.misfire_grace)
+    for job in scheduler.get_jobs("default"):
+        if job.misfire_grace_time != grace:  # job_defaults hold the grace read at start-up
+            scheduler.modify_job(job.id, "default", misfire_grace_time=grace)
+        if before.get(job.id) != job.kwargs:
+            log.info("job %s: %s, next run at %s", job.id, "changed" if job.id in before else "added",
+                     job.next_run_time.isoformat(timespec="seconds"))
+    _RUNS.job_count = len(timetable.jobs)
+    log.info("timetable reloaded: %d job(s)", len(timetable.jobs))
+    _RUNS.notifier.ready(_status())
+
+
+def _healthy() -> bool:
+    """Whether the watchdog may ping: not stopping, and the job store answers (a ping proves the loop runs)."""
+    if _RUNS.stopping.is_set():
+        return False
+    try:
+        _RUNS.store.get_next_run_time()
+    except Exception:  # the store's driver errors vary: any of them means no runs are dispatched
+        log.exception("the job store does not answer: no watchdog ping, so systemd restarts the service")
+        return False
+    return True
+
+
+def _status(note: str = "") -> str:
+    """systemd's STATUS= line: the jobs, the last run, and what the service is doing if not just waiting."""
+    last = f"last run: {_RUNS.last_run}" if _RUNS.last_run else "no run yet"
+    if _RUNS.stopping.is_set():  # a run ending after SIGTERM must not make the service look idle again
+        note = "stopping: waiting for the running build"
+    return "; ".join(part for part in (f"{_RUNS.job_count} job(s)", last, note) if part)
 
 
 def _wait_for_children() -> None:
@@ -237,9 +349,21 @@ def scheduled_build(
         return 0
     workspace = Workspace(Path(data_dir), Path(output_dir), Path(state_dir),
                           schedule_file=Path(schedule) if schedule else None,
-                          recipients_file=Path(recipients) if recipients else None)
+                          recipients_file=Path(recipients) if recipients else None,
+                          metrics_file=_RUNS.metrics_file)
     with logs.context(job_id=job_id):
-        return _run_child(job_id, workspace, deadline)
+        code = _run_child(job_id, workspace, deadline)
+    ended = _RUNS.clock().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _RUNS.last_run = f"{job_id} {_outcome(code)} at {ended} (exit {code})"
+    _RUNS.notifier.status(_status())
+    return code
+
+
+_OUTCOMES = {0: "done", 1: "failed", 2: "invalid data", 75: "skipped: another run holds the lock"}
+
+
+def _outcome(code: int) -> str:
+    return _OUTCOMES.get(code, f"stopped by signal {-code}" if code < 0 else "ended")
 
 
 def _run_child(job_id: str, workspace: Workspace, deadline: float) -> int:
@@ -269,7 +393,8 @@ def _run_child(job_id: str, workspace: Workspace, deadline: float) -> int:
     finally:
         with _RUNS.lock:
             _RUNS.children.pop(job_id, None)
-    outcome = {0: "done", 1: "failed", 2: "invalid data", 75: "skipped: another run holds the lock"}
-    level = logging.INFO if child.returncode == 0 else logging.WARNING
-    log.log(level, "job %s: run %s (exit %d)", job_id, outcome.get(child.returncode, "ended"), child.returncode)
+    # A run that failed or could not start (invalid data) is an error to whoever watches the log; one that
+    # met the lock is not, as the next fire time tries again.
+    level = {0: logging.INFO, 75: logging.WARNING}.get(child.returncode, logging.ERROR)
+    log.log(level, "job %s: run %s (exit %d)", job_id, _outcome(child.returncode), child.returncode)
     return child.returncode

@@ -17,9 +17,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, fi
 
 from ..core.errors import DataError, Problem
 from ..core.formats import FORMATS
-from ..core.model import Id
+from ..core.model import Id, Owners
 from ..source.reader import read_yaml
 from ..source.validate import parse_model
+from .pings import check_setting
 
 _DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -31,6 +32,9 @@ def _duration(value: str) -> str:
 
 
 Duration = Annotated[StrictStr, AfterValidator(_duration), Field(description="A number and a unit: 30s, 15m, 6h, 1d.")]
+# The URL usually holds a secret token: `${NAME}` takes it from the environment at each run.
+PingUrl = Annotated[StrictStr, AfterValidator(check_setting), Field(description=(
+    "Health-check ping URL (healthchecks.io, Cronitor), or ${VARIABLE} naming one in the environment."))]
 if TYPE_CHECKING:  # a Literal built at runtime is not a type to a type checker
     FormatName = str
 else:
@@ -60,6 +64,9 @@ class JobSpec(_Strict):
     deliver: Literal["all"] | list[Id] | None = Field(
         default=None, description="Distribution lists to deliver to after the build (recipients.yaml)."
     )
+    healthcheck_url: PingUrl | None = Field(default=None, repr=False,  # it may hold a token
+                                            description="This job's check, over the timetable's.")
+    owners: Owners = []  # mailed about this job's failures, with the timetable's owners
 
     @field_validator("cron")
     @classmethod
@@ -102,6 +109,9 @@ class Timetable(_Strict):
         default="6h", description="How late a missed run may still start (after downtime)."
     )
     run_deadline: Duration = Field(default="1h", description="A run still going after this is stopped.")
+    healthcheck_url: PingUrl | None = Field(default=None, repr=False,  # it may hold a token
+                                            description="The check every job pings, unless it has its own.")
+    owners: Owners = []  # mailed about every job's failures
     jobs: list[JobSpec] = Field(min_length=1)
 
     @field_validator("timezone")

@@ -1,0 +1,225 @@
+"""Health-check pings of scheduled runs, received by a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from exporter.runs.lock import exclusive_run
+from exporter.schedule.pings import request_for
+
+from conftest import DATA_DIR
+
+REPORT_ID = "us-intrathecal-pump-market"
+TOKEN = "5f1c2e0a-secret-token"
+
+
+class HealthChecks:
+    """A stand-in healthchecks.io: records every request; ``script`` says how to answer the next ones.
+
+    Steps: "500" (answer 500), "hang" (answer nothing until the test ends); when it runs out, 200 OK.
+    """
+
+    def __init__(self):
+        self.requests: list[tuple[str, str, str]] = []  # (method, path, body)
+        self.script: list[str] = []
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        watch = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                with watch.lock:
+                    watch.requests.append((self.command, self.path, body))
+                    step = watch.script.pop(0) if watch.script else None
+                if step == "hang":
+                    watch.release.wait(60)
+                    return
+                self.send_response(500 if step == "500" else 200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ping/{TOKEN}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def paths(self) -> list[str]:
+        return [path.removeprefix(f"/ping/{TOKEN}") or "(success)" for _, path, _ in self.requests]
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hc():
+    server = HealthChecks()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(DATA_DIR, target)
+    return target
+
+
+def run_job(tmp_path: Path, data: Path, schedule: str, job: str = "nightly", **env: str):
+    (tmp_path / "s.yaml").write_text(schedule, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", "run-job", job, "--trigger", "cron", "--data-dir", str(data),
+         "--output-dir", str(tmp_path / "out"), "--schedule", str(tmp_path / "s.yaml")],
+        capture_output=True, text=True, env={**os.environ, "EXPORTER_PING_TIMEOUT": "0.5", **env})
+
+
+def job_pinging(url: str) -> str:
+    return f"timezone: UTC\njobs:\n  - id: nightly\n    cron: \"0 2 * * *\"\n    formats: [txt]\n" \
+           f"    healthcheck_url: {url}\n"
+
+
+def break_report(data: Path) -> None:
+    path = data / "reports" / f"{REPORT_ID}.yaml"
+    path.write_text(path.read_text().replace("as_of: 2026-11-23", "as_of: someday"))
+
+
+def test_a_run_pings_start_then_success(tmp_path, data, hc):
+    done = run_job(tmp_path, data, job_pinging(hc.url))
+    assert done.returncode == 0, done.stderr
+    assert hc.paths() == ["/start", "(success)"]
+    (start_method, _, start_body), (method, _, body) = hc.requests
+    assert start_method == "GET" and start_body == ""
+    assert method == "POST" and body.startswith("run ") and body.endswith(": ok: built 1, unchanged 0")
+    assert TOKEN not in done.stderr
+
+
+def test_a_failed_run_pings_fail_with_a_summary(tmp_path, data, hc):
+    break_report(data)
+    # The timetable's own check, for every job without one.
+    schedule = f"timezone: UTC\nhealthcheck_url: {hc.url}\njobs:\n  - id: nightly\n    every: 1h\n    formats: [txt]\n"
+    done = run_job(tmp_path, data, schedule)
+    assert done.returncode == 1, done.stderr
+    assert hc.paths() == ["/start", "/fail"]
+    method, _, body = hc.requests[1]
+    assert method == "POST"
+    assert "1 failure(s)" in body.splitlines()[0]
+    assert f"{REPORT_ID}: " in body and "as_of" in body and f"{REPORT_ID}.yaml:9" in body
+
+
+def test_a_job_ping_url_wins_over_the_timetable_s(tmp_path, data, hc):
+    schedule = f"timezone: UTC\nhealthcheck_url: http://127.0.0.1:9/never\njobs:\n  - id: nightly\n    every: 1h\n" \
+               f"    formats: [txt]\n    healthcheck_url: {hc.url}\n"
+    done = run_job(tmp_path, data, schedule)
+    assert done.returncode == 0, done.stderr
+    assert hc.paths() == ["/start", "(success)"]
+
+
+def test_a_ping_answered_500_is_tried_again(tmp_path, data, hc):
+    hc.script = ["500", "500"]
+    done = run_job(tmp_path, data, job_pinging(hc.url))
+    assert done.returncode == 0, done.stderr
+    assert hc.paths() == ["/start", "/start", "/start", "(success)"]
+    assert "health-check ping" not in done.stderr  # the third attempt went through: nothing to warn of
+
+
+def test_a_ping_that_never_gets_through_is_a_warning_not_a_failure(tmp_path, data):
+    with socket.socket() as s:  # a port nothing listens on: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = run_job(tmp_path, data, job_pinging(f"http://127.0.0.1:{port}/ping/{TOKEN}"))
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if " WARNING " in line]
+    assert len(warnings) == 2, done.stderr
+    assert "health-check ping start to 127.0.0.1 not received after 3 attempt(s): cannot connect" in warnings[0]
+    assert "health-check ping success to 127.0.0.1 not received after 3 attempt(s)" in warnings[1]
+    assert TOKEN not in done.stderr
+    assert (tmp_path / "out" / REPORT_ID / f"{REPORT_ID}.txt").exists()
+
+
+def test_a_server_that_does_not_answer_is_given_up_after_the_timeout(tmp_path, data, hc):
+    hc.script = ["hang", "hang"]
+    done = run_job(tmp_path, data, job_pinging(hc.url), EXPORTER_PING_TIMEOUT="0.3", EXPORTER_PING_ATTEMPTS="2")
+    assert done.returncode == 0, done.stderr
+    assert hc.paths() == ["/start", "/start", "(success)"]
+    assert "health-check ping start to 127.0.0.1 not received after 2 attempt(s): timed out" in done.stderr
+
+
+def test_the_url_may_come_from_the_environment(tmp_path, data, hc):
+    schedule = job_pinging("${HC_URL}")
+    done = run_job(tmp_path, data, schedule, HC_URL=hc.url)
+    assert done.returncode == 0, done.stderr
+    assert hc.paths() == ["/start", "(success)"]
+    unset = run_job(tmp_path, data, schedule)
+    assert unset.returncode == 0, unset.stderr
+    assert "the variable HC_URL named by healthcheck_url is not set" in unset.stderr
+    assert len(hc.requests) == 2
+
+
+def test_a_run_meeting_the_lock_is_not_a_failure(tmp_path, data, hc):
+    with exclusive_run(tmp_path / "out" / ".exporter"):
+        done = run_job(tmp_path, data, job_pinging(hc.url))
+    assert done.returncode == 75, done.stderr
+    assert hc.paths() == ["/start", "(success)"]
+    assert hc.requests[1][2].startswith("skipped: another exporter run")
+
+
+def test_a_broken_timetable_still_pings_fail(tmp_path, data, hc):
+    schedule = job_pinging(hc.url).replace("timezone: UTC", "timezone: Mars/Olympus")
+    done = run_job(tmp_path, data, schedule)
+    assert done.returncode == 2, done.stderr
+    assert hc.paths() == ["/fail"]
+    assert "unknown time zone 'Mars/Olympus'" in hc.requests[0][2]
+
+
+def test_validate_checks_ping_urls_without_showing_them(tmp_path, data):
+    (tmp_path / "s.yaml").write_text(
+        "timezone: UTC\nhealthcheck_url: ftp://hc.example.com/secret-1\njobs:\n  - id: a\n    every: 1h\n"
+        "    healthcheck_url: https://user:secret-2@hc.example.com/x\n  - id: b\n    every: 1h\n"
+        "    healthcheck_url: ${not a name}\n")
+    done = subprocess.run([sys.executable, "-m", "exporter", "validate", "--data-dir", str(data),
+                           "--schedule", str(tmp_path / "s.yaml")], capture_output=True, text=True)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    where = tmp_path / "s.yaml"
+    assert lines == [
+        f"Error: {where}:2: healthcheck_url: must be an http:// or https:// URL, or ${{VARIABLE}} naming one in the "
+        "environment (the value is not shown: it may hold a token)",
+        f"Error: {where}:6: jobs[0].healthcheck_url: must not hold a user name or password (healthchecks.io and "
+        "Cronitor put the token in the path) (the value is not shown: it may hold a token)",
+        f"Error: {where}:9: jobs[1].healthcheck_url: must be an http:// or https:// URL, or ${{VARIABLE}} naming one "
+        "in the environment (the value is not shown: it may hold a token)",
+    ]
+
+
+@pytest.mark.parametrize(("url", "event", "expected"), [
+    ("https://hc-ping.com/abc", "start", "https://hc-ping.com/abc/start"),
+    ("https://hc-ping.com/abc/", "fail", "https://hc-ping.com/abc/fail"),
+    ("https://hc-ping.com/abc", "success", "https://hc-ping.com/abc"),
+    ("https://cronitor.link/p/KEY/nightly", "start", "https://cronitor.link/p/KEY/nightly?state=run"),
+    ("https://cronitor.link/p/KEY/nightly?env=prod", "success",
+     "https://cronitor.link/p/KEY/nightly?env=prod&state=complete&message=done"),
+    ("https://cronitor.link/p/KEY/nightly", "fail", "https://cronitor.link/p/KEY/nightly?state=fail&message=done"),
+])
+def test_each_service_s_convention(url, event, expected):
+    target, body = request_for(url, event, "done" if event != "start" else "")
+    assert target == expected
+    assert body == (b"done" if "hc-ping" in url and event != "start" else b"")
