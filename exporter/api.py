@@ -8,19 +8,32 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import os
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from .core.errors import DataError, Problem
+from .core.errors import BuildError, DataError, Problem
 from .core.ids import SetId
 from .core.workspace import Workspace
 from .delivery.ledger import Ledger, LedgerEntry
 from .delivery.recipients import LoadedRecipients, load_recipients
 from .runs.build import BuildResult, Delivery, Outcome, Selection, Workers, check_theme_name, run_build, run_deliver
-from .runs.catalog import ListedReport, LoadedReport, discover, list_reports, load, load_all, select, start_report
+from .runs.catalog import (
+    ListedReport,
+    LoadedReport,
+    discover,
+    list_reports,
+    load,
+    load_all,
+    run_queries,
+    select,
+    start_report,
+)
 from .runs.history import Run, RunHistory
 from .runs.record import Clock, RunContext, utc_now
 from .runs.status import Status, status_of
@@ -28,6 +41,7 @@ from .schedule.crontab import crontab_lines
 from .schedule.jobs import JobListing, list_jobs, load_schedule, run_job
 from .schedule.plan import job_plans, scheduler_state
 from .schedule.timetable import LoadedTimetable, load_timetable
+from .source.databases import load_databases
 from .source.schema import json_schema
 from .source.themes import THEME_SUFFIX, load_theme, themes_dir
 
@@ -69,10 +83,20 @@ def validate(workspace: Workspace, ids: tuple[str, ...] | list[str] = (), *, the
     if theme is not None:
         check_theme_name(workspace, theme)
         sources = [dataclasses.replace(s, theme=theme) for s in sources]
-    try:
-        loaded = load_all(select(sources, ids))
-    except DataError as exc:
-        problems.extend(exc.problems)
+    with tempfile.TemporaryDirectory(prefix="exporter-validate-") as snapshots:
+        queried = []
+        databases = functools.cache(lambda: load_databases(workspace.databases, workspace.data_dir))
+        for source in select(sources, ids):  # query tables are checked on their results, as a build would
+            try:
+                queried.append(run_queries(source, databases, Path(snapshots), os.environ))
+            except DataError as exc:
+                problems.extend(p for p in exc.problems if p not in problems)
+            except BuildError as exc:
+                problems.append(Problem(source.path, None, "tables", str(exc)))
+        try:
+            loaded = load_all(queried)
+        except DataError as exc:
+            problems.extend(exc.problems)
     themes = sorted(themes_dir(workspace.data_dir).glob(f"*{THEME_SUFFIX}"))
     for path in themes:  # a theme no report names may still be used by build --theme
         try:
@@ -92,6 +116,7 @@ def validate(workspace: Workspace, ids: tuple[str, ...] | list[str] = (), *, the
             problems.extend(exc.problems)
             return None
 
+    check(workspace.databases, None, lambda path, _: load_databases(path, workspace.data_dir))
     timetable = check(workspace.schedule, workspace.schedule_file, load_timetable)
     recipients = check(workspace.recipients, workspace.recipients_file, load_recipients)
     if timetable is not None:

@@ -72,6 +72,15 @@ def hostile_job() -> RenderJob:
     return make_job(Report.model_validate(hostile_data()))
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server on 127.0.0.1 for the session (a `PostgresServer`, see tests/postgres.py)."""
+    from postgres import running_server
+
+    with running_server() as server:
+        yield server
+
+
 def need(tool: str) -> str:
     """Return the path of a command-line tool the test needs; fail (not skip) when it is missing."""
     path = shutil.which(tool)

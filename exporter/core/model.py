@@ -289,14 +289,47 @@ class TableColumn(Shown):
         return column_format(self.name, self.type, declared)
 
 
+def _sql(value: str) -> str:
+    if not value.strip():
+        raise ValueError("give the query")
+    if "\x00" in value:
+        raise ValueError("the query holds a NUL character")
+    return value
+
+
+class QuerySource(_Strict):
+    """Where a table's rows come from when not from a CSV file: a query of a database of DATA/databases.yaml."""
+
+    database: Annotated[Id, Field(description="A database named in DATA/databases.yaml.")]
+    sql: Annotated[StrictStr, AfterValidator(_sql), Field(max_length=MAX_TEXT, description=(
+        "One SELECT, run read-only; values reach it only as bound parameters (:name)."))]
+
+
+# A bound parameter's name: what SQLAlchemy's text() recognises after a colon.
+PARAM_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+ParamName = Annotated[StrictStr, Field(pattern=PARAM_NAME)]
+ParamValue = StrictStr | StrictInt | Number | dt.date | StrictBool | None
+
+
 class TableSpec(_Strict):
-    """A tabular dataset attached to a report: the CSV file ``<report-id>.<id>.csv`` beside the YAML."""
+    """A tabular dataset attached to a report: the CSV file ``<report-id>.<id>.csv`` beside the YAML, or
+    the result of a query (`source`)."""
 
     id: Id
     title: Line
     columns: Annotated[list[TableColumn], Field(min_length=1, max_length=200)]
     document_rows: Annotated[StrictInt, Field(ge=0, le=MAX_DOCUMENT_ROWS, description=(
         "Rows shown in the DOCX and PDF; a note says how many more the XLSX holds."))] = DEFAULT_DOCUMENT_ROWS
+    source: Annotated[QuerySource | None, Field(description=(
+        "The rows come from this query instead of the CSV file."))] = None
+    params: Annotated[dict[ParamName, ParamValue], Field(max_length=100, description=(
+        "Values bound to the query's :name parameters (as_of and a variant's filters are bound too)."))] = {}
+
+    @model_validator(mode="after")
+    def _params_need_a_query(self):
+        if self.params and self.source is None:
+            raise ValueError("params are for a table with a source (a query)")
+        return self
 
     @model_validator(mode="after")
     def _unique_columns(self):

@@ -14,6 +14,8 @@ REPORTS_SUBDIR = "reports"
 STATE_SUBDIR = ".exporter"
 SCHEDULE_NAME = "schedule.yaml"
 RECIPIENTS_NAME = "recipients.yaml"
+DATABASES_NAME = "databases.yaml"
+SNAPSHOTS_SUBDIR = "tables"
 INDEX_NAME = "index.html"
 METRICS_NAME = "metrics.prom"
 
@@ -48,6 +50,16 @@ class Workspace:
     def metrics(self) -> Path:
         """The Prometheus textfile written after each run (for node_exporter's textfile collector)."""
         return self.metrics_file if self.metrics_file is not None else self.state / METRICS_NAME
+
+    @property
+    def databases(self) -> Path:
+        """The databases that query tables name (DATA/databases.yaml)."""
+        return self.data_dir / DATABASES_NAME
+
+    @property
+    def snapshots(self) -> Path:
+        """Where the results of query tables are kept for a build (STATE/tables/<set>/)."""
+        return self.state / SNAPSHOTS_SUBDIR
 
     @property
     def index_page(self) -> Path:

@@ -32,6 +32,7 @@ from ..publish.files import publish_set, remove_leftovers
 from ..publish.index_page import write_index
 from ..publish.manifest import Inputs, PublishedSet, VariantInfo, file_sha256, is_current
 from ..render import get_renderer, renderer_modules
+from ..source.databases import load_databases
 from ..source.themes import load_theme, theme_files, themes_dir
 from . import executors
 from .catalog import (
@@ -43,6 +44,7 @@ from .catalog import (
     load,
     published_variants,
     report_ids,
+    run_queries,
     select,
     source_date,
     with_published_variants,
@@ -201,6 +203,11 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
     """Build *sources* into the output folder; the caller holds the run lock."""
     epoch = int(created.timestamp()) if created else None
     themes = theme_files(themes_dir(workspace.data_dir))
+    listed = sources
+    broken: dict[str, Outcome] = {}  # sets whose queries failed, by set id
+    queried = functools.partial(_queried, workspace=workspace, databases=_databases(workspace), env=run.env,
+                                broken=broken)
+    sources = [unit for source in sources if (unit := queried(source)) is not None]
     base_inputs = {s.id: inputs_of(s, formats, epoch, themes) for s in sources}
     current = {s.id for s in sources if _current(workspace, s, base_inputs[s.id], force)}
     # Workers start now, while the data is checked.
@@ -208,9 +215,16 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
         warnings: list[Problem] = []
         invalid: dict[str, list[Problem]] = {}
         variants = _variants(workspace, sources, current, warnings, invalid)
-        units = [(unit, dataclasses.replace(base_inputs[unit.id], variant=unit.variant))
-                 for source in sources if source.id not in invalid
-                 for unit in (source, *(source.with_variant(v) for v in variants[source.id]))]
+        units = []
+        for source in sources:
+            if source.id in invalid:
+                continue
+            units.append((source, base_inputs[source.id]))
+            for variant in variants[source.id]:
+                unit = queried(source.with_variant(variant))
+                if unit is not None:  # its own query results (filter parameters): its own inputs
+                    units.append((unit, dataclasses.replace(base_inputs[unit.id], variant=variant)
+                                  if unit.snapshots == source.snapshots else inputs_of(unit, formats, epoch, themes)))
         unchanged: list[tuple[ReportSource, Inputs]] = []
         to_build: list[tuple[ReportSource, Inputs]] = []
         for unit, inputs in units:
@@ -222,6 +236,7 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
 
         records = [_unchanged(workspace, unit) for unit, _ in unchanged if unit.id not in invalid]
         records += [_invalid(source, invalid[source.id]) for source in sources if source.id in invalid]
+        records += [(outcome, _record(outcome)) for outcome in broken.values()]
         outcomes = {outcome.report_id: outcome for outcome, _ in records}
         history.record_many(run_id, [record for _, record in records])
         publisher = _Publisher(workspace, run, run_id, keep, {str(u.set_id): i for u, i in to_build}, variants)
@@ -240,8 +255,30 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
     sets: dict[str, list[str]] = {}
     for unit, _ in units:
         sets.setdefault(unit.id, []).append(str(unit.set_id))
-    order = [set_id for s in sources for set_id in ([str(s.set_id)] if s.id in invalid else sets[s.id])]
+    order = []
+    for s in listed:
+        own = [str(s.set_id)] if s.id in invalid or str(s.set_id) in broken else sets.get(s.id, [])
+        order += own + [b for b in broken if SetId.parse(b).report == s.id and b not in own]
     return BuildResult(run_id, [outcomes[set_id] for set_id in order], warnings)
+
+
+def _databases(workspace: Workspace):
+    """DATA/databases.yaml, read when a query table first needs it, once per build."""
+    return functools.cache(lambda: load_databases(workspace.databases, workspace.data_dir))
+
+
+def _queried(unit: ReportSource, *, workspace: Workspace, databases, env, broken: dict[str, Outcome]
+             ) -> ReportSource | None:
+    """*unit* with its query tables run; None when they failed (its outcome goes to *broken*)."""
+    set_id = str(unit.set_id)
+    try:
+        return run_queries(unit, databases, workspace.snapshots, env)
+    except DataError as exc:
+        broken[set_id] = Outcome(set_id, "invalid", error="\n".join(map(str, exc.problems)), problems=exc.problems)
+    except BuildError as exc:
+        log.debug("queries of %s failed", set_id, exc_info=True)
+        broken[set_id] = Outcome(set_id, "failed", error=str(exc))
+    return None
 
 
 @contextlib.contextmanager

@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +22,10 @@ from ..core.workspace import Workspace
 from ..layout import edition_title, lay_out
 from ..publish.manifest import Inputs, PublishedSet, file_sha256
 from ..render import RenderJob, RenderOptions
+from ..source.databases import Database
 from ..source.datatable import open_tables, table_files
 from ..source.glyphs import describe, undrawable
+from ..source.queries import Located, bind_names, bindings, filter_param, param_problems, snapshot
 from ..source.reader import ParsedYaml, dotted, read_yaml
 from ..source.themes import load_theme, theme_files, themes_dir
 from ..source.validate import Validated, validate
@@ -37,6 +40,8 @@ class ReportSource:
     set_id: SetId
     path: Path
     theme: str | None = None  # a build's --theme, over the report's own
+    # Query tables' results for this set: (table id, CSV snapshot path), written by `run_queries`.
+    snapshots: tuple[tuple[str, Path], ...] = ()
 
     @property
     def themes_dir(self) -> Path:
@@ -53,7 +58,8 @@ class ReportSource:
         return self.set_id.variant
 
     def with_variant(self, variant: str) -> ReportSource:
-        return ReportSource(self.set_id.with_variant(variant), self.path, self.theme)
+        """The variant's set: it shares the report's query results until `run_queries` runs its own."""
+        return ReportSource(self.set_id.with_variant(variant), self.path, self.theme, self.snapshots)
 
     @classmethod
     def at(cls, path: Path) -> ReportSource:
@@ -223,7 +229,8 @@ def load(source: ReportSource, *, created: dt.datetime | None = None) -> LoadedR
                                      f"there is no variant {source.variant!r}")])
     if variant is not None and variant.omit and isinstance(report, Report):
         report = without(report, variant.omit)
-    tables = open_tables(source.path, report.tables, variant.filter if variant else None, theme.glyph_fonts)
+    tables = open_tables(source.path, report.tables, variant.filter if variant else None, theme.glyph_fonts,
+                         dict(source.snapshots))
     try:
         document = lay_out(report, variant=variant, tables=tables, created=created)
     except BuildError:  # a table file changed while it was read
@@ -247,7 +254,7 @@ def check(source: ReportSource) -> Validated:
     validated = validate(doc, theme.glyph_fonts)
     if problems := tool_text_problems(source, doc, validated.report, theme):
         raise DataError(problems)
-    open_tables(source.path, validated.report.tables, fonts=theme.glyph_fonts)
+    open_tables(source.path, validated.report.tables, fonts=theme.glyph_fonts, snapshots=dict(source.snapshots))
     return validated
 
 
@@ -294,6 +301,7 @@ def inputs_of(source: ReportSource, formats: tuple[str, ...], epoch: int | None,
     *themes* is that folder's `theme_files`, hashed once for a whole catalog (fonts are megabytes).
     """
     tables = tuple((path.name, file_sha256(path)) for path in table_files(source.path))
+    tables += tuple((f"query:{table_id}", file_sha256(path)) for table_id, path in source.snapshots)
     if themes is None:
         themes = theme_files(source.themes_dir)
     return Inputs(file_sha256(source.path), formats, epoch, tables, source.variant, themes, source.theme)
@@ -337,3 +345,53 @@ def list_reports(workspace: Workspace) -> list[ListedReport]:
             unit = source.with_variant(variant.id)
             listed.append(ListedReport(str(unit.set_id), edition_title(report, variant), built_at(unit.set_id)))
     return listed
+
+
+def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]], folder: Path,
+                env: Mapping[str, str]) -> ReportSource:
+    """Run the query tables of *unit*'s set into snapshots in *folder*/<set id>/; return the unit with them.
+
+    A report without query tables is returned as it is, unread beyond its YAML. A variant's set runs
+    its own queries only when they use its filter values (else it keeps its report's results). A
+    report whose data is invalid is returned without snapshots: its check says what is wrong. Raise
+    `DataError` for the queries' problems the report can fix, `BuildError` for an unreachable database.
+    *databases* loads DATA/databases.yaml when a query first needs it.
+    """
+    doc = read_yaml(unit.path)
+    raw = doc.data.get("tables") if isinstance(doc.data, dict) else None
+    if not (isinstance(raw, list) and any(isinstance(t, dict) and "source" in t for t in raw)):
+        return unit
+    try:
+        report = validate(doc).report
+    except DataError:
+        return unit
+    variant = next((v for v in report.variants if v.id == unit.variant), None) if unit.variant else None
+    filter_columns = sorted({column for v in report.variants for column in v.filter})
+    filters = {column: (variant.filter.get(column) if variant else None) for column in filter_columns}
+    queried = [(i, spec) for i, spec in enumerate(report.tables) if spec.source is not None]
+    if unit.variant is not None and unit.snapshots and not any(
+            set(bind_names(spec.source.sql)) & {filter_param(c) for c in filter_columns}
+            for _, spec in queried if spec.source is not None):
+        return unit  # the same rows as the report's own set: run once
+    known = databases()
+    problems: list[Problem] = []
+    snapshots = []
+    for index, spec in queried:
+        assert spec.source is not None
+        where = Located(unit.path, doc.line_of(("tables", index, "source")), index, spec)
+        given = bindings(spec, report.as_of, filters)
+        database = known.get(spec.source.database)
+        if database is None:
+            problems.append(where.problem(f"no database {spec.source.database!r} in databases.yaml "
+                                          f"(databases: {', '.join(sorted(known)) or 'none'})", "source.database"))
+            continue
+        if found := param_problems(where, spec, given):
+            problems.extend(found)
+            continue
+        try:
+            snapshots.append((spec.id, snapshot(where, database, given, folder / str(unit.set_id), env)))
+        except DataError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DataError(problems)
+    return dataclasses.replace(unit, snapshots=tuple(snapshots))

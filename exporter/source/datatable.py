@@ -267,13 +267,29 @@ class DataTable:
 
 
 def open_tables(report_path: Path, specs: list[TableSpec], filter: Mapping[str, str] | None = None,
-                fonts: Fonts = None) -> tuple[DataTable, ...]:
+                fonts: Fonts = None, snapshots: Mapping[str, Path] | None = None) -> tuple[DataTable, ...]:
     """Scan every table of a report (for one variant's *filter*); raise `DataError` listing all problems.
 
-    Texts are checked against the PDF's *fonts* (the theme's; None: the default).
+    Texts are checked against the PDF's *fonts* (the theme's; None: the default). A query table
+    (`source`) is read from its snapshot in *snapshots* (by table id), written by `source.queries`;
+    its problems name the report's table and the query's row, not the snapshot file.
     """
-    tables, problems = [], []
-    for spec in specs:
+    tables: list[DataTable] = []
+    problems: list[Problem] = []
+    for index, spec in enumerate(specs):
+        if spec.source is not None:
+            snapshot = (snapshots or {}).get(spec.id)
+            if snapshot is None:
+                raise BuildError(f"{report_path}: table {spec.id!r}: its query has not been run")
+            try:
+                found = scan(snapshot, spec, filter=filter, keep=spec.document_rows, fonts=fonts)
+            except DataError as exc:
+                problems.extend(_as_query_problem(report_path, index, p) for p in exc.problems)
+                continue
+            kept = tuple((n, v) for n, v in (filter or {}).items() if n in {c.name for c in spec.columns})
+            tables.append(DataTable(spec, snapshot.absolute(), found.sha256, found.matched_rows, found.total_rows,
+                                    found.preview, kept))
+            continue
         path = table_path(report_path, spec.id)
         if not path.is_file():
             problems.append(Problem(path, None, "", f"missing: table {spec.id!r} needs this CSV file beside "
@@ -293,3 +309,10 @@ def open_tables(report_path: Path, specs: list[TableSpec], filter: Mapping[str, 
     if problems:
         raise DataError(problems)
     return tuple(tables)
+
+
+def _as_query_problem(report_path: Path, index: int, problem: Problem) -> Problem:
+    """A problem the scan found in a query's snapshot, told of the query: its row (line 1 is the header)."""
+    row = f"row {problem.line - 1} of the query: " if problem.line and problem.line > 1 else ""
+    field = f"tables[{index}].columns.{problem.path}" if problem.path else f"tables[{index}].source"
+    return Problem(report_path, None, field, f"{row}{problem.message}")
