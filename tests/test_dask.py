@@ -312,3 +312,19 @@ def test_workers_must_run_the_same_exporter_version():
         "tcp://b:1 has exporter 0.0.1, tcp://c:1 has no exporter; nothing was built")
     with pytest.raises(BuildError, match=r"^no Dask worker joined the scheduler at tcp://s:1 within 1 s "):
         check_workers(FakeClient({}), "tcp://s:1", 1)
+
+
+@pytest.mark.slow
+def test_query_tables_run_on_the_coordinator_and_the_workers_read_their_results(cluster, tmp_path):
+    """The coordinator runs a report's queries; the workers, which have no database settings, only read the
+    results it wrote (as they read CSV tables). The deliverables equal a local build's."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "sales-pipeline" / "data"
+    epoch = {"SOURCE_DATE_EPOCH": EPOCH}
+    local = exporter("build", "-f", "xlsx", "-f", "docx", "-j", "1", "--data-dir", str(example), "--output-dir",
+                     str(tmp_path / "local"), "crm-accounts", env=epoch)
+    assert local.returncode == 0, local.stderr
+    dask = exporter("build", "-f", "xlsx", "-f", "docx", "--executor", "dask", "--scheduler-address", cluster,
+                    "--data-dir", str(example), "--output-dir", str(tmp_path / "dask"), "crm-accounts", env=epoch)
+    assert dask.returncode == 0, dask.stderr
+    assert digests(tmp_path / "dask") == digests(tmp_path / "local")
+    assert len(digests(tmp_path / "dask")) == 4  # the report's own set and its DACH edition
