@@ -8,6 +8,7 @@ taken from the exporter, so a wrong aggregate fails.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 import shutil
@@ -284,7 +285,7 @@ def line_of(data: Path, needle: str) -> int:
     ("x: Owner, y: {sum: Amount}, by: Stage,", "x: Owner, y: [{sum: Amount}, {count: deals}], by: Stage,",
      "sections[1].sections[0].blocks[0].chart", "by splits one aggregate into series: give y as one aggregate"),
 ])
-def test_a_mistake_is_a_located_error_and_nothing_is_published(tmp_path, old, new, path, message):
+def test_a_mistake_is_a_located_error_and_that_report_alone_is_not_published(tmp_path, old, new, path, message):
     data = bad_report(tmp_path, {old: new})
     result = exporter("validate", "--data-dir", str(data))
     assert result.returncode == 2
@@ -296,9 +297,22 @@ def test_a_mistake_is_a_located_error_and_nothing_is_published(tmp_path, old, ne
     assert any(message in text for text in matching), result.stderr
     assert matching[0].removeprefix("Error: ").startswith(f"{report}:{line}: "), matching[0]
     assert "Traceback" not in result.stderr
+    # build refuses that report alone (exit 1) with the same located lines: no set of it or of its
+    # variant is published; the example's other reports (if any) are built.
     out = tmp_path / "out"
     built = exporter("build", "--data-dir", str(data), "--output-dir", str(out))
-    assert built.returncode == 2 and not (out / REPORT).exists()
+    assert built.returncode == 1, built.stderr
+    assert built.stderr.splitlines() == result.stderr.splitlines()
+    lines = built.stdout.splitlines()
+    assert f"{REPORT}: invalid" in lines and not [line for line in lines if line.startswith(f"{REPORT}.")]
+    others = sorted(p.stem for p in (data / "reports").glob("*.yaml") if p.stem != REPORT)
+    for other in others:
+        assert any(line.startswith(f"{other}: built: ") for line in lines), built.stdout
+    assert not (out / REPORT).exists() and not (out / f"{REPORT}.dach").exists()
+    assert (out / "index.html").exists() == bool(others)  # no index page when nothing was built
+    run = json.loads(exporter("history", "--json", "--output-dir", str(out)).stdout)[0]
+    outcomes = {r["report_id"]: r["outcome"] for r in run["reports"]}
+    assert outcomes[REPORT] == "invalid" and all(outcomes[other] == "built" for other in others)
 
 
 def test_an_empty_table_gives_zero_sums_and_no_mean(tmp_path):

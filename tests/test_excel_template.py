@@ -9,6 +9,7 @@ openpyxl would drop are refused when the theme is checked.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -161,8 +162,18 @@ def test_a_template_the_workbook_could_not_keep_is_a_located_error(tmp_path, pac
     assert result.returncode == 2
     assert f"acme.yaml:19: excel_template: 'corp.xlsx' {message}" in result.stderr
     assert "Traceback" not in result.stderr
+    # build refuses the reports naming the theme (exit 1): every report of the example names it, so
+    # nothing is published.
     build = exporter("build", "--data-dir", str(data), "--output-dir", str(out))
-    assert build.returncode == 2 and not (out / REPORT).exists()
+    ids = sorted(p.stem for p in (data / "reports").glob("*.yaml"))
+    assert REPORT in ids
+    assert all(re.search(r"^theme: acme\b", (data / "reports" / f"{i}.yaml").read_text(), re.MULTILINE) for i in ids)
+    assert build.returncode == 1
+    assert [line for line in build.stdout.splitlines() if not line.startswith("summary: ")] == \
+        [f"{i}: invalid" for i in ids]
+    assert f"acme.yaml:19: excel_template: 'corp.xlsx' {message}" in build.stderr
+    assert "Traceback" not in build.stderr
+    assert not (out / REPORT).exists() and not (out / "index.html").exists()
 
 
 def test_a_template_sheet_named_as_one_of_the_reports_fails_that_report_only(tmp_path):

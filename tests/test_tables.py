@@ -152,7 +152,8 @@ def test_a_bad_table_is_refused_with_its_line_and_column_and_nothing_changes(dat
     else:
         write_csv(path, body, header)
     result = build(data, out, "-f", "pdf")
-    assert result.returncode == 2
+    assert result.returncode == 1  # that report alone is refused: it is the only one here
+    assert result.stdout == f"{REPORT}: invalid\n"
     assert "Traceback" not in result.stderr
     prefix = f"Error: {path}:{line}: {where or '(document)'}: "
     assert any(row.startswith(prefix) and message in row for row in result.stderr.splitlines()), result.stderr
@@ -164,9 +165,10 @@ def test_a_missing_table_file_is_named(data, tmp_path):
     path = data / "reports" / f"{REPORT}.shipments.csv"
     path.unlink()
     result = build(data, tmp_path / "out")
-    assert result.returncode == 2
+    assert result.returncode == 1 and result.stdout == f"{REPORT}: invalid\n"
     assert f"Error: {path}: (document): missing: table 'shipments' needs this CSV file" in result.stderr
-    assert not (tmp_path / "out" / REPORT).exists()
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / REPORT).exists() and not (tmp_path / "out" / "index.html").exists()
 
 
 def test_a_table_file_linking_out_of_the_reports_folder_is_refused(data, tmp_path):
@@ -175,8 +177,10 @@ def test_a_table_file_linking_out_of_the_reports_folder_is_refused(data, tmp_pat
     shutil.move(path, outside)
     path.symlink_to(outside)
     result = build(data, tmp_path / "out")
-    assert result.returncode == 2
-    assert "link leading outside the reports folder" in result.stderr
+    assert result.returncode == 1 and result.stdout == f"{REPORT}: invalid\n"
+    assert f"Error: {path}: (document): the file is a link leading outside the reports folder" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / REPORT).exists() and not (tmp_path / "out" / "index.html").exists()
 
 
 def test_a_table_spec_is_validated_with_its_field_path(data, tmp_path):
@@ -230,9 +234,12 @@ def test_csv_quirks_of_real_exports_are_read_as_meant(data, tmp_path):
 
     body[3][3] = "１２.５"  # full-width digits: the PDF font would draw boxes
     write_csv(path, body)
+    before = snapshot(out)
     refused = build(data, out)
-    assert refused.returncode == 2
+    assert refused.returncode == 1 and refused.stdout == f"{REPORT}: invalid\n"
     assert f"Error: {path}:6: Units: '１２.５' is not a number" in refused.stderr  # row 1 spans two lines
+    assert "Traceback" not in refused.stderr
+    assert snapshot(out) == before  # the sets built above (and the variant's) stay as they were
 
 
 def test_a_blank_line_inside_a_table_is_refused_but_an_empty_one_column_row_is_a_row(data, tmp_path):
@@ -241,8 +248,9 @@ def test_a_blank_line_inside_a_table_is_refused_but_an_empty_one_column_row_is_a
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     path.write_text("".join(lines[:3] + ["\r\n"] + lines[3:]), encoding="utf-8")
     refused = build(data, tmp_path / "out")
-    assert refused.returncode == 2
+    assert refused.returncode == 1 and refused.stdout == f"{REPORT}: invalid\n"
     assert f"Error: {path}:4: (document): blank line: every row must have all its fields" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "out" / REPORT).exists()
 
     yaml = data / "reports" / f"{REPORT}.yaml"
     text = yaml.read_text(encoding="utf-8")

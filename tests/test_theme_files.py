@@ -151,9 +151,24 @@ def test_a_broken_theme_is_a_located_error_naming_the_report_too(tmp_path, old, 
     report = data / "reports" / f"{REPORT}.yaml"
     assert f"{report}:5: theme: theme 'acme' cannot be used" in result.stderr
     assert "Traceback" not in result.stderr
+    # build refuses the reports naming that theme, alone (exit 1), with the same located lines; a report
+    # that does not use the theme is built.
+    shutil.copy(DATA_DIR / "reports" / f"{MARKET}.yaml", data / "reports")
     out = tmp_path / "out"
-    assert exporter("build", "--data-dir", str(data), "--output-dir", str(out)).returncode == 2
-    assert not (out / REPORT).exists()
+    built = exporter("build", "-f", "txt", "--data-dir", str(data), "--output-dir", str(out))
+    assert built.returncode == 1, built.stderr
+    assert message in built.stderr and f"{report}:5: theme: theme 'acme' cannot be used" in built.stderr
+    assert all(line.startswith("Error: ") for line in built.stderr.splitlines()), built.stderr
+    assert "Traceback" not in built.stderr
+    naming = [p.stem for p in (data / "reports").glob("*.yaml")
+              if re.search(r"^theme: acme\b", p.read_text(encoding="utf-8"), re.MULTILINE)]
+    assert REPORT in naming
+    for report_id in naming:  # every report naming the theme is refused, and none of its sets is published
+        assert f"{report_id}: invalid" in built.stdout.splitlines()
+        assert not [p for p in out.iterdir() if p.name == report_id or p.name.startswith(f"{report_id}.")]
+    assert f"{MARKET}: built: {out / MARKET / f'{MARKET}.txt'}" in built.stdout.splitlines()
+    assert not (out / REPORT).exists() and not (out / f"{REPORT}.dach").exists()
+    assert (out / MARKET / f"{MARKET}.txt").is_file()
 
 
 def test_a_report_naming_a_missing_theme_is_refused_at_its_line(tmp_path):

@@ -159,10 +159,12 @@ def test_bad_variants_are_refused_with_their_field_path(data, tmp_path, edit, wh
     yaml = data / "reports" / f"{REPORT}.yaml"
     yaml.write_text(yaml.read_text(encoding="utf-8").replace(edit, replacement), encoding="utf-8")
     result = build(data, tmp_path / "out")
-    assert result.returncode == 2
+    assert result.returncode == 1  # the report is refused alone; it is the only one, so nothing is built
+    assert result.stdout == f"{REPORT}: invalid\n"
     line = max(n for n, text in enumerate(yaml.read_text().splitlines(), 1) if replacement in text)
     assert f"Error: {yaml}:{line}: {where}: {message}" in result.stderr, result.stderr
-    assert not (tmp_path / "out" / REPORT).exists()
+    assert "Traceback" not in result.stderr
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name != ".exporter"]  # no set, no variant, no index
 
 
 def test_list_shows_each_edition(data, tmp_path):
