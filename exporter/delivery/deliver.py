@@ -18,8 +18,9 @@ from ..core.ids import SetId
 from ..core.workspace import Workspace
 from ..publish.files import atomic_write
 from ..publish.manifest import PublishedSet
+from .channel import DeliveryError, Parcel, TemporaryDeliveryError
 from .ledger import Ledger
-from .mail import Attachment, PermanentMailError, TemporaryMailError, build_message, message_id_for, send, smtp_settings
+from .mail import Attachment, PermanentMailError, SmtpSettings, build_message, message_id_for, send, smtp_settings
 from .recipients import DistributionList, LoadedRecipients
 
 log = logging.getLogger(__name__)
@@ -29,22 +30,14 @@ log = logging.getLogger(__name__)
 class DeliveryOutcome:
     report_id: str
     list_id: str
-    channel: str  # email | drop
+    channel: str  # email | drop | webhook | sftp
     status: str  # sent | unchanged | failed | planned
     target: str
     error: str | None = None
     attempts: int = 0
 
 
-@dataclass(frozen=True)
-class _Published:
-    set_id: SetId
-    manifest: PublishedSet
-    files: list[tuple[str, str, Path]]  # (format, name, path)
-    content: str
-
-
-def _published(workspace: Workspace, set_id: SetId, formats: list[str] | None) -> _Published:
+def _published(workspace: Workspace, set_id: SetId, formats: list[str] | None) -> Parcel:
     """Return the current set *set_id*, checked against its manifest; raise `ValueError` if unusable."""
     folder = workspace.set_folder(set_id)
     manifest = PublishedSet.read(folder)
@@ -56,7 +49,52 @@ def _published(workspace: Workspace, set_id: SetId, formats: list[str] | None) -
     wanted = formats or list(manifest.files)
     files = [(fmt, manifest.files[fmt].name, folder / manifest.files[fmt].name) for fmt in wanted]
     key = "\n".join(f"{name} {manifest.files[fmt].sha256}" for fmt, name, _ in files)
-    return _Published(set_id, manifest, files, hashlib.sha256(key.encode()).hexdigest())
+    return Parcel(set_id, manifest, files, hashlib.sha256(key.encode()).hexdigest())
+
+
+@dataclass(frozen=True)
+class Route:
+    """One channel of one list: how it is named in outcomes and the history, and how a parcel goes out."""
+
+    channel: str  # email | drop | webhook | sftp
+    target: str  # what people reading the history see (addresses, a folder, a host): never a secret
+    send: Callable[[Parcel], int]  # returns the attempts made; raises DeliveryError or OSError
+
+
+@dataclass
+class _Context:
+    """What the senders of one `deliver` share: the environment, the clock, SMTP settings read once."""
+
+    workspace: Workspace
+    recipients: LoadedRecipients
+    env: Mapping[str, str]
+    clock: Callable[[], dt.datetime]
+    sleep: Callable[[float], None] | None
+    smtp: SmtpSettings | None = None
+    smtp_error: str | None = None
+
+    def smtp_settings(self) -> SmtpSettings:
+        if self.smtp is None and self.smtp_error is None:
+            try:
+                self.smtp = smtp_settings(self.env)
+            except UsageError as exc:
+                self.smtp_error = str(exc)
+        if self.smtp_error is not None:
+            raise PermanentMailError(self.smtp_error)
+        assert self.smtp is not None
+        return self.smtp
+
+
+def _routes(item: DistributionList, context: _Context) -> list[Route]:
+    """The channels of list *item*, in the order they are tried."""
+    routes = []
+    if item.email:
+        routes.append(Route("email", ", ".join(item.email),
+                            lambda parcel: _email(parcel, item, context.smtp_settings(), context.clock, context.sleep)))
+    drop = context.recipients.drop_folder(item, context.workspace.output_dir)
+    if drop is not None:
+        routes.append(Route("drop", str(drop), lambda parcel: _drop(parcel, drop)))
+    return routes
 
 
 def deliver(
@@ -66,8 +104,7 @@ def deliver(
 ) -> list[DeliveryOutcome]:
     """Deliver every wanted report to every list; return one outcome per report, list and channel."""
     outcomes: list[DeliveryOutcome] = []
-    settings = None
-    settings_error: str | None = None
+    context = _Context(workspace, recipients, env, clock, sleep)
     editions = {s: _edition_lists(workspace, s) for s in set_ids}
     known = {item.id for item in recipients.recipients.lists}
     every_list = {item.id for item in lists} == known  # with --list, other lists are not this run's business
@@ -77,51 +114,38 @@ def deliver(
                 outcomes.append(DeliveryOutcome(str(set_id), name, "-", "failed", "-",
                                                 f"the variant names list {name!r}, which {recipients.path} lacks"))
     for item in lists:
-        drop = recipients.drop_folder(item, workspace.output_dir)
-        channels = ([("email", ", ".join(item.email))] if item.email else []) + (
-            [("drop", str(drop))] if drop is not None else [])
+        routes = _routes(item, context)
         wanted = [s for s in set_ids if (item.wants(s.report) if editions[s] is None else item.id in (editions[s] or ()))]
         for set_id in wanted:
             report_id = str(set_id)
             try:
-                published = _published(workspace, set_id, item.formats)
+                parcel = _published(workspace, set_id, item.formats)
             except ValueError as exc:
-                outcomes += [DeliveryOutcome(report_id, item.id, ch, "failed", target, str(exc)) for ch, target in channels]
+                outcomes += [DeliveryOutcome(report_id, item.id, r.channel, "failed", r.target, str(exc)) for r in routes]
                 continue
-            for channel, target in channels:
-                outcome = DeliveryOutcome(report_id, item.id, channel, "planned", target)
+            for route in routes:
+                outcome = DeliveryOutcome(report_id, item.id, route.channel, "planned", route.target)
                 outcomes.append(outcome)
-                if ledger.status(report_id, published.content, item.id, channel) == "sent":
+                if ledger.status(report_id, parcel.content, item.id, route.channel) == "sent":
                     outcome.status = "unchanged"
                     continue
                 if dry_run:
                     continue
                 now = clock().isoformat(timespec="seconds")
-                ledger.mark(report_id, published.content, item.id, channel, "sending", at=now, run_id=run_id,
-                            target=target)
-                if channel == "email" and settings is None and settings_error is None:
-                    try:
-                        settings = smtp_settings(env)
-                    except UsageError as exc:
-                        settings_error = str(exc)
+                ledger.mark(report_id, parcel.content, item.id, route.channel, "sending", at=now, run_id=run_id,
+                            target=route.target)
                 try:
-                    if channel == "drop":
-                        assert drop is not None  # the drop channel exists only with a folder
-                        _drop(published, drop)
-                    elif settings_error:
-                        raise PermanentMailError(settings_error)
-                    else:
-                        outcome.attempts = _email(published, item, settings, clock, sleep)
-                except (PermanentMailError, TemporaryMailError, OSError) as exc:
+                    outcome.attempts = route.send(parcel)
+                except (DeliveryError, OSError) as exc:
                     outcome.status, outcome.error = "failed", _describe(exc)
-                    outcome.attempts = outcome.attempts or getattr(exc, "attempts", 1)
+                    outcome.attempts = getattr(exc, "attempts", 1) or 1
                 else:
                     outcome.status = "sent"
                     outcome.attempts = outcome.attempts or 1
-                ledger.mark(report_id, published.content, item.id, channel, outcome.status,
-                            at=clock().isoformat(timespec="seconds"), run_id=run_id, target=target,
+                ledger.mark(report_id, parcel.content, item.id, route.channel, outcome.status,
+                            at=clock().isoformat(timespec="seconds"), run_id=run_id, target=route.target,
                             attempts=outcome.attempts, error=outcome.error)
-                log.debug("%s: %s: %s: %s", report_id, item.id, channel, outcome.status)
+                log.debug("%s: %s: %s: %s", report_id, item.id, route.channel, outcome.status)
     return outcomes
 
 
@@ -138,20 +162,21 @@ def _edition_lists(workspace: Workspace, set_id: SetId) -> list[str] | None:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and not isinstance(exc, (PermanentMailError, TemporaryMailError)):
+    if isinstance(exc, OSError) and not isinstance(exc, DeliveryError):
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror or exc}"
-    if isinstance(exc, TemporaryMailError):
+    if isinstance(exc, TemporaryDeliveryError):
         return f"gave up after retries: {exc}"
     return str(exc)
 
 
-def _drop(published: _Published, folder: Path) -> None:
+def _drop(published: Parcel, folder: Path) -> int:
     for _, name, path in published.files:
         atomic_write(folder / name, path.read_bytes())
+    return 1
 
 
-def _email(published: _Published, item: DistributionList, settings, clock, sleep) -> int:
+def _email(published: Parcel, item: DistributionList, settings, clock, sleep) -> int:
     manifest = published.manifest
     message = build_message(
         settings=settings,

@@ -22,6 +22,7 @@ from ..core.errors import UsageError
 from ..core.formats import FORMATS
 from ..core.messages import DEFAULT_LANGUAGE, Words, locale_name
 from ..core.numbers import long_date
+from .channel import PermanentDeliveryError, TemporaryDeliveryError
 
 
 def body_text(*, title: str, as_of: str, publisher: str, headline: str, attachments: str, words: Words) -> str:
@@ -97,16 +98,12 @@ class Attachment:
     data: bytes
 
 
-class PermanentMailError(Exception):
+class PermanentMailError(PermanentDeliveryError):
     """The server refused for good (5xx), or the message cannot be sent as it is."""
 
-    attempts: int  # set by `send` when it gives up
 
-
-class TemporaryMailError(Exception):
+class TemporaryMailError(TemporaryDeliveryError):
     """A failure worth retrying: a 4xx reply, a dropped connection, a timeout."""
-
-    attempts: int  # set by `send` when it gives up
 
 
 def build_message(

@@ -1,0 +1,45 @@
+"""What every delivery channel (email, drop folder, webhook, SFTP) shares: the set it sends and how it fails.
+
+A channel's sender takes the list's settings for it and a `Parcel` (one published set, checked
+against its manifest) and returns the attempts it made; it raises `TemporaryDeliveryError` once its
+retries are used up on something that may pass (a timeout, a refused connection, a 5xx),
+`PermanentDeliveryError` for what will not (a 4xx, a refused login, a changed host key), or
+`OSError` for a local file problem. The ledger (`ledger.py`) records each outcome; a failed channel
+is tried again, alone, by the next `deliver`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.ids import SetId
+from ..publish.manifest import PublishedSet
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver."""
+
+    attempts: int = 1  # set by the sender when it gives up
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """A failure worth retrying later: a timeout, a dropped or refused connection, a 5xx or 4xx-temporary reply."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The other side refused for good, or the parcel cannot be sent as it is."""
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """One published set as a channel sends it."""
+
+    set_id: SetId
+    manifest: PublishedSet
+    files: list[tuple[str, str, Path]]  # (format, file name, path)
+    content: str  # sha256 over the files' names and hashes: the ledger's key, and a stable message id
+
+    @property
+    def title(self) -> str:
+        return self.manifest.title or str(self.set_id)
