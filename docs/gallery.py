@@ -50,6 +50,8 @@ LEGEND = ("Reported", "Derived (estimate)")
 CAPTION_PATTERN = re.compile(r"market size, \d{4} ?- ?\d{4}", re.IGNORECASE)
 # The example's first chart, as examples/sales-pipeline/data/reports/sales-pipeline.yaml titles it.
 EXAMPLE_CAPTION = "Amount by stage"
+EXAMPLE_ID = "sales-pipeline"  # the example's main report (crm-accounts beside it reads the same deals from SQL)
+MAIL_WIDTH = (390, 760)  # a phone's viewport, CSS pixels
 
 
 class GalleryError(Exception):
@@ -318,16 +320,21 @@ def labels(pdfs: dict[str, Path]) -> dict[str, str]:
 
 
 def xlsx_chart_page(tools: Tools, subject: Subject, pdfs: dict[str, Path], plan: Plan, name: str, what: str) -> None:
-    """The workbook: the Summary sheet is page 1, the chart's sheet a later page (found by the chart's title)."""
+    """The workbook: the Summary sheet (page 1, or after a theme's Excel template's cover sheet), then the chart's
+    sheet, a later page found by the chart's title."""
     label = labels(pdfs)["xlsx"]
     texts = page_texts(tools, pdfs["xlsx"])
-    check_first_page(texts, subject.expected.title, f"{label} (Summary)")
-    if len(texts) < 2:
+    title = (subject.expected.title or "").lower()
+    summary = next((n for n, text in enumerate(texts, 1) if title and title in text.lower()), 1)
+    check_first_page(texts[summary - 1:], subject.expected.title, f"{label} (Summary)")
+    if len(texts) < summary + 1:
         raise GalleryError(f"{label}: the workbook printed on one page; expected the Summary sheet, then the chart's sheet")
-    page = chart_page(subject, texts, label, first=2)
+    page = chart_page(subject, texts, label, first=summary + 1)
     if not subject.shows_chart(texts[page - 1]):
         print(f"warning: {label}: page {page} does not look like the {what}", file=sys.stderr)
-    plan.append((f"{subject.prefix}xlsx-summary.png", "xlsx", 1, "Summary sheet"))
+    if summary > 1:
+        plan.append((f"{subject.prefix}xlsx-cover.png", "xlsx", 1, "the Excel template's cover sheet"))
+    plan.append((f"{subject.prefix}xlsx-summary.png", "xlsx", summary, "Summary sheet"))
     plan.append((f"{subject.prefix}{name}", "xlsx", page, what))
 
 
@@ -384,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out.resolve()
         market_dir = ROOT / "data"
         market_id = args.report or default_report_id(market_dir)
-        example_id = default_report_id(EXAMPLE_DATA)
+        example_id = EXAMPLE_ID
         market = Subject(
             market_dir, "", CAPTION_PATTERN, LEGEND,
             expected_texts(market_dir / "reports" / f"{market_id}.yaml"),
@@ -418,10 +425,44 @@ def main(argv: list[str] | None = None) -> int:
                     if size >= SIZE_LIMIT:
                         print(f"warning: {name} is {size / 1024:.0f} KB, over the {SIZE_LIMIT // 1024} KB aim",
                               file=sys.stderr)
+            mail_png(work / "build-example" / example_id, out / "example-mail-phone.png", work)
     except GalleryError as exc:
         print(f"gallery: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def mail_png(folder: Path, target: Path, work: Path) -> None:
+    """The mail a list receives for the set in *folder* (its first edition), as headless Chromium shows it on a phone."""
+    import base64
+
+    sys.path.insert(0, str(ROOT))
+    from exporter.core.messages import Words
+    from exporter.delivery.mail import size_text
+    from exporter.delivery.mailbody import CHART_ID, compose
+    from exporter.publish.manifest import PublishedSet
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        print("warning: chromium is not installed; the mail's picture is left out", file=sys.stderr)
+        return
+    manifest = PublishedSet.read(folder)
+    if manifest is None:
+        raise GalleryError(f"no manifest in {folder}")
+    body = compose(title=manifest.title, edition="", as_of=manifest.as_of, publisher=manifest.publisher,
+                   headline=manifest.headline, summary=manifest.summary, previous=None, previous_as_of="",
+                   attachments=[(f.name, size_text(f.size or 0)) for f in manifest.files.values()],
+                   links=None, words=Words(), accent=str(manifest.summary.get("accent", "")))
+    html = body.html
+    if body.chart_png:  # as a mail client shows it: the picture from the message itself
+        html = html.replace(f"cid:{CHART_ID}", "data:image/png;base64," + base64.b64encode(body.chart_png).decode())
+    page = work / "mail.html"
+    page.write_text(html, encoding="utf-8")
+    width, height = MAIL_WIDTH
+    run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+         f"--user-data-dir={work / 'chromium'}", f"--screenshot={target}", f"--window-size={width},{height}",
+         page.as_uri()], what="rendering the mail in Chromium")
+    print(f"wrote {target} (the mail's HTML in Chromium, {width}x{height} px)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ A re-sent email carries the same Message-ID, so mail systems and readers can tel
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import dataclass
 
 from ..core.statedb import StateDatabase
@@ -24,6 +26,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     run_id      TEXT,              -- the run that last tried it
     target      TEXT,              -- addresses or folder, for people reading the history
     updated_at  TEXT NOT NULL,
+    summary     TEXT,              -- JSON: the set's as-of date and summary when sent (what the next mail compares)
     PRIMARY KEY (report_id, content, list_id, channel)
 );
 -- Every outcome of every run, for the history (the ledger above keeps only the latest state).
@@ -66,6 +69,24 @@ class Ledger(StateDatabase):
     schema = _SCHEMA
     purpose = "delivery ledger"
 
+    def migrate(self, conn: sqlite3.Connection) -> None:
+        if "summary" not in {row[1] for row in conn.execute("PRAGMA table_info(deliveries)")}:
+            conn.execute("ALTER TABLE deliveries ADD COLUMN summary TEXT")
+
+    def last_sent_summary(self, report_id: str, list_id: str, channel: str, other_than: str) -> dict | None:
+        """What the set last sent to *list_id* by *channel* said (its as-of date and summary), if another was sent."""
+        with self._db() as conn:
+            row = conn.execute(
+                "SELECT summary FROM deliveries WHERE report_id = ? AND list_id = ? AND channel = ? "
+                "AND status = 'sent' AND content <> ? AND summary IS NOT NULL ORDER BY updated_at DESC, rowid DESC "
+                "LIMIT 1", (report_id, list_id, channel, other_than),
+            ).fetchone()
+        try:
+            found = json.loads(row[0]) if row else None
+        except ValueError:
+            return None
+        return found if isinstance(found, dict) else None
+
     def status(self, report_id: str, content: str, list_id: str, channel: str) -> str | None:
         with self._db() as conn:
             row = conn.execute(
@@ -75,15 +96,18 @@ class Ledger(StateDatabase):
         return row[0] if row else None
 
     def mark(self, report_id: str, content: str, list_id: str, channel: str, status: str, *, at: str,
-             run_id: str, target: str, attempts: int = 0, error: str | None = None) -> None:
+             run_id: str, target: str, attempts: int = 0, error: str | None = None,
+             summary: dict | None = None) -> None:
         with self._db() as conn:
             conn.execute(
                 "INSERT INTO deliveries (report_id, content, list_id, channel, status, attempts, error, run_id, "
-                "target, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "target, updated_at, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (report_id, content, list_id, channel) DO UPDATE SET status = excluded.status, "
                 "attempts = deliveries.attempts + excluded.attempts, error = excluded.error, "
-                "run_id = excluded.run_id, target = excluded.target, updated_at = excluded.updated_at",
-                (report_id, content, list_id, channel, status, attempts, error, run_id, target, at),
+                "run_id = excluded.run_id, target = excluded.target, updated_at = excluded.updated_at, "
+                "summary = COALESCE(excluded.summary, deliveries.summary)",
+                (report_id, content, list_id, channel, status, attempts, error, run_id, target, at,
+                 json.dumps(summary, sort_keys=True) if summary is not None else None),
             )
             if status != "sending":
                 conn.execute(

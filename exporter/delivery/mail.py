@@ -20,15 +20,9 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from ..core.errors import UsageError
 from ..core.formats import FORMATS
-from ..core.messages import DEFAULT_LANGUAGE, Words, locale_name
-from ..core.numbers import long_date
+from ..core.messages import Words
 from .channel import PermanentDeliveryError, TemporaryDeliveryError
-
-
-def body_text(*, title: str, as_of: str, publisher: str, headline: str, attachments: str, words: Words) -> str:
-    """The plain-text body, in the report's language."""
-    return (f"{title}\n{words('mail_as_of', date=as_of, publisher=publisher)}\n\n{headline}\n\n"
-            f"{words('mail_attached')}\n{attachments}\n\n{words('mail_closing')}\n")
+from .mailbody import CHART_ID, Body
 
 
 @dataclass(frozen=True)
@@ -107,13 +101,13 @@ class TemporaryMailError(TemporaryDeliveryError):
 
 
 def build_message(
-    *, settings: SmtpSettings, to: list[str], title: str, as_of: str, publisher: str, headline: str,
-    attachments: list[Attachment], message_id: str, now: dt.datetime, language: str = "",
+    *, settings: SmtpSettings, to: list[str], title: str, as_of: str, body: Body, attachments: list[Attachment],
+    message_id: str, now: dt.datetime, words: Words, bcc: bool = False,
 ) -> EmailMessage:
-    """Compose one message: a short plain-text body and the deliverables attached.
+    """Compose one message: the body as plain text and HTML (with its chart inline), the deliverables attached.
 
-    With the report's *language* (empty: none declared) the fixed words come from its catalogue and
-    the as-of date is written the locale's way; without, in English with the ISO date.
+    *as_of* is the date as the body writes it (in the edition's language). With *bcc*, the To header
+    names no one ("undisclosed-recipients:;") and the addresses go in the envelope only (see `send`).
     """
     total = sum(len(a.data) for a in attachments)
     if total > settings.max_bytes:
@@ -122,18 +116,21 @@ def build_message(
         )
     message = EmailMessage()
     message["From"] = settings.sender
-    message["To"] = ", ".join(to)
-    words = Words(language or DEFAULT_LANGUAGE)
-    if language:
-        as_of = long_date(dt.date.fromisoformat(as_of), locale_name(language))
+    message["To"] = "undisclosed-recipients:;" if bcc else ", ".join(to)
     message["Subject"] = header_text(words("mail_subject", title=title, date=as_of))
     message["Date"] = format_datetime(now)
     # Stable per report content and list: a re-send after a crash carries the same id, so mail systems
     # and readers can recognise the duplicate.
     message["Message-ID"] = message_id
-    listing = "\n".join(f"  - {a.name} ({_size(len(a.data))})" for a in attachments)
-    message.set_content(body_text(title=header_text(title), as_of=as_of, publisher=header_text(publisher),
-                                  headline=headline, attachments=listing, words=words))
+    message.set_content(body.text)
+    # The chart's Content-ID is unique to the message; only the template's own attribute names it
+    # (text from the data is escaped, so it cannot hold that attribute).
+    cid = f"{CHART_ID}.{message_id.strip('<>')}"
+    message.add_alternative(body.html.replace(f'src="cid:{CHART_ID}"', f'src="cid:{cid}"'), subtype="html")
+    if body.chart_png is not None:
+        html_part = next(part for part in message.iter_parts() if part.get_content_type() == "text/html")
+        html_part.add_related(body.chart_png, maintype="image", subtype="png", cid=f"<{cid}>",
+                              filename="chart.png", disposition="inline")
     for attachment in attachments:
         maintype, subtype = FORMATS[attachment.fmt].mime_parts
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.name)
@@ -144,16 +141,13 @@ def message_id_for(key: str, domain: str = "exporter.invalid") -> str:
     return f"<{key}@{domain}>"
 
 
-def _size(n: int) -> str:
-    return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
-
-
 def _is_temporary(exc: BaseException) -> bool:
     return isinstance(exc, TemporaryMailError)
 
 
-def send(settings: SmtpSettings, message: EmailMessage, *, sleep=None) -> int:
-    """Send *message*, retrying temporary failures; return the attempts made.
+def send(settings: SmtpSettings, message: EmailMessage, *, sleep=None, to: list[str] | None = None) -> int:
+    """Send *message* (to the envelope addresses *to*; default: its To header), retrying temporary failures;
+    return the attempts made.
 
     Raise `PermanentMailError`, or `TemporaryMailError` once the attempts are used up.
     """
@@ -167,14 +161,18 @@ def send(settings: SmtpSettings, message: EmailMessage, *, sleep=None) -> int:
     try:
         for attempt in retrying:
             with attempt:
-                _send_once(settings, message)
+                _send_once(settings, message, to)
     except (TemporaryMailError, PermanentMailError) as exc:
         exc.attempts = retrying.statistics.get("attempt_number", 1)
         raise
     return retrying.statistics.get("attempt_number", 1)
 
 
-def _send_once(settings: SmtpSettings, message: EmailMessage) -> None:
+def size_text(n: int) -> str:
+    return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
+
+
+def _send_once(settings: SmtpSettings, message: EmailMessage, to: list[str] | None = None) -> None:
     client: smtplib.SMTP
     try:
         if settings.tls == "ssl":
@@ -187,7 +185,7 @@ def _send_once(settings: SmtpSettings, message: EmailMessage) -> None:
                 client.starttls(context=ssl.create_default_context())
             if settings.user:
                 client.login(settings.user, settings.password or "")
-            refused = client.send_message(message)
+            refused = client.send_message(message, to_addrs=to)
             if refused:
                 raise PermanentMailError("refused recipients: " + ", ".join(
                     f"{address} ({code} {text.decode(errors='replace')})" for address, (code, text) in refused.items()))

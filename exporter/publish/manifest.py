@@ -106,16 +106,17 @@ class PublishedSet:
     variant: VariantInfo | None = None  # a variant's set: which variant, and its lists
     variants: tuple[str, ...] = ()  # a report's own set: its variants' ids
     language: str = ""  # the edition's language (BCP 47) when the report declares one: the mail's words
+    summary: dict[str, Any] = field(default_factory=dict)  # key figures, tables, first chart (publish.summary)
 
     @classmethod
     def new(cls, *, set_id: str, title: str, publisher: str, headline: str, run_id: str, built_at: str,
             as_of: str, data_file: Path, inputs: Inputs, files: dict[str, tuple[str, bytes]],
             variant: VariantInfo | None = None, variants: tuple[str, ...] | list[str] = (),
-            language: str = "") -> PublishedSet:
+            language: str = "", summary: dict[str, Any] | None = None) -> PublishedSet:
         """Describe a set about to be published; *files* maps format name to (file name, bytes)."""
         return cls(set_id, title, publisher, headline, run_id, built_at, as_of, str(data_file), inputs.as_json(),
                    {fmt: FileEntry(name, len(data), sha256(data)) for fmt, (name, data) in files.items()},
-                   variant, tuple(variants), language)
+                   variant, tuple(variants), language, summary or {})
 
     @classmethod
     def read(cls, folder: Path) -> PublishedSet | None:
@@ -158,6 +159,7 @@ class PublishedSet:
             text("as_of"), text("data_file"), raw["inputs"] if isinstance(raw.get("inputs"), dict) else {}, files,
             info, tuple(v for v in variants if isinstance(v, str)) if isinstance(variants, list) else (),
             _language(text("language")),
+            raw["summary"] if isinstance(raw.get("summary"), dict) else {},
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -168,6 +170,8 @@ class PublishedSet:
             extra["variants"] = list(self.variants)
         if self.language:
             extra["language"] = self.language
+        if self.summary:
+            extra["summary"] = self.summary
         return {
             **extra,
             "manifest_version": MANIFEST_VERSION,

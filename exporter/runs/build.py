@@ -31,6 +31,7 @@ from ..delivery.recipients import LoadedRecipients, load_recipients
 from ..publish.files import publish_set, remove_leftovers
 from ..publish.index_page import write_index
 from ..publish.manifest import Inputs, PublishedSet, VariantInfo, file_sha256, is_current
+from ..publish.summary import summary_of
 from ..render import get_renderer, renderer_modules
 from ..source.databases import load_databases
 from ..source.themes import load_theme, theme_files, themes_dir
@@ -413,6 +414,7 @@ class _Publisher:
                 variant=VariantInfo(variant.id, variant.name, tuple(variant.lists)) if variant else None,
                 variants=() if variant else self.variants.get(source.id, []),
                 language=document.language if document.locale else "",
+                summary=summary_of(document, report.job.options.theme),
             )
             try:
                 paths = publish_set(folder, dict(files.values()), manifest, version=self.run_id, keep=self.keep)

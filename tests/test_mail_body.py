@@ -1,0 +1,189 @@
+"""The mail a salesperson reads: HTML with a plain-text alternative, key figures, what changed since the
+edition the list last received, the first chart inline, a link, and Bcc mode.
+
+Sent through a real SMTP server on loopback (aiosmtpd), parsed back with the standard library's email
+parser, and the HTML rendered by headless Chromium at phone width.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import email
+import email.policy
+import io
+import shutil
+import struct
+import subprocess
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from test_deliver import Recorder, free_port
+
+from exporter.cli import cli
+
+from conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "sales-pipeline" / "data"
+REPORT = "sales-pipeline"
+TITLE = "Weekly sales pipeline — EMEA"
+
+
+@pytest.fixture
+def smtp():
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    recorder.port = controller.port
+    yield recorder
+    controller.stop()
+
+
+@pytest.fixture
+def site(tmp_path, smtp):
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLE, data)
+    (data / "recipients.yaml").write_text(
+        "lists:\n"
+        "  - id: emea\n    name: Sales EMEA\n    email: [emea@example.com, lead@example.com]\n"
+        "    reports: [sales-pipeline]\n    formats: [pdf, xlsx]\n"
+        "  - id: partners\n    name: Partners\n    email: [a@partner.example, b@other.example]\n    bcc: true\n"
+        "    reports: [sales-pipeline]\n    formats: [pdf]\n", encoding="utf-8")
+    env = {"EXPORTER_SMTP_HOST": "127.0.0.1", "EXPORTER_SMTP_PORT": str(smtp.port), "EXPORTER_SMTP_TLS": "none",
+           "EXPORTER_SMTP_FROM": "reports@example.com", "EXPORTER_DATA_DIR": str(data),
+           "EXPORTER_OUTPUT_DIR": str(tmp_path / "out"), "EXPORTER_PUBLIC_URL": "https://reports.example.com/sales/"}
+    return type("Site", (), {"data": data, "env": env, "tmp": tmp_path})
+
+
+def run(site, *args: str):
+    result = CliRunner().invoke(cli, list(args), env=site.env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def parts(message: email.message.EmailMessage) -> dict[str, object]:
+    """The message's structure as a reader's mail client walks it."""
+    alternative = next(p for p in message.iter_parts() if p.get_content_type() == "multipart/alternative")
+    plain, related = list(alternative.iter_parts())
+    html, image = list(related.iter_parts())
+    attachments = {p.get_filename(): p for p in message.iter_attachments()}
+    return {"plain": plain, "related": related, "html": html, "image": image, "attachments": attachments}
+
+
+def mails(smtp) -> dict[str, email.message.EmailMessage]:
+    return {rcpts[0]: message for rcpts, message in smtp.messages}
+
+
+def test_the_mail_is_html_with_a_plain_alternative_figures_chart_and_link(site, smtp):
+    run(site, "build", "-f", "pdf", "-f", "xlsx", REPORT)
+    run(site, "deliver")
+    message = mails(smtp)["emea@example.com"]
+    assert message.get_content_type() == "multipart/mixed"
+    p = parts(message)
+    assert p["plain"].get_content_type() == "text/plain" and p["html"].get_content_type() == "text/html"
+    assert p["related"].get_content_type() == "multipart/related"
+    # The picture is the one the HTML shows, by its Content-ID.
+    cid = p["image"]["Content-ID"].strip().strip("<>")
+    html = p["html"].get_content()
+    assert f'src="cid:{cid}"' in html and p["image"].get_content_type() == "image/png"
+    png = p["image"].get_content()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24])[0] >= 1000
+    assert sorted(p["attachments"]) == [f"{REPORT}.pdf", f"{REPORT}.xlsx"]
+    text = p["plain"].get_content()
+    for needle in (TITLE, "As of 2026-11-27 · Sales Operations", "Key figures", "Open pipeline: EUR 3,036,000",
+                   "Deals: 24", "This is the first edition sent to this list.", "(Chart: Amount by stage)",
+                   f"  - {REPORT}.pdf (", "Open the shared folder: https://reports.example.com/sales/sales-pipeline/"):
+        assert needle in text, needle
+    # The HTML says the same, its CSS inlined, and the link is the set's folder.
+    for needle in (TITLE, "EUR 3,036,000", "Open pipeline", "This is the first edition sent to this list.",
+                   'href="https://reports.example.com/sales/sales-pipeline/"'):
+        assert needle in html, needle
+    assert 'style="' in html and "max-width: 600px" in html
+
+
+def test_what_changed_since_the_edition_the_list_last_received(site, smtp):
+    run(site, "build", "-f", "pdf", "-f", "xlsx", REPORT)
+    run(site, "deliver", "--list", "emea")
+    deals = site.data / "reports" / f"{REPORT}.deals.csv"
+    with deals.open(encoding="utf-8", newline="") as source:
+        rows = list(csv.reader(source))
+    rows[1][4] = str(int(rows[1][4]) + 1000)  # one deal grows by EUR 1,000
+    rows.append(["Fabrikam Retail (synthetic)", "A. Keller", "DACH", "Proposal", "5000", "0.3", "2027-06-30"])
+    with deals.open("w", encoding="utf-8", newline="") as target:
+        csv.writer(target, lineterminator="\n").writerows(rows)
+    run(site, "build", "-f", "pdf", "-f", "xlsx", REPORT)
+    run(site, "deliver", "--list", "emea")
+    second = [m for rcpts, m in smtp.messages if rcpts[0] == "emea@example.com"][1]
+    text = parts(second)["plain"].get_content()
+    assert "What changed since the edition you last received (as of 2026-11-27)" in text
+    assert "  Open pipeline: EUR 3,036,000 → EUR 3,042,000 (+EUR 6,000)" in text
+    assert "  Deals: 24 → 25 (+1)" in text
+    assert "  Open deals: 1 rows added (25 rows)" in text
+    assert "first edition" not in text
+    html = parts(second)["html"].get_content()
+    assert "EUR 3,036,000 → EUR 3,042,000 (+EUR 6,000)" in html
+    # Delivering again sends nothing; the comparison is with what this list received, not the last build.
+    assert "already delivered" in run(site, "deliver", "--list", "emea").stdout
+
+
+def test_bcc_lists_do_not_see_each_other(site, smtp):
+    run(site, "build", "-f", "pdf", "-f", "xlsx", REPORT)
+    run(site, "deliver", "--list", "partners")
+    ((rcpts, message),) = smtp.messages
+    assert sorted(rcpts) == ["a@partner.example", "b@other.example"]  # both in the envelope
+    assert message["To"] == "undisclosed-recipients:;"
+    raw = message.as_string()
+    assert "partner.example" not in raw and "other.example" not in raw and "Bcc" not in raw
+    listing = run(site, "deliver", "--list", "partners", "--dry-run").stdout
+    assert "(Bcc)" in listing
+
+
+def test_every_data_string_is_escaped(site, smtp):
+    report = site.data / "reports" / f"{REPORT}.yaml"
+    text = report.read_text(encoding="utf-8").replace(f"title: {TITLE}", 'title: "Pipeline <b>bold</b> & <img src=x>"')
+    text = text.replace("{label: Open pipeline,", "{label: \"<script>alert('x')</script>\",")
+    report.write_text(text, encoding="utf-8")
+    run(site, "build", "-f", "pdf", "-f", "xlsx", REPORT)
+    run(site, "deliver", "--list", "emea")
+    html = parts(mails(smtp)["emea@example.com"])["html"].get_content()
+    assert "<script>" not in html and "<b>bold</b>" not in html and "<img src=x>" not in html
+    assert "&lt;script&gt;" in html and "Pipeline &lt;b&gt;bold&lt;/b&gt; &amp; &lt;img src=x&gt;" in html
+
+
+def test_a_german_edition_is_a_german_mail(site, smtp):
+    report = site.data / "reports" / f"{REPORT}.yaml"
+    report.write_text(report.read_text(encoding="utf-8").replace("    language: de-DE", "    lists: [emea]\n"
+                                                                   "    language: de-DE"), encoding="utf-8")
+    run(site, "build", "-f", "pdf", "-f", "xlsx")
+    run(site, "deliver", "--list", "emea")
+    german = next(m for _, m in smtp.messages if "DACH" in m["Subject"])
+    text = parts(german)["plain"].get_content()
+    assert "Stand: 27. November 2026 · Sales Operations" in text and "Kennzahlen" in text
+    assert "Dies ist die erste Ausgabe für diesen Verteiler." in text and "Im Anhang:" in text
+
+
+@pytest.mark.slow
+def test_chromium_renders_the_mail_on_a_phone(site, smtp, tmp_path):
+    from PIL import Image
+
+    run(site, "build", "-f", "pdf", "-f", "xlsx", REPORT)
+    run(site, "deliver", "--list", "emea")
+    p = parts(mails(smtp)["emea@example.com"])
+    html = p["html"].get_content()
+    cid = p["image"]["Content-ID"].strip().strip("<>")
+    page = tmp_path / "mail.html"  # as a mail client shows it: the cid: picture from the message itself
+    page.write_text(html.replace(f"cid:{cid}", "data:image/png;base64," +
+                                 base64.b64encode(p["image"].get_content()).decode()), encoding="utf-8")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is not installed: run bash .ci/run")
+    shot = tmp_path / "mail.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=390,1400",
+                    "--hide-scrollbars", page.as_uri()], capture_output=True, check=True, timeout=120)
+    with Image.open(io.BytesIO(shot.read_bytes())) as image:
+        rgb = image.convert("RGB")
+        assert image.size == (390, 1400)
+        assert rgb.getpixel((195, 2)) == (0x7A, 0x1F, 0x3D)  # the band in the theme's accent (acme)
+        assert len(rgb.getcolors(maxcolors=1 << 20)) > 200  # text and the chart were drawn
