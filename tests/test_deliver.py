@@ -277,7 +277,7 @@ def test_broken_recipients_exit_2_with_file_line(site):
                         "digits and '-', starting with a letter or digit")
     assert lines[1] == f"Error: {path}:4: lists[0].email[0]: 'not-an-address' is not a plain email address (name@example.com)"
     assert lines[2].startswith(f"Error: {path}:4: lists[0].email[1]: ")
-    assert lines[3] == f"Error: {path}:6: lists[1]: give email addresses, a drop_folder, or both"
+    assert lines[3] == f"Error: {path}:6: lists[1]: give at least one channel: email addresses, a drop_folder, sftp or a webhook"
     assert run(site, "deliver").exit_code == 2
 
 

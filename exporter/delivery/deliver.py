@@ -15,13 +15,28 @@ from pathlib import Path
 
 from ..core.errors import UsageError
 from ..core.ids import SetId
+from ..core.messages import DEFAULT_LANGUAGE, Words, locale_name
+from ..core.numbers import long_date
 from ..core.workspace import Workspace
 from ..publish.files import atomic_write
 from ..publish.manifest import PublishedSet
+from . import webhook as webhooks
 from .channel import DeliveryError, Parcel, TemporaryDeliveryError
 from .ledger import Ledger
-from .mail import Attachment, PermanentMailError, SmtpSettings, build_message, message_id_for, send, smtp_settings
-from .recipients import DistributionList, LoadedRecipients
+from .links import links_for
+from .mail import (
+    Attachment,
+    PermanentMailError,
+    SmtpSettings,
+    build_message,
+    header_text,
+    message_id_for,
+    send,
+    size_text,
+    smtp_settings,
+)
+from .mailbody import compose
+from .recipients import DistributionList, LoadedRecipients, SftpTarget
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +85,7 @@ class _Context:
     env: Mapping[str, str]
     clock: Callable[[], dt.datetime]
     sleep: Callable[[float], None] | None
+    ledger: Ledger
     smtp: SmtpSettings | None = None
     smtp_error: str | None = None
 
@@ -89,11 +105,18 @@ def _routes(item: DistributionList, context: _Context) -> list[Route]:
     """The channels of list *item*, in the order they are tried."""
     routes = []
     if item.email:
-        routes.append(Route("email", ", ".join(item.email),
-                            lambda parcel: _email(parcel, item, context.smtp_settings(), context.clock, context.sleep)))
+        routes.append(Route("email", ", ".join(item.email) + (" (Bcc)" if item.bcc else ""),
+                            lambda parcel: _email(parcel, item, context)))
     drop = context.recipients.drop_folder(item, context.workspace.output_dir)
     if drop is not None:
         routes.append(Route("drop", str(drop), lambda parcel: _drop(parcel, drop)))
+    if item.sftp is not None:
+        target = item.sftp
+        routes.append(Route("sftp", target.url(), lambda parcel: _sftp(parcel, target, context)))
+    if item.webhook is not None:
+        hook = item.webhook  # the target names the host only: the URL is a secret
+        routes.append(Route("webhook", webhooks.target(hook, context.env), lambda parcel: webhooks.send(
+            parcel, hook, item.id, context.env, context.clock, context.sleep)))
     return routes
 
 
@@ -104,7 +127,7 @@ def deliver(
 ) -> list[DeliveryOutcome]:
     """Deliver every wanted report to every list; return one outcome per report, list and channel."""
     outcomes: list[DeliveryOutcome] = []
-    context = _Context(workspace, recipients, env, clock, sleep)
+    context = _Context(workspace, recipients, env, clock, sleep, ledger)
     editions = {s: _edition_lists(workspace, s) for s in set_ids}
     known = {item.id for item in recipients.recipients.lists}
     every_list = {item.id for item in lists} == known  # with --list, other lists are not this run's business
@@ -142,9 +165,10 @@ def deliver(
                 else:
                     outcome.status = "sent"
                     outcome.attempts = outcome.attempts or 1
+                sent = {"as_of": parcel.manifest.as_of, **parcel.manifest.summary} if outcome.status == "sent" else None
                 ledger.mark(report_id, parcel.content, item.id, route.channel, outcome.status,
                             at=clock().isoformat(timespec="seconds"), run_id=run_id, target=route.target,
-                            attempts=outcome.attempts, error=outcome.error)
+                            attempts=outcome.attempts, error=outcome.error, summary=sent)
                 log.debug("%s: %s: %s: %s", report_id, item.id, route.channel, outcome.status)
     return outcomes
 
@@ -170,24 +194,43 @@ def _describe(exc: BaseException) -> str:
     return str(exc)
 
 
+def _sftp(published: Parcel, target: SftpTarget, context: _Context) -> int:
+    from . import sftp  # asyncssh is imported only when a list has an SFTP target
+
+    return sftp.upload(published, target, sftp.sftp_settings(context.env), sleep=context.sleep)
+
+
 def _drop(published: Parcel, folder: Path) -> int:
     for _, name, path in published.files:
         atomic_write(folder / name, path.read_bytes())
     return 1
 
 
-def _email(published: Parcel, item: DistributionList, settings, clock, sleep) -> int:
-    manifest = published.manifest
-    message = build_message(
-        settings=settings,
-        to=list(item.email),
-        title=manifest.title or str(published.set_id),
-        as_of=manifest.as_of,
-        publisher=manifest.publisher,
-        headline=manifest.headline,
-        attachments=[Attachment(name, fmt, path.read_bytes()) for fmt, name, path in published.files],
-        message_id=message_id_for(f"{published.set_id}.{published.content[:32]}.{item.id}"),
-        now=clock(),
-        language=manifest.language,
+def _email(parcel: Parcel, item: DistributionList, context: _Context) -> int:
+    settings = context.smtp_settings()
+    manifest = parcel.manifest
+    language = manifest.language
+    words = Words(language or DEFAULT_LANGUAGE)
+
+    def shown(date: str) -> str:  # the edition's way of writing a date; ISO without a language
+        try:
+            return long_date(dt.date.fromisoformat(date), locale_name(language)) if language else date
+        except ValueError:
+            return date
+
+    previous = context.ledger.last_sent_summary(str(parcel.set_id), item.id, "email", parcel.content)
+    files = [(fmt, name, path.read_bytes()) for fmt, name, path in parcel.files]
+    body = compose(
+        title=header_text(parcel.title), edition=manifest.variant.name if manifest.variant else "",
+        as_of=shown(manifest.as_of), publisher=header_text(manifest.publisher), headline=manifest.headline,
+        summary=manifest.summary, previous=previous, previous_as_of=shown(str((previous or {}).get("as_of", ""))),
+        attachments=[(name, size_text(len(data))) for _, name, data in files],
+        links=links_for(parcel.set_id, context.env), words=words, accent=str(manifest.summary.get("accent", "")),
     )
-    return send(settings, message, sleep=sleep)
+    message = build_message(
+        settings=settings, to=list(item.email), title=parcel.title, as_of=shown(manifest.as_of), body=body,
+        attachments=[Attachment(name, fmt, data) for fmt, name, data in files],
+        message_id=message_id_for(f"{parcel.set_id}.{parcel.content[:32]}.{item.id}"), now=context.clock(),
+        words=words, bcc=item.bcc,
+    )
+    return send(settings, message, sleep=context.sleep, to=list(item.email))

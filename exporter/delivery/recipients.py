@@ -1,12 +1,14 @@
 """Who receives what (`data/recipients.yaml`): named distribution lists, by email and/or drop folder.
 
 Validated like the report data, so problems come out as ``FILE:LINE: field.path: problem``. A drop
-folder is the one path data may name; it is absolute, or relative to the output folder, and may
-not climb with ``..``. File names inside it still come only from validated report ids.
+folder is the one local path data may name; it is absolute, or relative to the output folder, and may
+not climb with ``..``. An SFTP target's remote folder is checked the same way (relative to the login
+folder). File names inside either still come only from validated report ids.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -19,6 +21,7 @@ from ..core.formats import FORMATS
 from ..core.model import Id, Text
 from ..source.reader import read_yaml
 from ..source.validate import parse_model
+from .webhook import WebhookSpec
 
 # Deliberately plain: no display names, comments or quoted local parts, nothing a header could carry.
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -39,6 +42,50 @@ def _folder(value: str) -> str:
     return value
 
 
+_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$")
+_USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
+
+
+def _host(value: str) -> str:
+    """A host name or an IP address: nothing an SSH client could take as an option or a second host."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not _HOST.match(value) or len(value) > 253:
+            raise ValueError(f"{value!r} is not a host name or IP address") from None
+    return value
+
+
+def _user(value: str) -> str:
+    if not _USER.match(value):
+        raise ValueError(f"{value!r} is not a user name: letters, digits, '.', '_' and '-'")
+    return value
+
+
+def _remote_folder(value: str) -> str:
+    if any(not ch.isprintable() for ch in value):
+        raise ValueError("must be a folder path on one line")
+    return _folder(value)
+
+
+class SftpTarget(BaseModel):
+    """Where an SFTP list's files go; the key and the pinned host keys come from the environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: Annotated[StrictStr, AfterValidator(_host)]
+    port: int = Field(default=22, ge=1, le=65535, strict=True)
+    path: Annotated[StrictStr, AfterValidator(_remote_folder)] = Field(
+        description="The remote folder: absolute, or relative to the login folder; no '..'.")
+    user: Annotated[StrictStr, AfterValidator(_user)]
+
+    def url(self) -> str:
+        """How the target is shown: ``sftp://user@host:port/path`` (``/~/path`` when relative to the login folder)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        path = self.path if self.path.startswith("/") else f"/~/{self.path}"
+        return f"sftp://{self.user}@{host}:{self.port}{path}"
+
+
 Email = Annotated[StrictStr, AfterValidator(_email)]
 if TYPE_CHECKING:  # a Literal built at runtime is not a type to a type checker
     FormatName = str
@@ -53,13 +100,18 @@ class DistributionList(BaseModel):
     name: Text
     email: list[Email] = []
     drop_folder: Annotated[StrictStr, AfterValidator(_folder)] | None = None
+    sftp: SftpTarget | None = None
+    webhook: WebhookSpec | None = Field(default=None, description=(
+        "A Teams, Slack or JSON webhook: {url: ${NAME} or URL, style: teams | slack | json}."))
     reports: Literal["all"] | list[Id] = "all"
     formats: list[FormatName] | None = Field(default=None, description="Default: every published format.")
+    bcc: bool = Field(default=False, strict=True, description=(
+        "Send the email with the addresses in the envelope only: no recipient sees the others."))
 
     @model_validator(mode="after")
     def _somewhere(self):
-        if not self.email and self.drop_folder is None:
-            raise ValueError("give email addresses, a drop_folder, or both")
+        if not self.email and self.drop_folder is None and self.sftp is None and self.webhook is None:
+            raise ValueError("give at least one channel: email addresses, a drop_folder, sftp or a webhook")
         return self
 
     def wants(self, report_id: str) -> bool:
