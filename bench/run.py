@@ -16,8 +16,10 @@ the same run, on the same machine, with the same data:
   files; `exporter --help` vs `python3 -c "import click"`;
 - noop: a no-op rebuild per report vs hashing the data and deliverables (`bench/noop_rebuild.py`);
 - throughput: `exporter build -j 1` vs `-j 2` over a synthetic catalog (`bench/catalog.py`);
-- tables: a 100,000-row data sheet vs xlsxwriter in constant-memory mode; 10,000-row tables in the
-  DOCX and PDF vs python-docx and reportlab (`bench/tables.py`);
+- tables: a 100,000-row data sheet vs xlsxwriter in constant-memory mode; the same sheet from a
+  query of a SQLite file (and of a throwaway PostgreSQL server, `tests/postgres.py`, when its
+  binaries and psycopg are installed) holding the same rows vs the CSV build, alternating, same run;
+  10,000-row tables in the DOCX and PDF vs python-docx and reportlab (`bench/tables.py`);
 - catalog: time and peak memory of `exporter build -j 2` (all three formats) over catalogs of 100
   and 1,000 reports: peak memory should not grow with the catalog.
 
@@ -29,7 +31,9 @@ sampled sum over the coordinator and its workers (an upper bound: shared pages c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
@@ -47,6 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import tables as table_data  # noqa: E402
 from bench.catalog import write_catalog  # noqa: E402
 from bench.peak import busy_seconds  # noqa: E402
 from bench.tables import REPORT_ID as TABLE_REPORT, write_table_report  # noqa: E402
@@ -400,6 +405,7 @@ def bench_tables(s: Settings, work: Path, state: dict) -> list[Row]:
                 f"+{extra:.0f} MiB", f"{xlsx_plain['maxrss_mib']:.0f} MiB without", "—", "≤ 64 MiB",
                 verdict(extra <= 64)),
         ]
+        rows += _query_rows(s, work, data, csv_path, path, sheet_rows, doc_rows, build)
         for fmt, limit_s, _check in (("docx", 4, _docx_rows), ("pdf", 8, None)):
             log(f"tables: {fmt.upper()}")
             ours, path = build(data, fmt)
@@ -421,6 +427,114 @@ def bench_tables(s: Settings, work: Path, state: dict) -> list[Row]:
 
 class _Unavailable(Exception):
     pass
+
+
+QUERY_TIME = 1.5  # a query table's build against the same rows from CSV: at most this many times the time
+QUERY_EXTRA_MIB = 16  # … and at most this much more peak RSS (SQLAlchemy and the driver are imported only then)
+PG_URL_VARIABLE = "EXPORTER_BENCH_PG_URL"  # the server's URL reaches databases.yaml as ${...}, never in a file
+
+
+def _query_rows(s: Settings, work: Path, csv_data: Path, csv_path: Path, csv_xlsx: Path, sheet_rows: int,
+                doc_rows: int, build) -> list[Row]:
+    """The CSV table's report with the table read by a query of the same rows, built alternately with it."""
+    log(f"tables: the same {sheet_rows:,} rows in a SQLite file")
+    sqlite_data = work / "tables-sqlite"
+    sqlite_data.mkdir()
+    table_data.write_sqlite(csv_path, sqlite_data / "shipments.sqlite")
+    table_data.write_query_report(sqlite_data, "sqlite:///shipments.sqlite", doc_rows)
+    sources = {"SQLite file": sqlite_data}
+    missing = None
+    runs: dict[str, list[dict]] = {"CSV": []}
+    identical: dict[str, bool] = {}
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(_postgres(work, csv_path, doc_rows, sources))
+        except _Unavailable as exc:
+            missing = Row(f"… the same from a PostgreSQL server: not measured ({exc})", "—", "—")
+        runs.update({name: [] for name in sources})
+        for n in range(s.runs):
+            log(f"tables: XLSX from the CSV and from the {' and the '.join(sources)}, run {n + 1} of {s.runs}")
+            runs["CSV"].append(build(csv_data, "xlsx")[0])
+            for name, data in sources.items():
+                try:
+                    runs[name].append(build(data, "xlsx")[0])
+                except _Unavailable as exc:
+                    raise RuntimeError(f"the build of the table from the {name} fails: {exc}") from None
+        for name, data in sources.items():
+            path = _xlsx_of(data)
+            if _xlsx_rows(path) < sheet_rows + 1:
+                raise RuntimeError(f"the XLSX built from the {name} holds no sheet of {sheet_rows:,} rows")
+            identical[name] = path.read_bytes() == csv_xlsx.read_bytes()
+    csv = _summary(runs["CSV"])
+    rows: list[Row] = []
+    for name in sources:
+        q = _summary(runs[name])
+        ratio, extra = q["wall_s"] / csv["wall_s"], q["maxrss_mib"] - csv["maxrss_mib"]
+        same = "byte-identical to" if identical[name] else "**not** byte-identical to"
+        rows += [
+            Row(f"{sheet_rows:,}-row data sheet from a query of a {name} holding the same rows, "
+                f"`exporter build -f xlsx` vs the same build from the CSV (medians of {s.runs}, alternating; "
+                f"workbook {same} the CSV build's)",
+                f"{secs(q['wall_s'])} ({context(q)})", f"{secs(csv['wall_s'])} ({context(csv)})",
+                f"{ratio:.2f}×", f"≤ {QUERY_TIME}×", verdict(ratio <= QUERY_TIME), mib(q), mib(csv)),
+            Row(f"… peak RSS of the build from the {name} above the build from the CSV", f"+{extra:.0f} MiB",
+                f"{csv['maxrss_mib']:.0f} MiB from CSV", "—", f"≤ +{QUERY_EXTRA_MIB} MiB",
+                verdict(extra <= QUERY_EXTRA_MIB)),
+        ]
+    return rows + ([missing] if missing else [])
+
+
+def _xlsx_of(data_dir: Path) -> Path:
+    return data_dir.with_name(data_dir.name + "-out") / TABLE_REPORT / f"{TABLE_REPORT}.xlsx"
+
+
+def _summary(results: list[dict]) -> dict:
+    """Median wall and CPU time (and load of other processes), highest peak RSS."""
+    others = [r["others_cores"] for r in results if r.get("others_cores") is not None]
+    return {"wall_s": statistics.median(r["wall_s"] for r in results),
+            "cpu_s": statistics.median(r["cpu_s"] for r in results),
+            "others_cores": statistics.median(others) if others else None,
+            "maxrss_mib": max(r["maxrss_mib"] for r in results)}
+
+
+@contextlib.contextmanager
+def _postgres(work: Path, csv_path: Path, doc_rows: int, sources: dict[str, Path]):
+    """While open, a throwaway PostgreSQL server (tests/postgres.py) holds the rows, and *sources* has its report.
+
+    Raise `_Unavailable` when there is no server to start (no PostgreSQL binaries, psycopg or pytest).
+    """
+    try:
+        spec = importlib.util.spec_from_file_location("bench_postgres", ROOT / "tests" / "postgres.py")
+        assert spec is not None and spec.loader is not None
+        helpers = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(helpers)
+    except ImportError as exc:
+        raise _Unavailable(f"{exc.name} is not installed") from None
+    except OSError as exc:
+        raise _Unavailable(f"cannot read tests/postgres.py: {exc.strerror}") from None
+    log("tables: starting a throwaway PostgreSQL server")
+    try:
+        server_context = helpers.running_server()
+        server = server_context.__enter__()
+    except (helpers.pytest.fail.Exception, RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        raise _Unavailable(str(exc).strip().splitlines()[0][:200]) from None
+    try:
+        try:
+            log(f"tables: the same rows in PostgreSQL at {server.host}:{server.port}")
+            database = server.create_database("bench")
+            with server.connect(database) as connection:
+                table_data.fill_postgres(connection, csv_path)
+            data = work / "tables-postgres"
+            data.mkdir()
+            table_data.write_query_report(data, "${" + PG_URL_VARIABLE + "}", doc_rows)
+        except Exception as exc:  # psycopg's errors among them
+            raise _Unavailable(f"loading the rows failed: {str(exc).strip()[:200]}") from None
+        os.environ[PG_URL_VARIABLE] = server.url(database)  # env() passes it to the builds
+        sources["PostgreSQL server"] = data
+        yield
+    finally:
+        os.environ.pop(PG_URL_VARIABLE, None)
+        server_context.__exit__(None, None, None)
 
 
 def bench_catalog(s: Settings, work: Path, state: dict) -> list[Row]:

@@ -11,6 +11,10 @@ DOCX and PDF. The floors, each a fresh process reading the same CSV and converti
 - ``pdf``: reportlab writing the first N rows as one `Table` of plain strings with fixed column
   widths and a repeated header row, built in one pass.
 
+`write_query_report` writes the same report with the table read by a query instead (`source:
+{database, sql}`, the database declared in DATA/databases.yaml); `write_sqlite` and
+`fill_postgres` put the CSV's rows, typed, into a `shipments` table the query reads in CSV order.
+
     python3 -m bench.tables xlsxwriter|docx|pdf CSV OUT [N]
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -40,19 +45,68 @@ STATES = (
 )
 
 
-def write_table_report(data_dir: Path, rows: int, document_rows: int, report_id: str = REPORT_ID) -> Path:
-    """Write the shipped report with a ROWS-row data table into DATA_DIR/reports; return the CSV path."""
+DATABASE = "bench"
+# The declared columns, case aside (a query's columns are matched to them case-insensitively), in CSV order.
+QUERY = "SELECT state, year, units, shipped FROM shipments ORDER BY id"
+
+
+def _write_report(data_dir: Path, document_rows: int, report_id: str, source: dict | None = None) -> Path:
+    """Write the shipped report with the shipments table (read by *source* when given); return the reports folder."""
     reports = data_dir / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     data = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
-    data["tables"] = [{
-        "id": TABLE_ID,
-        "title": "Pump shipments by state",
-        "columns": [{"name": name, "type": kind} for name, kind in COLUMNS],
-        "document_rows": document_rows,
-    }]
+    table: dict = {"id": TABLE_ID, "title": "Pump shipments by state"}
+    if source is not None:
+        table["source"] = source
+    table["columns"] = [{"name": name, "type": kind} for name, kind in COLUMNS]
+    table["document_rows"] = document_rows
+    data["tables"] = [table]
     (reports / f"{report_id}.yaml").write_text(
         yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    return reports
+
+
+def write_query_report(data_dir: Path, url: str, document_rows: int, report_id: str = REPORT_ID) -> None:
+    """Write the report of `write_table_report` whose table comes from QUERY of the database at *url*
+    (a SQLAlchemy URL, written to DATA_DIR/databases.yaml as given: ``${NAME}`` parts stay references)."""
+    _write_report(data_dir, document_rows, report_id, {"database": DATABASE, "sql": QUERY})
+    (data_dir / "databases.yaml").write_text(
+        yaml.safe_dump({"databases": {DATABASE: {"url": url}}}, sort_keys=False), encoding="utf-8")
+
+
+def write_sqlite(csv_path: Path, path: Path) -> Path:
+    """Write the CSV's rows, typed, to the `shipments` table of a new SQLite file at *path* (dates as ISO text)."""
+    path.unlink(missing_ok=True)
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("CREATE TABLE shipments (id INTEGER PRIMARY KEY, state TEXT NOT NULL, "
+                           "year INTEGER NOT NULL, units REAL, shipped TEXT NOT NULL)")
+        rows = read_rows(csv_path)
+        next(rows)
+        connection.executemany("INSERT INTO shipments (state, year, units, shipped) VALUES (?, ?, ?, ?)",
+                               ((s, y, u, d.isoformat()) for s, y, u, d in rows))
+        connection.commit()
+    finally:
+        connection.close()
+    return path
+
+
+def fill_postgres(connection, csv_path: Path) -> None:
+    """Create the `shipments` table through a psycopg *connection* and COPY the CSV's rows, typed, into it."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE shipments (id serial PRIMARY KEY, state text NOT NULL, "
+                       "year integer NOT NULL, units double precision, shipped date NOT NULL)")
+        rows = read_rows(csv_path)
+        next(rows)
+        with cursor.copy("COPY shipments (state, year, units, shipped) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute("ANALYZE shipments")
+
+
+def write_table_report(data_dir: Path, rows: int, document_rows: int, report_id: str = REPORT_ID) -> Path:
+    """Write the shipped report with a ROWS-row data table into DATA_DIR/reports; return the CSV path."""
+    reports = _write_report(data_dir, document_rows, report_id)
     path = reports / f"{report_id}.{TABLE_ID}.csv"
     rng = random.Random(rows)
     start = dt.date(2000, 1, 1)
