@@ -2,15 +2,19 @@
 
     python3 bench/run.py [--quick] [--catalog 100,1000] [--only warm,libreoffice,cold,noop,throughput,tables,catalog]
 
-Needs the `bench` extra (`pip install -e '.[bench]'`: xlsxwriter, psutil) and, for the LibreOffice
-rows, `soffice`; this command installs nothing. Every figure stands beside a baseline measured in
+Needs the `bench` extra (`pip install -e '.[bench]'`: xlsxwriter, psutil, and the peers typst, docxtpl and
+WeasyPrint, which needs Debian's Pango) and, for the LibreOffice rows, `soffice`; this command installs nothing
+(a peer that is missing or fails to start gets a "not measured" row). Every figure stands beside a baseline measured in
 the same run, on the same machine, with the same data:
 
 - warm: our renderers vs the bare libraries writing the same content (`bench/baselines.py`), each
   in a fresh process (`bench/warm.py`): fastest render time, peak RSS of that process; for the
   shipped market report and the `kind: document` example (examples/sales-pipeline), the latter
   also against the market report's render of the same format; DOCX also without the charts on
-  either side (the floor's charts are matplotlib PNGs, ours native chart parts);
+  either side (the floor's charts are matplotlib PNGs, ours native chart parts); and our PDF and DOCX
+  against the tools people would pick instead (`bench/peers.py`), writing the same content of the shipped
+  report: typst (`typst.compile`, and a reused `typst.Compiler`), WeasyPrint and docxtpl, each in a fresh
+  process too, their files checked (pdftotext: title, section titles, pages; python-docx: headings);
 - libreoffice: our PDF vs `soffice --headless --convert-to pdf` of our own DOCX;
 - cold: `exporter build` (one report, three formats) vs a bare-library script writing the three
   files; `exporter --help` vs `python3 -c "import click"`;
@@ -179,7 +183,8 @@ def bench_warm(s: Settings, work: Path, state: dict) -> list[Row]:
     rows, example_rows = [], []
     for fmt in FORMATS:
         log(f"warm {fmt}")
-        ours = child_json(py("-m", "bench.warm", fmt, "ours", str(SHIPPED), str(s.repeat)))
+        ours = child_json(py("-m", "bench.warm", fmt, "ours", str(SHIPPED), str(s.repeat),
+                             "--out", str(work / f"ours.{fmt}")))
         bare = child_json(py("-m", "bench.warm", fmt, "bare", str(SHIPPED), str(s.repeat)))
         state[f"warm_{fmt}"] = ours
         # The fastest of the repetitions: the least disturbed by whatever else runs on the machine.
@@ -193,7 +198,93 @@ def bench_warm(s: Settings, work: Path, state: dict) -> list[Row]:
             rows.append(warm_without_charts(s, SHIPPED, ours, bare))
         if EXAMPLE.exists():
             example_rows += warm_example(s, fmt, ours)
-    return rows + example_rows
+    return rows + warm_peers(s, work, state) + example_rows
+
+
+# The tools people would pick instead (`bench/peers.py`): (format, peer, row, target ratio of ours to theirs).
+PEERS = (
+    ("pdf", "typst", "PDF: ours vs typst.compile", 1.0),
+    ("pdf", "typst-reused", "PDF: ours vs typst (reused compiler)", None),
+    ("pdf", "weasyprint", "PDF: ours vs WeasyPrint", None),
+    ("docx", "docxtpl", "DOCX: ours vs docxtpl", 1.0),
+)
+PEER_PACKAGES = {"typst": "typst", "typst-reused": "typst", "weasyprint": "weasyprint", "docxtpl": "docxtpl"}
+
+
+def warm_peers(s: Settings, work: Path, state: dict) -> list[Row]:
+    """Ours against typst, WeasyPrint and docxtpl writing the same content, each in a fresh process, and a check
+    that each peer's file is real: its PDF has the report's title and as many pages as ours, its DOCX the headings."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from exporter.runs.catalog import ReportSource, load
+
+    doc = load(ReportSource.at(SHIPPED)).job.document
+    rows = []
+    for fmt, peer, label, target in PEERS:
+        ours = state.get(f"warm_{fmt}")
+        if ours is None:
+            continue
+        try:
+            package = f"{PEER_PACKAGES[peer]} {version(PEER_PACKAGES[peer])}"
+        except PackageNotFoundError:
+            rows.append(Row(f"{label}: not measured ({PEER_PACKAGES[peer]} is not installed: "
+                            "pip install -e '.[bench]')", secs(ours["min_s"]), "—"))
+            continue
+        log(f"warm {fmt}: {peer}")
+        out = work / f"{peer}.{fmt}"
+        try:
+            theirs = child_json(py("-m", "bench.warm", fmt, peer, str(SHIPPED), str(s.repeat), "--out", str(out)))
+        except RuntimeError as exc:  # e.g. WeasyPrint without Pango
+            rows.append(Row(f"{label}: not measured ({str(exc).splitlines()[-1][:160]})", secs(ours["min_s"]), "—"))
+            continue
+        problem, check = peer_check(fmt, out, work / f"ours.{fmt}", doc)
+        ratio = ours["min_s"] / theirs["min_s"]
+        met = "—" if target is None else verdict(ratio <= target)
+        if problem:
+            met = f"**no**: {check}"
+        rows.append(Row(f"{label} ({package}; fastest of {s.repeat}; {check})", secs(ours["min_s"]),
+                        secs(theirs["min_s"]), f"{ratio:.2f}×", "—" if target is None else f"≤ {target:.1f}×",
+                        met, mib(ours), mib(theirs)))
+        if peer == "docxtpl":
+            rows.append(warm_peer_without_charts(s, peer))
+    return rows
+
+
+def warm_peer_without_charts(s: Settings, peer: str) -> Row:
+    """docxtpl draws the chart as the floor does (a matplotlib PNG); the rest of the document on its own."""
+    log(f"warm docx: {peer} without charts")
+    ours = child_json(py("-m", "bench.warm", "docx", "ours", str(SHIPPED), str(s.repeat), "without-charts"))
+    theirs = child_json(py("-m", "bench.warm", "docx", peer, str(SHIPPED), str(s.repeat), "without-charts"))
+    return Row(f"… the same DOCX without its charts on either side ({peer} draws each as a matplotlib PNG)",
+               secs(ours["min_s"]), secs(theirs["min_s"]), f"{ours['min_s'] / theirs['min_s']:.2f}×", "—", "—",
+               mib(ours), mib(theirs))
+
+
+def peer_check(fmt: str, path: Path, ours: Path, doc) -> tuple[bool, str]:
+    """(whether something is wrong, what the check found) for a peer's file."""
+    if fmt == "docx":
+        import docx
+
+        word = docx.Document(str(path))
+        headings = [p.text for p in word.paragraphs if p.style is not None and p.style.name.startswith("Heading")]
+        wanted = [section.title for section in doc.sections]
+        if headings != wanted:
+            return True, f"headings {len(headings)} of {len(wanted)} section titles"
+        return False, f"its DOCX: the {len(wanted)} section headings per python-docx"
+    if not (shutil.which("pdftotext") and shutil.which("pdfinfo")):
+        return False, "its PDF not checked: no pdftotext"
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    pages, our_pages = (_pdf_pages(p) for p in (path, ours))
+    found = " ".join(doc.title.split()) in " ".join(text.split())
+    missing = [section.title for section in doc.sections if " ".join(section.title.split()) not in " ".join(text.split())]
+    what = (f"its PDF: {pages} pages (ours {our_pages}), title {'found' if found else '**not found**'}"
+            + (f", {len(missing)} section titles missing" if missing else ", every section title") + " per pdftotext")
+    return not found or bool(missing), what
+
+
+def _pdf_pages(path: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout
+    return next((int(line.split()[-1]) for line in info.splitlines() if line.startswith("Pages:")), 0)
 
 
 def warm_without_charts(s: Settings, report: Path, ours: dict, bare: dict) -> Row:

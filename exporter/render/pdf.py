@@ -4,6 +4,8 @@ Every text from the data goes through `markup` before it reaches a `Paragraph`, 
 parses paragraph text as markup. The only font is DejaVu Sans, embedded from matplotlib's bundle,
 so no base-14 font (Latin-1 only) appears and every viewer shows the same glyphs. Output is
 reproducible: reportlab runs in invariant mode and the creation date comes from the document.
+The report is laid out once: the contents page's page numbers and the footers' "of N" are forms
+filled in when the last page is done (`pdflater`).
 """
 
 from __future__ import annotations
@@ -44,7 +46,6 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus.flowables import HRFlowable
-from reportlab.platypus.tableofcontents import TableOfContents
 
 from ..core.document import (
     QA,
@@ -60,6 +61,7 @@ from ..core.document import (
 from ..core.messages import Words
 from ..source.glyphs import covered, font_folder
 from . import RenderJob, RenderOptions
+from .pdflater import Contents, Later, LaterCanvas
 from .theme import DEFAULT_THEME, PdfFonts, Theme
 from .vectorchart import chart_drawing
 
@@ -265,47 +267,13 @@ class _Heading(Paragraph):
             self.canv.addOutlineEntry(self.title, self.key, level=self.outline_level)
 
 
-class _PageCount(Flowable):
-    """Learn the page count in one pass so the footers of the next pass can say "of N".
-
-    It takes part in `multiBuild` as an indexing flowable: the build repeats until the count the
-    footers used equals the count the pass produced.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.total = 0  # what the footers of this pass print
-        self._seen = 0  # where this pass ended
-
-    def isIndexing(self):
-        return 1
-
-    def beforeBuild(self):
-        self.total, self._seen = self._seen, 0
-
-    def afterBuild(self):
-        pass
-
-    def notify(self, kind, stuff):
-        pass
-
-    def isSatisfied(self):
-        return self.total == self._seen
-
-    def wrap(self, availWidth, availHeight):
-        return 0, 0
-
-    def draw(self):
-        self._seen = self.canv.getPageNumber()
-
-
 class _ReportTemplate(BaseDocTemplate):
-    """Build the report with a dated, outline-first canvas and feed headings to the contents page."""
+    """Build the report with a dated, outline-first canvas; note each heading's page and the page count."""
 
     def __init__(self, buffer, document: Document, look: _Look, **kwargs):
         self.document = document
         self.look = look
-        self.page_count = _PageCount()
+        self.later = Later()
         super().__init__(buffer, **kwargs)
 
     def beforeDocument(self):
@@ -319,8 +287,10 @@ class _ReportTemplate(BaseDocTemplate):
 
     def afterFlowable(self, flowable):
         if isinstance(flowable, _Heading) and flowable.key:
-            self.notify("TOCEntry", (flowable.outline_level, self.look.markup(flowable.title), self.page,
-                                     flowable.key))
+            self.later.pages[flowable.key] = self.page
+
+    def afterPage(self):
+        self.later.total = self.page
 
 
 def _pdf_date(created: dt.datetime, *_ignored) -> str:
@@ -363,13 +333,25 @@ def _decorate_page(canvas, doc: _ReportTemplate):
     canvas.setStrokeColor(look.rule)
     canvas.setLineWidth(0.5)
     canvas.line(margin_x, bottom + 4 * mm, width - margin_x, bottom + 4 * mm)
-    page = document.words("page_of", page=str(canvas.getPageNumber()), pages=str(doc.page_count.total or "?"))
-    canvas.drawRightString(width - margin_x, bottom, page)
-    left = theme.footer or f"{document.words('as_of', date=document.as_of_text)} · {document.publisher}"
+    # "of N" is known when the last page is done, and the footer's left text makes room for it.
+    number = canvas.getPageNumber()
+    doc.later.draw(canvas, f"footer-{number}", lambda form: _footer(form, doc, number, doc.later.total))
+    canvas.restoreState()
+
+
+def _footer(canvas, doc: _ReportTemplate, number: int, total: int):
+    """The footer's texts: date and publisher (or the theme's footer) left, "Page X of Y" right."""
+    document, look = doc.document, doc.look
+    font, margin_x, frame_width = look.font, look.margin_x, look.frame_width
+    bottom = look.margin_bottom - 10 * mm
+    canvas.setFont(font, 8)
+    canvas.setFillColor(look.muted)
+    page = document.words("page_of", page=str(number), pages=str(total))
+    canvas.drawRightString(look.page[0] - margin_x, bottom, page)
+    left = look.theme.footer or f"{document.words('as_of', date=document.as_of_text)} · {document.publisher}"
     canvas.setFont(look.font_for(left), 8)
     canvas.drawString(margin_x, bottom, _fit(left, look.font_for(left), 8,
                                              frame_width - stringWidth(page, font, 8) - 10 * mm))
-    canvas.restoreState()
 
 
 def _page_templates(look: _Look) -> list[PageTemplate]:
@@ -581,7 +563,7 @@ def _section(
     section: Section, index: int, outline_level: int, look: _Look, numbers: _Numbers, publisher: str, words: Words
 ) -> list[Flowable]:
     style = _styles(look.theme)["h1" if section.level <= 1 else "h2"]
-    heading = _Heading(look.markup(section.title), style, key=f"section-{index}", title=section.title,
+    heading = _Heading(look.markup(section.title), style, key=_key(index), title=section.title,
                        level=outline_level)
     story: list[Flowable] = [heading]
     first = section.blocks[0] if section.blocks else None
@@ -623,7 +605,7 @@ def _cover(document: Document, look: _Look) -> list[Flowable]:
     ]
 
 
-def _contents(theme: Theme, words: Words) -> list[Flowable]:
+def _contents(theme: Theme, words: Words, entries: list[tuple[int, str, str]], later: Later) -> list[Flowable]:
     layout = TableStyle(
         [
             ("FONT", (0, 0), (-1, -1), _look(theme).font, 10),  # the cell default is Helvetica, a base-14 font
@@ -633,7 +615,7 @@ def _contents(theme: Theme, words: Words) -> list[Flowable]:
         ]
     )
     styles = _styles(theme)
-    toc = TableOfContents(levelStyles=[styles["toc0"], styles["toc1"]], dotsMinLevel=0, tableStyle=layout)
+    toc = Contents(entries, later, levelStyles=[styles["toc0"], styles["toc1"]], dotsMinLevel=0, tableStyle=layout)
     return [Paragraph(_look(theme).markup(words("contents")), styles["contents"]), toc]
 
 
@@ -647,16 +629,23 @@ def _outline_levels(sections: tuple[Section, ...]) -> list[int]:
     return levels
 
 
-def build_story(document: Document, page_count: Flowable, theme: Theme = DEFAULT_THEME) -> list[Flowable]:
+def build_story(document: Document, later: Later, theme: Theme = DEFAULT_THEME) -> list[Flowable]:
     """Lay out the cover, the contents page and every section of *document* as flowables."""
     look = _look(theme)
     numbers = _Numbers()
+    levels = _outline_levels(document.sections)
+    entries = [(level, look.markup(section.title), _key(index)) for index, (section, level)
+               in enumerate(zip(document.sections, levels))]
     story = _cover(document, look)
-    story += [NextPageTemplate("body"), PageBreak(), *_contents(theme, document.words), PageBreak()]
-    for index, (section, level) in enumerate(zip(document.sections, _outline_levels(document.sections))):
+    story += [NextPageTemplate("body"), PageBreak(), *_contents(theme, document.words, entries, later), PageBreak()]
+    for index, (section, level) in enumerate(zip(document.sections, levels)):
         story += _section(section, index, level, look, numbers, document.publisher, document.words)
-    story.append(page_count)
     return story
+
+
+def _key(index: int) -> str:
+    """The bookmark of the *index*-th section's heading (the outline and the contents page link to it)."""
+    return f"section-{index}"
 
 
 def render_with(job: RenderJob, theme: Theme) -> bytes:
@@ -692,5 +681,6 @@ def render(job: RenderJob) -> bytes:
         lang=document.language,  # the catalog's /Lang: screen readers pick their voice and rules by it
     )
     template.addPageTemplates(_page_templates(look))
-    template.multiBuild(build_story(document, template.page_count, theme))
+    later = template.later
+    template.build(build_story(document, later, theme), canvasmaker=functools.partial(LaterCanvas, later=later))
     return buffer.getvalue()

@@ -1,0 +1,133 @@
+"""Numbers a PDF page shows before they are known: drawn as forms that are filled in at the end.
+
+The contents page lists the page of every section and each footer says "Page X of Y", but those
+pages are known only once the whole document is laid out. Rather than lay it out twice
+(reportlab's `multiBuild`, until the numbers settle), the report is laid out once: where such a
+number goes, the page draws a form XObject by name, and the form is defined when the last page is
+done, just before the file is written (a PDF may define a form after the pages that draw it). The
+layout never depends on these numbers: a contents entry wraps in the width left of the numbers'
+column (its style's right indent), and the footer is drawn outside the body's frame.
+
+Every form draws with the canvas calls the page itself would have made, at the same coordinates:
+the pages look exactly as a second pass would have drawn them. Characters drawn in a form are
+added to the embedded font subsets like any other, since the forms are drawn before the file is
+written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, Spacer, Table
+from reportlab.platypus.tableofcontents import TableOfContents, drawPageNumbers
+
+__all__ = ["Later", "LaterCanvas", "Contents"]
+
+
+class Later:
+    """The numbers learnt while laying out, and the forms that draw them once the last page is done."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, int] = {}  # a heading's bookmark key → the page it is drawn on
+        self.total = 0  # pages so far; all of them once the layout is done
+        self._forms: list[tuple[str, tuple[float, float, float | None, float | None], Callable[[Canvas], None]]] = []
+
+    def draw(self, canvas: Canvas, name: str, draw: Callable[[Canvas], None],
+             box: tuple[float, float, float | None, float | None] = (0, 0, None, None)) -> None:
+        """Draw the form *name* here; *draw* fills it in at the end (in the current user space, clipped to *box*)."""
+        canvas.doForm(name)
+        self._forms.append((name, box, draw))
+
+    def fill_in(self, canvas: Canvas) -> None:
+        for name, box, draw in self._forms:
+            canvas.beginForm(name, *box)
+            draw(canvas)
+            canvas.endForm()
+        self._forms.clear()
+
+
+class LaterCanvas(Canvas):
+    """A canvas that fills in the late forms just before it writes the file."""
+
+    def __init__(self, *args, later: Later, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.later = later
+
+    def save(self):
+        self.later.fill_in(self)
+        super().save()
+
+
+CALLBACK = "contentsEntryEnd"
+
+
+class Contents(TableOfContents):
+    """The contents page: its entries known before the layout, their page numbers filled in at the end.
+
+    The entries and their look are reportlab's `TableOfContents` as its last `multiBuild` pass draws
+    them (a table of one paragraph per entry, dot leaders, the page number right-aligned and linked
+    to the heading); only the dots and the number are a form, since the dots fill the space the
+    number leaves.
+    """
+
+    def __init__(self, entries: list[tuple[int, str, str]], later: Later, **kwargs):
+        """*entries*: (level, title as paragraph markup, bookmark key) in reading order."""
+        super().__init__(**kwargs)
+        self.entries, self.later = entries, later
+
+    def isIndexing(self):
+        return 0  # nothing to learn from a pass: the entries are known
+
+    def wrap(self, availWidth, availHeight):
+        self.canv.setNamedCB(CALLBACK, lambda canvas, _kind, label: self._entry_end(canvas, int(label), availWidth))
+        rows = []
+        for index, (level, text, key) in enumerate(self.entries):
+            style = self.getLevelStyle(level)
+            if style.spaceBefore:
+                rows.append([Spacer(1, style.spaceBefore)])
+            rows.append([Paragraph(f'<a href="#{key}">{text}</a><onDraw name="{CALLBACK}" label="{index}"/>',
+                                   style)])
+        # No sections, no entries (reportlab's own would show a placeholder line).
+        self._table = Table(rows, colWidths=(availWidth,), style=self.tableStyle) if rows else Spacer(0, 0)
+        self.width, self.height = self._table.wrapOn(self.canv, availWidth, availHeight)
+        return self.width, self.height
+
+    def _entry_end(self, canvas: Canvas, index: int, width: float) -> None:
+        """Where an entry's title ends: draw its dots and page number later, and link the number now."""
+        level, _, key = self.entries[index]
+        style = self.getLevelStyle(level)
+        dot = " . " if 0 <= self.dotsMinLevel <= level else ""
+        x, y = canvas._curr_tx_info["cur_x"], canvas._curr_tx_info["cur_y"]  # where the paragraph's text ended
+        matrix = canvas._currentMatrix
+        rect = [0.0, 0.0, 0.0, 0.0]  # the number's box on the page, known at the end
+
+        def draw(form: Canvas) -> None:
+            form._curr_tx_info = {"cur_x": x, "cur_y": y}
+            try:
+                drawPageNumbers(form, style, [(self.later.pages[key], None)], width, 0, dot)
+            finally:
+                del form._curr_tx_info
+            rect[:] = _number_box(str(self.later.pages[key]), style, x, y, width, matrix)
+
+        # The page is drawn in the entry's own coordinates, inside the table's cell: the form's box
+        # must take in wherever that is.
+        page_width, page_height = canvas._pagesize
+        self.later.draw(canvas, f"contents-{index}", draw, (-page_width, -page_height, 2 * page_width, 2 * page_height))
+        canvas.linkAbsolute("", key, rect)  # reportlab reads the rectangle when it writes the file
+
+
+def _number_box(number: str, style, x: float, y: float, width: float, matrix) -> list[float]:
+    """The page's box around the number `drawPageNumbers` right-aligns at *width* (its link's rectangle)."""
+    size = style.fontSize
+    number_width = stringWidth(number, style.fontName, size)
+    while number_width > width - x and size >= 1.0:  # drawPageNumbers shrinks a number too wide to fit
+        size *= 0.9
+        number_width = stringWidth(number, style.fontName, size)
+    left = width - number_width
+    a, b, c, d, e, f = matrix
+    corners = [(left, y), (left + number_width, y + style.leading), (left, y + style.leading), (left + number_width, y)]
+    xs = [a * px + c * py + e for px, py in corners]
+    ys = [b * px + d * py + f for px, py in corners]
+    return [min(xs), min(ys), max(xs), max(ys)]
