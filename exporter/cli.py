@@ -252,14 +252,21 @@ def run_job(ctx, job_id, trigger, catch_up, workers, keep, wait, workspace) -> N
     Builds the job's reports and formats and delivers them as the timetable says; the crontab lines
     of `exporter cron` and the scheduler service both run jobs this way. Output is log lines
     (timestamp, level, run and job ids; see --log-format). Exit codes as for build.
+
+    With --trigger cron, a job with a calendar or a business day runs only at its fire times: on a
+    day its calendar closes, the run is recorded as skipped with the reason and exits 0, as does a
+    start at any other time (recording nothing).
     """
     from . import api
     from .console import log_outcomes
+    from .schedule.jobs import JobSkipped
 
     ctx.meta["exporter.log_context"] = {"job_id": job_id}  # errors as log lines too: for logs and cron mail
     run = api.RunContext(trigger=trigger, catch_up=catch_up, wait=wait, should_stop=_stop_on_signal().is_set)
     with logs.context(job_id=job_id):
         result = api.run_job(workspace, job_id, run=run, workers=workers, keep=keep)
+        if isinstance(result, JobSkipped):  # a closed day or no fire time: said in the log, nothing built
+            return
         with logs.context(run_id=result.run_id):
             log_outcomes(result, quiet=_quiet())
     if not result.ok:
@@ -454,7 +461,8 @@ def schedule(metrics_port, metrics_address, workspace) -> None:
 def jobs(as_json, count, workspace) -> None:
     """List the timetable's jobs and their next fire times.
 
-    Times are in the timetable's time zone. Intervals that divide the hour or the day fire on the
+    Times are in the timetable's time zone, with each job's business calendar applied (holidays
+    skipped or moved, business days counted). Intervals that divide the hour or the day fire on the
     clock (:00, :15, …) as their crontab lines do; other intervals count from now, as from a service start.
     """
     from . import api
@@ -475,7 +483,8 @@ def cron(workspace) -> None:
 
     Each line runs `exporter run-job JOB_ID` with absolute paths, so a job builds and delivers the
     same from cron as from the service. CRON_TZ sets the timetable's time zone (cronie and
-    systemd-cron honour it); interval jobs get a line when a crontab can express them.
+    systemd-cron honour it); interval jobs get a line when a crontab can express them. A job with a
+    business calendar gets a line for every day it may fire; run-job builds only at its fire times.
     """
     from . import api
 

@@ -321,7 +321,7 @@ def test_a_broken_timetable_exits_2_with_file_line_messages(tmp_path, data, comm
         "e.g. 15m",
         f"Error: {schedule}:5: jobs[0].cron: bad cron expression '0 25 * * *': Error validating expression '25': "
         "the last value (25) is higher than the maximum value (23)",
-        f"Error: {schedule}:6: jobs[1]: give exactly one of cron or every",
+        f"Error: {schedule}:6: jobs[1]: give exactly one of cron, every or business_day",
     ]
     assert "Traceback" not in result.output
 

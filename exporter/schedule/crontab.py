@@ -7,7 +7,7 @@ import shlex
 from ..core.workspace import Workspace
 from .jobs import run_job_argv
 from .timetable import JobSpec, Timetable
-from .triggers import cron_of
+from .triggers import crontab_expression, describe
 
 
 def job_command(job: JobSpec, workspace: Workspace, *, executable: str) -> str:
@@ -26,10 +26,15 @@ def crontab_lines(timetable: Timetable, workspace: Workspace, *, executable: str
         f"CRON_TZ={timetable.timezone}",
     ]
     for job in timetable.jobs:
-        when = cron_of(job)
+        calendar = timetable.calendar_of(job)
+        when = crontab_expression(job, calendar)
         if when is None:
             lines.append(f"# {job.id}: every {job.every} has no crontab equivalent; run `exporter schedule` for it")
             continue
+        if calendar is not None:
+            lines.append(f"# {job.id}: {describe(job)}; " + (
+                "on a closed day run-job records a skipped run and builds nothing" if when == job.cron else
+                "this line runs on every day the job may fire, and run-job builds only at its fire times"))
         # Exit 75 means another run holds the lock: the next fire time tries again.
         lines.append(f"{when} {job_command(job, workspace, executable=executable)}  # {job.id}")
     return lines

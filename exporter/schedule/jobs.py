@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from ..core import logs
@@ -14,8 +15,10 @@ from ..runs.catalog import report_ids
 from ..runs.history import RunHistory
 from ..runs.record import Clock, RunContext, iso, new_run_id, utc_now
 from .timetable import JobSpec, Timetable, load_timetable, seconds
-from .triggers import fire_times, trigger_for
+from .triggers import cron_decision, describe, fire_times, trigger_for
 from .watch import Alerts, Watch
+
+log = logging.getLogger(__name__)
 
 
 def load_schedule(workspace: Workspace) -> Timetable:
@@ -51,12 +54,25 @@ def run_job_argv(job_id: str, workspace: Workspace, *, trigger: str, executable:
     return argv
 
 
+@dataclass(frozen=True)
+class JobSkipped:
+    """A crontab line's run that built nothing: the job's calendar closes the day, or it is not a fire time."""
+
+    run_id: str | None  # the skipped run recorded in the history (a closed day); None: nothing recorded
+    reason: str  # "closed: Thanksgiving Day (us-ny); next fire time …" or "not a fire time of the job; …"
+
+
 def run_job(workspace: Workspace, job_id: str, *, run: RunContext | None = None, workers: Workers = Workers(),
-            keep: int = DEFAULT_KEEP) -> BuildResult:
+            keep: int = DEFAULT_KEEP) -> BuildResult | JobSkipped:
     """Run timetable job *job_id* now: build its reports and formats and deliver them as it says.
 
     The service (trigger ``schedule``) and crontab lines (trigger ``cron``) both come here, so a job
     does the same whichever starts it. The timetable is read at each run.
+
+    A crontab line of a job with a calendar or a business day fires on every day the job might
+    (`exporter cron`), so with trigger ``cron`` such a job first asks its trigger, the one the
+    service fires on: on a closed day the run is recorded as skipped with the reason, and at any
+    other time that is no fire time nothing is recorded; either way nothing is built (`JobSkipped`).
     """
     run = dataclasses.replace(run or RunContext(), job_id=job_id)
     with logs.context(job_id=job_id):
@@ -67,6 +83,10 @@ def run_job(workspace: Workspace, job_id: str, *, run: RunContext | None = None,
             _record_not_started(workspace, run, exc)
             Watch(workspace, job_id, run, Alerts.salvaged(workspace.schedule, job_id)).could_not_run(exc)
             raise
+        if run.trigger == "cron" and timetable.calendar_of(job) is not None:
+            skipped = _closed_or_not_due(workspace, timetable, job, run)
+            if skipped is not None:
+                return skipped
         # Pings and failure notices (the timetable's healthcheck_url and owners): never fail the run.
         watch = Watch(workspace, job_id, run, Alerts.of(timetable, job))
         watch.started()
@@ -84,6 +104,27 @@ def run_job(workspace: Workspace, job_id: str, *, run: RunContext | None = None,
         return result
 
 
+def _closed_or_not_due(workspace: Workspace, timetable: Timetable, job: JobSpec,
+                       run: RunContext) -> JobSkipped | None:
+    """None when the crontab line's run is at a fire time of the job; else why it builds nothing."""
+    now = run.clock()
+    decision = cron_decision(trigger_for(job, timetable.zone, calendar=timetable.calendar_of(job)), now)
+    if decision.action == "run":
+        return None
+    if decision.action == "not due":  # the line fires on every candidate day: most of them are not the job's
+        log.info("job %s: nothing to do: %s", job.id, decision.reason)
+        return JobSkipped(None, decision.reason)
+    run_id = new_run_id(now)
+    with RunHistory(workspace.state) as history:
+        history.skipped(run_id, run.trigger, iso(now), decision.reason, job_id=job.id, catch_up=run.catch_up)
+    from ..runs.metrics import write_after_run  # prometheus_client is loaded only when metrics are written
+
+    write_after_run(workspace)
+    with logs.context(run_id=run_id):
+        log.info("job %s: run skipped: %s", job.id, decision.reason)
+    return JobSkipped(run_id, decision.reason)
+
+
 def _record_not_started(workspace: Workspace, run: RunContext, exc: ExporterError) -> None:
     """A scheduled job that cannot start (gone from the timetable, timetable invalid) is a run in the history."""
     now = run.clock()
@@ -98,7 +139,7 @@ def _record_not_started(workspace: Workspace, run: RunContext, exc: ExporterErro
 @dataclass(frozen=True)
 class JobListing:
     id: str
-    trigger: str  # "cron 0 6 * * 1-5" or "every 1h"
+    trigger: str  # "cron 0 6 * * 1-5", "every 1h", "1st business day of the month at 07:00, calendar us-ny"
     timezone: str
     reports: tuple[str, ...]  # empty: every report
     formats: tuple[str, ...]  # empty: the default formats
@@ -122,8 +163,9 @@ def list_jobs(workspace: Workspace, *, count: int = 5, clock: Clock = utc_now) -
     for job in timetable.jobs:
         # An interval cron cannot express counts from a service start: from now, here.
         start = now + dt.timedelta(seconds=seconds(job.every)) if job.every else None
-        times = fire_times(trigger_for(job, timetable.zone, start=start), now, count)
-        listed.append(JobListing(job.id, f"cron {job.cron}" if job.cron else f"every {job.every}", timetable.timezone,
+        trigger = trigger_for(job, timetable.zone, start=start, calendar=timetable.calendar_of(job))
+        times = fire_times(trigger, now, count)
+        listed.append(JobListing(job.id, describe(job), timetable.timezone,
                                  job.report_ids, tuple(job.formats or ()), job.deliver_lists,
                                  tuple(t.astimezone(timetable.zone) for t in times)))
     return listed

@@ -19,7 +19,7 @@ from ..runs.lock import SCHEDULER_LOCK_NAME
 from ..runs.status import JobPlan, Scheduler
 from .service import JOBSTORE_NAME
 from .timetable import Timetable, seconds
-from .triggers import cron_of, fire_times, trigger_for
+from .triggers import describe, fire_times, on_the_clock, trigger_for
 
 PROC_LOCKS = Path("/proc/locks")
 
@@ -31,14 +31,15 @@ def job_plans(workspace: Workspace, timetable: Timetable, now: dt.datetime, sche
     grace = dt.timedelta(seconds=seconds(timetable.misfire_grace) + seconds(timetable.run_deadline))
     plans = []
     for job in timetable.jobs:
-        fire_after = _fire_after(job.every) if cron_of(job) is None else _cron_fire_after(trigger_for(job, zone))
+        fire_after = (_cron_fire_after(trigger_for(job, zone, calendar=timetable.calendar_of(job)))
+                      if on_the_clock(job) else _fire_after(job.every))
         stored_next = stored.get(job.id)
         # With no lock table to ask (not Linux), a stored time still ahead is taken as the service's.
         next_fire: dt.datetime | None = stored_next
         source = "job store"
         if stored_next is None or not (scheduler.running or stored_next >= now):
             next_fire, source = fire_after(now), "timetable"
-        plans.append(JobPlan(job.id, f"cron {job.cron}" if job.cron else f"every {job.every}", job.report_ids,
+        plans.append(JobPlan(job.id, describe(job), job.report_ids,
                              None if next_fire is None else next_fire.astimezone(zone), source, grace, fire_after))
     return plans
 

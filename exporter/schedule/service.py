@@ -34,7 +34,7 @@ from ..runs.record import Clock, new_run_id, utc_now
 from .jobs import load_schedule, run_job_argv
 from .systemd import WATCHDOG_JOB_ID, Notifier, add_watchdog
 from .timetable import JobSpec, Timetable, seconds
-from .triggers import cron_of, trigger_for
+from .triggers import cron_of, outdated, trigger_for
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +143,18 @@ def job_kwargs(workspace: Workspace, timetable: Timetable, job: JobSpec) -> dict
 
 
 def _spec(timetable: Timetable, job: JobSpec) -> str:
-    """What the trigger is made from: a stored job keeps its next run time only while this is unchanged."""
-    return json.dumps({"cron": cron_of(job) if job.cron is None else job.cron, "every": job.every,
-                       "timezone": timetable.timezone}, sort_keys=True)
+    """What the trigger is made from: a stored job keeps its next run time only while this is unchanged.
+
+    A job without a calendar has the spec it had before calendars existed, so upgrading replaces no job.
+    """
+    spec: dict = {"cron": cron_of(job) if job.cron is None else job.cron, "every": job.every,
+                  "timezone": timetable.timezone}
+    if job.business_day is not None:
+        spec |= {"business_day": job.business_day, "at": job.at}
+    calendar = timetable.calendar_of(job)
+    if calendar is not None:  # a changed holiday list or closed date changes the fire times
+        spec |= {"calendar": calendar.as_state(), "on_holiday": job.holiday_rule if job.cron else None}
+    return json.dumps(spec, sort_keys=True)
 
 
 _PLACES = ("job_id", "data_dir", "output_dir", "state_dir", "deadline", "spec")
@@ -178,31 +187,41 @@ def sync_jobs(scheduler, store, workspace: Workspace, timetable: Timetable, now:
     grace = dt.timedelta(seconds=seconds(timetable.misfire_grace))
     for job in timetable.jobs:
         kwargs = job_kwargs(workspace, timetable, job)
+        trigger = trigger_for(job, timetable.zone, calendar=timetable.calendar_of(job))
         stored = store.lookup_job(job.id)
         if stored is not None and _unchanged(stored, kwargs):
-            missed = _missed(stored, now)
+            kept, next_run = stored.trigger, stored.next_run_time
+            if outdated(kept):
+                # Stored before crontab days were read as cron reads them (APScheduler's 1-5 is Tuesday to
+                # Saturday): the same job with the right trigger, from the first right fire time on.
+                kept, next_run = trigger, next_run and trigger.get_next_fire_time(None, next_run)
+            missed = _missed(kept, next_run, now)
             if missed and now - missed[-1] <= grace:
                 _RUNS.catch_up[job.id] = len(missed)
                 log.info("job %s: %d run(s) missed while stopped; one catch-up run follows", job.id, len(missed))
             elif missed:
                 log.warning("job %s: %d run(s) missed, the last %s ago, beyond the misfire grace: not made up",
                             job.id, len(missed), now - missed[-1])
-            if stored.func_ref == JOB_FUNCTION:
+            if stored.func_ref == JOB_FUNCTION and kept is stored.trigger:
                 continue
-            log.info("job %s: moved from %s to %s, keeping its next run time", job.id, stored.func_ref, JOB_FUNCTION)
-            scheduler.add_job(JOB_FUNCTION, trigger=stored.trigger, id=job.id, name=job.id, kwargs=kwargs,
-                              next_run_time=stored.next_run_time, replace_existing=True)
+            if stored.func_ref != JOB_FUNCTION:
+                log.info("job %s: moved from %s to %s, keeping its next run time", job.id, stored.func_ref,
+                         JOB_FUNCTION)
+            if kept is not stored.trigger:
+                log.info("job %s: its cron days are now read as cron reads them (0 and 7 Sunday)", job.id)
+            scheduler.add_job(JOB_FUNCTION, trigger=kept, id=job.id, name=job.id, kwargs=kwargs,
+                              next_run_time=next_run, replace_existing=True)
             continue
-        scheduler.add_job(JOB_FUNCTION, trigger=trigger_for(job, timetable.zone), id=job.id, name=job.id,
-                          kwargs=kwargs, replace_existing=True)
+        scheduler.add_job(JOB_FUNCTION, trigger=trigger, id=job.id, name=job.id, kwargs=kwargs,
+                          replace_existing=True)
 
 
-def _missed(stored, now: dt.datetime) -> list[dt.datetime]:
+def _missed(trigger, first: dt.datetime | None, now: dt.datetime) -> list[dt.datetime]:
     times: list[dt.datetime] = []
-    fire = stored.next_run_time
+    fire = first
     while fire is not None and fire <= now and len(times) < 10_000:
         times.append(fire)
-        fire = stored.trigger.get_next_fire_time(fire, now)
+        fire = trigger.get_next_fire_time(fire, now)
     return times
 
 
