@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import io
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.pkgwriter import PackageWriter
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Inches, Mm, Pt, RGBColor
+from docx.oxml.simpletypes import ST_HpsMeasure
+from docx.shared import Emu, Inches, Mm, Pt, RGBColor, Twips
+from docx.text.paragraph import Paragraph as DocxParagraph
+from lxml import etree  # type: ignore[import-untyped]
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..core.document import QA, WORKBOOK_ONLY, Block, Bullets, Chart, Document, Figures, Meta, Paragraph, Table
 from ..core.messages import Words
 from . import RenderJob, RenderOptions
 from .nativechart import add_docx_chart
-from .ooxml import reproducible_zip
+from .ooxml import write_package
 from .theme import Theme
 from .wordtemplate import has_style, header_and_footer, open_template
 
@@ -54,6 +59,23 @@ PPR_AFTER_BORDER = (
     "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc", "textDirection", "textAlignment",
     "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr", "sectPr", "pPrChange",
 )  # fmt: skip
+
+
+def _w(name: str) -> str:
+    return qn(f"w:{name}")
+
+
+# The WordprocessingML names the body writer uses (Clark notation, resolved once).
+W_P, W_PPR, W_PSTYLE, W_R, W_RPR, W_T, W_TAB, W_BR = map(_w, ("p", "pPr", "pStyle", "r", "rPr", "t", "tab", "br"))
+W_B, W_I, W_COLOR, W_SZ, W_SPACING, W_JC = map(_w, ("b", "i", "color", "sz", "spacing", "jc"))
+W_KEEPNEXT, W_PAGEBREAKBEFORE, W_SECTPR = map(_w, ("keepNext", "pageBreakBefore", "sectPr"))
+W_TR, W_TRPR, W_CANTSPLIT, W_TBLHEADER = map(_w, ("tr", "trPr", "cantSplit", "tblHeader"))
+W_TC, W_TCPR, W_TCW, W_SHD, W_VALIGN = map(_w, ("tc", "tcPr", "tcW", "shd", "vAlign"))
+W_FLDCHAR, W_FLDCHARTYPE, W_INSTRTEXT = map(_w, ("fldChar", "fldCharType", "instrText"))
+W_VAL, W_TYPE, W_W, W_FILL, W_COLOR_ATTR = map(_w, ("val", "type", "w", "fill", "color"))
+W_BEFORE, W_AFTER, W_LINE, W_LINERULE = map(_w, ("before", "after", "line", "lineRule"))
+WHITE = RGBColor(0xFF, 0xFF, 0xFF)
+_BREAKS = re.compile(r"([\t\r\n])")  # each of these is its own element in a run
 
 
 @dataclass
@@ -110,6 +132,7 @@ def render(job: RenderJob) -> bytes:
     doc, theme = job.document, job.options.theme
     look = _Look(theme, doc.publisher, doc.words)
     template = theme.word_template
+    stamp = _file_stamp(template) if template else None  # before reading it: a later change is a new key
     word = open_template(template) if template else docx.Document()
     if template is None:  # a template brings its own page setup
         _set_up_page(word, theme)
@@ -117,11 +140,11 @@ def render(job: RenderJob) -> bytes:
         page = word.sections[0]
         width = (page.page_width or 0) - (page.left_margin or 0) - (page.right_margin or 0)
         look = dataclasses.replace(look, text_width=width if width > 0 else None)
-    _set_up_styles(word, look, template=template is not None)
-    if not _numbered(word.styles["List Bullet"]):  # a template's List Bullet without a bullet
-        look = dataclasses.replace(look, bullet="• ")
-    _add_title_page(word, doc, look)
-    _add_contents(word, doc)
+    if not _prepare_styles(word, look, template=template is not None, stamp=stamp):
+        look = dataclasses.replace(look, bullet="• ")  # a template's List Bullet without a bullet
+    body = _Body(word, look)
+    _add_title_page(body, doc)
+    _add_contents(body, doc)
     if template is None:
         _add_header_footer(word, theme.header or doc.title, look)
     else:  # a template's header and footer stay; ours fill in what it lacks
@@ -131,19 +154,18 @@ def render(job: RenderJob) -> bytes:
                                title_page=False)
     numbers = _Numbers()
     for n, section in enumerate(doc.sections):
-        heading = word.add_heading(section.title, level=_heading_level(section.level))
+        # What python-docx's add_heading writes: a paragraph in the "Heading N" style.
+        heading = body.paragraph(section.title, f"Heading {_heading_level(section.level)}")
         if n == 0:
-            heading.paragraph_format.page_break_before = True
+            _pPr(heading, page_break_before=True)
         for block in section.blocks:
-            _add_block(word, block, numbers, look)
+            _add_block(body, block, numbers)
     _set_properties(word, doc.meta, doc.language)
     _ask_to_update_fields(word)
     _drop_thumbnail(word)
-    out = io.BytesIO()
-    word.save(out)
-    return reproducible_zip(
-        out.getvalue(), doc.meta.created, replace={"docProps/app.xml": _app_properties(theme.creator)}
-    )
+    parts = _package_parts(word)
+    parts["docProps/app.xml"] = _app_properties(theme.creator)
+    return write_package(parts, doc.meta.created)
 
 
 # --- page and styles -------------------------------------------------------------------------
@@ -160,6 +182,36 @@ def _set_up_page(word, theme: Theme) -> None:
     section.left_margin = section.right_margin = Mm(theme.margin_side_mm)
     section.top_margin, section.bottom_margin = Mm(theme.margin_top_mm), Mm(theme.margin_bottom_mm)
     section.header_distance = section.footer_distance = Inches(0.5)
+
+
+# Styles as `_set_up_styles` leaves them, by everything it reads: the starting styles (python-docx's
+# default template, or a customer's template file as of its modification time and size), the theme,
+# the language and the text width. The reports of a catalog share a theme, so a worker sets the
+# styles up once (about a third of a warm render otherwise) and copies them for each document.
+_STYLES: dict[tuple, tuple[etree._Element, bool]] = {}
+STYLES_KEPT = 8  # looks remembered; the oldest is forgotten first
+
+
+def _file_stamp(path: Path) -> tuple[str, int, int]:
+    status = path.stat()
+    return str(path), status.st_mtime_ns, status.st_size
+
+
+def _prepare_styles(word, look: _Look, *, template: bool, stamp: tuple | None) -> bool:
+    """Set up *word*'s styles for *look* (see `_set_up_styles`); tell whether List Bullet has a bullet."""
+    key = (stamp, template, look.theme, look.words.language, look.content_width)
+    kept = _STYLES.get(key)
+    if kept is None:
+        _set_up_styles(word, look, template=template)
+        kept = copy.deepcopy(word.styles.element), _numbered(word.styles["List Bullet"])
+        while len(_STYLES) >= STYLES_KEPT:
+            _STYLES.pop(next(iter(_STYLES)))
+        _STYLES[key] = kept
+    else:
+        # The styles part takes a copy as its whole tree: moving the children of a copy into the
+        # part's own root would cost three times as much (lxml fixes each node's namespaces).
+        word.part._styles_part._element = copy.deepcopy(kept[0])
+    return kept[1]
 
 
 def _set_up_styles(word, look: _Look, template: bool = False) -> None:
@@ -333,60 +385,47 @@ def _plain_subtitle(style) -> None:
 # --- title page, contents, header and footer ---------------------------------------------------
 
 
-def _add_title_page(word, doc: Document, look: _Look) -> None:
+def _add_title_page(body: _Body, doc: Document) -> None:
+    look = body.look
     space = Inches(2.2)
     if look.theme.logo is not None:
-        logo = word.add_paragraph()
+        logo = body.proxy(body.paragraph())
         logo.paragraph_format.space_before = Inches(1.0)
         picture = logo.add_run().add_picture(str(look.theme.logo), width=LOGO_WIDTH)
         picture._inline.docPr.set("descr", f"{doc.publisher} logo")
         space = Inches(0.6)
-    title = word.add_paragraph(doc.title, style="Title")
-    title.paragraph_format.space_before = space
-    word.add_paragraph(doc.subtitle, style="Subtitle")
+    _pPr(body.paragraph(doc.title, "Title"), before=space)
+    body.paragraph(doc.subtitle, "Subtitle")
     if doc.edition:
-        _format_run(word.add_paragraph().add_run(doc.edition), size=14, color=look.accent, bold=True)
-    as_of = word.add_paragraph()
-    as_of.paragraph_format.space_before = Pt(36)
-    _format_run(as_of.add_run(doc.words("as_of", date=doc.as_of_text)), size=12, color=look.muted)
-    publisher = word.add_paragraph()
-    _format_run(publisher.add_run(doc.publisher), size=12, color=look.accent, bold=True)
+        _add_run(body.paragraph(), doc.edition, size=14, color=look.accent, bold=True)
+    as_of = _pPr(body.paragraph(), before=Pt(36)).getparent()
+    _add_run(as_of, doc.words("as_of", date=doc.as_of_text), size=12, color=look.muted, bold=False)
+    _add_run(body.paragraph(), doc.publisher, size=12, color=look.accent, bold=True)
 
 
-def _format_run(run, *, size: float, color: RGBColor, bold: bool = False) -> None:
-    run.font.size = Pt(size)
-    run.font.color.rgb = color
-    run.bold = bold
-
-
-def _add_contents(word, doc: Document) -> None:
+def _add_contents(body: _Body, doc: Document) -> None:
     """Add the contents page: a TOC field whose result already lists the section titles.
 
     Word replaces the result (adding page numbers) when it updates fields on opening; viewers
     that never update fields show the titles as they are.
     """
-    heading = word.add_paragraph(doc.words("contents"), style="TOC Heading")
-    heading.paragraph_format.page_break_before = True
+    heading = body.paragraph(doc.words("contents"), "TOC Heading")
+    _pPr(heading, page_break_before=True)
     entries = [(s.title, _heading_level(s.level)) for s in doc.sections]
     if not entries:
-        _add_field(word.add_paragraph(), TOC_INSTRUCTION, TOC_PLACEHOLDER)
+        _add_field(body.paragraph(), TOC_INSTRUCTION, TOC_PLACEHOLDER)
         return
-    paragraphs = [word.add_paragraph(title, style=word.styles[f"toc {min(level, 3)}"]) for title, level in entries]
+    paragraphs = [body.paragraph(title, f"toc {min(level, 3)}") for title, level in entries]
     first, last = paragraphs[0], paragraphs[-1]
     # The field begins before the first entry's text and ends after the last entry's.
-    begin = first.runs[0]._r
+    begin = first.findall(W_R)[0]
     for kind, content in (("begin", None), ("instr", TOC_INSTRUCTION), ("separate", None)):
-        run = OxmlElement("w:r")
-        if content is None:
-            char = OxmlElement("w:fldChar")
-            char.set(qn("w:fldCharType"), kind)
-            run.append(char)
-        else:
-            code = OxmlElement("w:instrText")
-            code.set(qn("xml:space"), "preserve")
-            code.text = f" {content} "
-            run.append(code)
+        run = first.makeelement(W_R)
         begin.addprevious(run)
+        if content is None:
+            etree.SubElement(run, W_FLDCHAR).set(W_FLDCHARTYPE, kind)
+        else:
+            _instruction(run, content)
     _field_char(last, "end")
 
 
@@ -434,82 +473,160 @@ def _add_footer(section, look: _Look) -> None:
 # --- blocks ------------------------------------------------------------------------------------
 
 
-def _add_block(word, block: Block, numbers: _Numbers, look: _Look) -> None:
+class _Body:
+    """Appends the body's paragraphs and tables as the elements python-docx would write, directly.
+
+    Profiling showed python-docx's proxies spend most of a render resolving a style name per
+    paragraph (`paragraph.style = name` scans every style for the default one, `styles.default_for`)
+    and in per-cell proxies. Here each style name is resolved once, through python-docx, and the
+    paragraphs, runs and table rows are made with lxml: the same tags, attributes and order as
+    python-docx's, so the same bytes. Every text is set as element text (lxml escapes it); nothing
+    from the data is formatted into XML. A python-docx `Paragraph` proxy over any of these
+    paragraphs (`proxy`) is there for what python-docx does best (pictures, chart parts).
+    """
+
+    def __init__(self, word, look: _Look):
+        self.word, self.look = word, look
+        self._body = word.element.body
+        self._end = self._body.find(W_SECTPR)  # python-docx adds blocks before the final sectPr
+        self._style_ids: dict[str, str | None] = {}
+        self._default = word.styles.default(WD_STYLE_TYPE.PARAGRAPH)
+
+    def style_id(self, name: str) -> str | None:
+        """The id python-docx writes for the paragraph style *name*: None for the default style.
+
+        As `paragraph.style = name` decides it (`Styles.get_style_id`), with the default style looked
+        up once per document rather than once per paragraph.
+        """
+        try:
+            return self._style_ids[name]
+        except KeyError:
+            pass
+        style = self.word.styles[name]  # KeyError for a style the document lacks, as python-docx
+        if style.type != WD_STYLE_TYPE.PARAGRAPH:
+            raise ValueError(f"assigned style is type {style.type}, need type {WD_STYLE_TYPE.PARAGRAPH}")
+        found = self._style_ids[name] = None if style == self._default else style.style_id
+        return found
+
+    def _append(self, tag: str):
+        element = etree.SubElement(self._body, tag)
+        if self._end is not None:
+            self._end.addprevious(element)
+        return element
+
+    def paragraph(self, text: str = "", style: str | None = None):
+        """Append a paragraph as `word.add_paragraph(text, style)` does; return its `w:p`."""
+        p = self._append(W_P)
+        if style is not None:
+            pPr = etree.SubElement(p, W_PPR)
+            style_id = self.style_id(style)
+            if style_id is not None:
+                etree.SubElement(pPr, W_PSTYLE).set(W_VAL, style_id)
+        if text:
+            _set_text(etree.SubElement(p, W_R), text)
+        return p
+
+    def table(self, cols: int):
+        """Append a table without rows as `word.add_table(rows=0, cols=cols)` does; return the proxy."""
+        table = self.word.add_table(rows=0, cols=cols)
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        table.autofit = False
+        return table
+
+    def proxy(self, p) -> DocxParagraph:
+        return DocxParagraph(p, self.word)
+
+
+def _add_block(body: _Body, block: Block, numbers: _Numbers) -> None:
+    look = body.look
     if isinstance(block, Paragraph):
-        _add_paragraph(word, block)
+        body.paragraph(block.text, {"lead": "Lead", "note": "Note"}.get(block.role, "Normal"))
     elif isinstance(block, Bullets):
         for item in block.items:
-            word.add_paragraph(look.bullet + item, style="List Bullet")
+            body.paragraph(look.bullet + item, "List Bullet")
     elif isinstance(block, Table):
-        _add_table(word, block, numbers.next("Table"), look)
+        _add_table(body, block, numbers.next("Table"))
     elif isinstance(block, Chart):
-        _add_chart(word, block, numbers.next("Figure"), look)
+        _add_chart(body, block, numbers.next("Figure"))
     elif isinstance(block, QA):
-        _add_qa(word, block, look)
+        _add_qa(body, block)
     elif isinstance(block, Figures):
         if block.style == "table":
-            _add_table(word, block.as_table(), numbers.next("Table"), look)
+            _add_table(body, block.as_table(), numbers.next("Table"))
         else:
-            _add_cards(word, block, look)
+            _add_cards(body, block)
     elif isinstance(block, WORKBOOK_ONLY):
         pass
     else:
         raise TypeError(f"the docx renderer has no layout for {type(block).__name__} blocks")
 
 
-def _add_paragraph(word, block: Paragraph) -> None:
-    style = {"lead": "Lead", "note": "Note"}.get(block.role, "Normal")
-    word.add_paragraph(block.text, style=style)
+def _add_qa(body: _Body, block: QA) -> None:
+    question = body.paragraph(style="Question")
+    _add_run(question, f"Q{block.number}. ", color=body.look.accent)
+    _add_run(question, block.question)
+    body.paragraph(block.answer)
 
 
-def _add_qa(word, block: QA, look: _Look) -> None:
-    question = word.add_paragraph(style="Question")
-    number = question.add_run(f"Q{block.number}. ")
-    number.font.color.rgb = look.accent
-    question.add_run(block.question)
-    word.add_paragraph(block.answer)
-
-
-def _add_caption(word, kind: str, number: int, text: str, look: _Look):
-    caption = word.add_paragraph(style="Caption")
+def _add_caption(body: _Body, kind: str, number: int, text: str):
+    """Append a caption, kept with what follows: the label, a SEQ field numbering it, the text."""
+    caption = body.paragraph(style="Caption")
+    _pPr(caption, keep_with_next=True)
     # The label in the document's words; the SEQ field keeps its fixed name, which numbers it.
-    caption.add_run(f"{look.words(kind.lower())} ")
+    _add_run(caption, f"{body.look.words(kind.lower())} ")
     _add_field(caption, f"SEQ {kind} \\* ARABIC", str(number))
-    caption.add_run(f": {text}")
+    _add_run(caption, f": {text}")
     return caption
 
 
-def _add_table(word, block: Table, number: int, look: _Look) -> None:
-    _add_caption(word, "Table", number, block.caption, look).paragraph_format.keep_with_next = True
-    table = word.add_table(rows=0, cols=len(block.header))
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
+def _add_table(body: _Body, block: Table, number: int) -> None:
+    look = body.look
+    _add_caption(body, "Table", number, block.caption)
+    table = body.table(len(block.header))
     _style_table(table, look)
     widths = _column_widths(block, look.content_width)
     for column, width in zip(table.columns, widths):
         column.width = width
+    tbl = table._tbl
+    twips = [str(Emu(width).twips) for width in widths]
+    text_style = body.style_id("Table Text")
+    accent = str(look.accent)
     keep = len(block.rows) <= KEEP_TOGETHER_ROWS
     rows = [block.header, *block.rows]
     template = None
     for index, values in enumerate(rows):
         if template is not None and _plain(values):
-            _copy_row(table, template, values)
+            _copy_row(tbl, template, values)
             continue
-        row = table.add_row()
-        trPr = row._tr.get_or_add_trPr()
-        trPr.append(OxmlElement("w:cantSplit"))
-        if index == 0:
-            trPr.append(OxmlElement("w:tblHeader"))
-        for cell, value, width, numeric in zip(row.cells, values, widths, block.numeric):
-            _fill_cell(
-                cell, value, width, numeric, header=index == 0, keep=keep and index < len(rows) - 1, look=look
-            )
+        header = index == 0
+        tr = etree.SubElement(tbl, W_TR)
+        trPr = etree.SubElement(tr, W_TRPR)
+        etree.SubElement(trPr, W_CANTSPLIT)
+        if header:
+            etree.SubElement(trPr, W_TBLHEADER)
+        keep_next = keep and index < len(rows) - 1
+        for value, cell_width, numeric in zip(values, twips, block.numeric):  # every row has a value per column
+            tc = etree.SubElement(tr, W_TC)
+            tcPr = etree.SubElement(tc, W_TCPR)
+            _width(tcPr, cell_width)
+            p = etree.SubElement(tc, W_P)
+            if header:
+                _shading(tcPr, accent)
+            etree.SubElement(tcPr, W_VALIGN).set(W_VAL, "center")
+            pPr = etree.SubElement(p, W_PPR)
+            if text_style is not None:
+                etree.SubElement(pPr, W_PSTYLE).set(W_VAL, text_style)
+            _on_off(etree.SubElement(pPr, W_KEEPNEXT), keep_next)
+            etree.SubElement(pPr, W_JC).set(W_VAL, "right" if numeric else "left")
+            if header:
+                _add_run(p, value, bold=True, color=WHITE)
+            else:
+                _add_run(p, value)
         if index > 0 and not keep and _plain(values):
-            # Long tables: later rows are copies of this one with their texts replaced, which is
-            # ~30x faster than building each through python-docx.
-            template = row._tr
+            # Long tables: later rows are copies of this one with their texts replaced.
+            template = tr
     # Space after the table, which Word would otherwise butt against the next paragraph.
-    word.add_paragraph(style="Table Text").paragraph_format.space_after = Pt(6)
+    _pPr(body.paragraph(style="Table Text"), after=Pt(6))
 
 
 def _plain(values) -> bool:
@@ -517,28 +634,13 @@ def _plain(values) -> bool:
     return all(value and "\n" not in value and "\t" not in value and "\r" not in value for value in values)
 
 
-def _copy_row(table, template, values) -> None:
+def _copy_row(tbl, template, values) -> None:
     row = copy.deepcopy(template)
-    for text, value in zip(row.iter(qn("w:t")), values):
+    for text, value in zip(row.iter(W_T), values):
         text.text = value
         if value[0].isspace() or value[-1].isspace():
             text.set(XML_SPACE, "preserve")
-    table._tbl.append(row)
-
-
-def _fill_cell(cell, value: str, width, numeric: bool, *, header: bool, keep: bool, look: _Look) -> None:
-    cell.width = width
-    if header:
-        _shade(cell, str(look.accent))
-    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
-    paragraph = cell.paragraphs[0]
-    paragraph.style = "Table Text"
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT
-    paragraph.paragraph_format.keep_with_next = keep
-    run = paragraph.add_run(value)
-    if header:
-        run.bold = True
-        run.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
+    tbl.append(row)
 
 
 def _column_widths(block: Table, content_width: int) -> list[int]:
@@ -571,29 +673,26 @@ def _style_table(table, look: _Look) -> None:
     _insert_in_order(tblPr, margins, ("tblLook", "tblCaption", "tblDescription"))
 
 
-def _add_chart(word, block: Chart, number: int, look: _Look) -> None:
+def _add_chart(body: _Body, block: Chart, number: int) -> None:
     """A native Word chart (a chart part with cached values): every viewer draws it, Word edits it."""
-    holder = word.add_paragraph()
-    holder.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    holder.paragraph_format.keep_with_next = True
-    holder.paragraph_format.space_before = Pt(6)
-    holder.paragraph_format.line_spacing = 1.0
+    look = body.look
+    holder = body.paragraph()
+    _pPr(holder, keep_with_next=True, before=Pt(6), line=1.0, align="center")
     width = Inches(CHART_WIDTH_IN)
     height = int(width * (CHART_ASPECT_PIE if block.kind == "pie" else CHART_ASPECT))
     # The caption below names the chart, so the chart itself carries no title.
-    add_docx_chart(holder, block, look.theme, width_emu=width, height_emu=height, description=block.title,
-                   title=False)
-    _add_caption(word, "Figure", number, block.title, look).paragraph_format.keep_with_next = True
-    word.add_paragraph(look.theme.source_line(look.publisher, block.has_derived, look.words.language), style="Source")
+    add_docx_chart(body.proxy(holder), block, look.theme, width_emu=width, height_emu=height,
+                   description=block.title, title=False)
+    _add_caption(body, "Figure", number, block.title)
+    body.paragraph(look.theme.source_line(look.publisher, block.has_derived, look.words.language), "Source")
 
 
-def _add_cards(word, block: Figures, look: _Look) -> None:
+def _add_cards(body: _Body, block: Figures) -> None:
     """Key figures as cards: a row of cells, each a large value over its label (four to a row)."""
+    look = body.look
     figures = block.figures
     per_row = min(len(figures), CARDS_PER_ROW)
-    table = word.add_table(rows=0, cols=per_row)
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
+    table = body.table(per_row)
     width = int(look.content_width / per_row)
     # The largest size at which the longest value fits its card on one line. Arial has Helvetica's
     # widths; another font (a theme's) is measured as Helvetica with a margin, as it may run wider.
@@ -602,48 +701,144 @@ def _add_cards(word, block: Figures, look: _Look) -> None:
     fits = [size for size in CARD_VALUE_SIZES
             if max(stringWidth(f.text, "Helvetica-Bold", size) for f in figures) * spread <= room]
     size = fits[0] if fits else CARD_VALUE_SIZES[-1]
+    tbl = table._tbl
+    grid = [str(Emu(col.w).twips) for col in tbl.tblGrid.gridCol_lst]  # as add_row sizes a new cell
+    card_width = str(Emu(width).twips)
+    fill = look.theme.zebra.upper()
     for start in range(0, len(figures), per_row):
-        cells = table.add_row().cells
-        for cell, figure in zip(cells, figures[start:start + per_row]):
-            cell.width = width
-            _shade(cell, look.theme.zebra.upper())
-            value = cell.paragraphs[0]
-            value.style = "Table Text"
-            value.paragraph_format.space_before = Pt(6)
-            run = value.add_run(figure.text)
-            _format_run(run, size=size, color=look.accent, bold=True)
-            run.italic = figure.derived
-            label = cell.add_paragraph(figure.label, style="Table Text")
-            label.paragraph_format.space_after = Pt(0 if figure.note else 6)
-            for r in label.runs:
-                r.font.color.rgb = look.muted
+        tr = etree.SubElement(tbl, W_TR)
+        row = figures[start:start + per_row]
+        for column, grid_width in enumerate(grid):
+            tc = etree.SubElement(tr, W_TC)
+            tcPr = etree.SubElement(tc, W_TCPR)
+            value = etree.SubElement(tc, W_P)
+            if column >= len(row):  # the last row's empty cells, as python-docx adds them
+                _width(tcPr, grid_width)
+                continue
+            figure = row[column]
+            _width(tcPr, card_width)
+            _shading(tcPr, fill)
+            _pPr(value, style=body.style_id("Table Text"), before=Pt(6))
+            _add_run(value, figure.text, size=size, color=look.accent, bold=True, italic=figure.derived)
+            label = etree.SubElement(tc, W_P)
+            _pPr(label, style=body.style_id("Table Text"), after=Pt(0 if figure.note else 6))
+            if figure.label:
+                _add_run(label, figure.label, color=look.muted)
             if figure.note:
-                note = cell.add_paragraph(figure.note, style="Table Text")
-                note.paragraph_format.space_after = Pt(6)
-                for r in note.runs:
-                    _format_run(r, size=look.theme.base_size - 1.5, color=look.muted)
-    word.add_paragraph(style="Table Text").paragraph_format.space_after = Pt(6)
+                note = etree.SubElement(tc, W_P)
+                _pPr(note, style=body.style_id("Table Text"), after=Pt(6))
+                _add_run(note, figure.note, size=look.theme.base_size - 1.5, color=look.muted, bold=False)
+    _pPr(body.paragraph(style="Table Text"), after=Pt(6))
 
 
 # --- raw WordprocessingML ----------------------------------------------------------------------
+# The elements python-docx writes for the same calls, in its order (ECMA-376 schema order).
+
+
+def _set_text(r, text: str) -> None:
+    """Put *text* in the run *r* as python-docx's `run.text` does: a tab is a w:tab, CR and LF each a w:br."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        for piece in _BREAKS.split(text):
+            if piece == "\t":
+                etree.SubElement(r, W_TAB)
+            elif piece in ("\n", "\r"):
+                etree.SubElement(r, W_BR)
+            elif piece:
+                _text(r, piece)
+    else:
+        _text(r, text)
+
+
+def _text(r, text: str) -> None:
+    t = etree.SubElement(r, W_T)
+    t.text = text  # lxml escapes it, and refuses control characters as python-docx does (ValueError)
+    if len(text.strip()) < len(text):
+        t.set(XML_SPACE, "preserve")
+
+
+def _add_run(p, text: str, *, size: float | None = None, color: RGBColor | None = None, bold: bool | None = None,
+             italic: bool | None = None):
+    """Append a run of *text* (empty: an empty run, as `paragraph.add_run("")`) with these font settings."""
+    r = etree.SubElement(p, W_R)
+    if size is not None or color is not None or bold is not None or italic is not None:
+        rPr = etree.SubElement(r, W_RPR)
+        if bold is not None:
+            _on_off(etree.SubElement(rPr, W_B), bold)
+        if italic is not None:
+            _on_off(etree.SubElement(rPr, W_I), italic)
+        if color is not None:
+            etree.SubElement(rPr, W_COLOR).set(W_VAL, str(color))
+        if size is not None:
+            etree.SubElement(rPr, W_SZ).set(W_VAL, ST_HpsMeasure.convert_to_xml(Pt(size)))
+    if text:
+        _set_text(r, text)
+    return r
+
+
+def _on_off(element, value: bool) -> None:
+    if not value:  # true is the default, which python-docx leaves out
+        element.set(W_VAL, "0")
+
+
+def _pPr(p, *, style: str | None = None, keep_with_next: bool | None = None, page_break_before: bool = False,
+         before: int | None = None, after: int | None = None, line: float | None = None,
+         align: str | None = None):
+    """Add paragraph properties to *p* (its pPr, if any, holds at most a pStyle); return the pPr."""
+    pPr = p.find(W_PPR)
+    if pPr is None:
+        pPr = etree.Element(W_PPR)
+        p.insert(0, pPr)
+    if style is not None:
+        etree.SubElement(pPr, W_PSTYLE).set(W_VAL, style)
+    if keep_with_next is not None:
+        _on_off(etree.SubElement(pPr, W_KEEPNEXT), keep_with_next)
+    if page_break_before:
+        etree.SubElement(pPr, W_PAGEBREAKBEFORE)
+    if before is not None or after is not None or line is not None:
+        spacing = etree.SubElement(pPr, W_SPACING)
+        if before is not None:
+            spacing.set(W_BEFORE, str(Emu(before).twips))
+        if after is not None:
+            spacing.set(W_AFTER, str(Emu(after).twips))
+        if line is not None:  # a multiple of single spacing
+            spacing.set(W_LINE, str(Emu(line * Twips(240)).twips))  # type: ignore[arg-type]  # as python-docx
+            spacing.set(W_LINERULE, "auto")
+    if align is not None:
+        etree.SubElement(pPr, W_JC).set(W_VAL, align)
+    return pPr
+
+
+def _width(tcPr, twips: str) -> None:
+    width = etree.SubElement(tcPr, W_TCW)
+    width.set(W_TYPE, "dxa")
+    width.set(W_W, twips)
+
+
+def _shading(tcPr, fill: str) -> None:
+    shading = etree.SubElement(tcPr, W_SHD)
+    shading.set(W_VAL, "clear")
+    shading.set(W_COLOR_ATTR, "auto")
+    shading.set(W_FILL, fill)
+
+
+def _instruction(run, instruction: str) -> None:
+    code = etree.SubElement(run, W_INSTRTEXT)
+    code.set(XML_SPACE, "preserve")
+    code.text = f" {instruction} "
 
 
 def _add_field(paragraph, instruction: str, shown: str) -> None:
-    """Append a complex field showing *shown* until Word recalculates *instruction*."""
-    _field_char(paragraph, "begin")
-    code = OxmlElement("w:instrText")
-    code.set(qn("xml:space"), "preserve")
-    code.text = f" {instruction} "
-    paragraph.add_run()._r.append(code)
-    _field_char(paragraph, "separate")
-    paragraph.add_run(shown)
-    _field_char(paragraph, "end")
+    """Append a complex field showing *shown* until Word recalculates *instruction* (a `w:p` or a proxy)."""
+    p = getattr(paragraph, "_p", paragraph)
+    _field_char(p, "begin")
+    _instruction(etree.SubElement(p, W_R), instruction)
+    _field_char(p, "separate")
+    _add_run(p, shown)
+    _field_char(p, "end")
 
 
-def _field_char(paragraph, kind: str) -> None:
-    char = OxmlElement("w:fldChar")
-    char.set(qn("w:fldCharType"), kind)
-    paragraph.add_run()._r.append(char)
+def _field_char(p, kind: str) -> None:
+    etree.SubElement(etree.SubElement(p, W_R), W_FLDCHAR).set(W_FLDCHARTYPE, kind)
 
 
 def _border(edge: str, size: int, color: str | None):
@@ -664,18 +859,6 @@ def _set_border(pPr, edge: str, color: RGBColor, *, size: int, space: int) -> No
     line.set(qn("w:space"), str(space))
     borders.append(line)
     _insert_in_order(pPr, borders, PPR_AFTER_BORDER)
-
-
-def _shade(cell, fill: str) -> None:
-    shading = OxmlElement("w:shd")
-    shading.set(qn("w:val"), "clear")
-    shading.set(qn("w:color"), "auto")
-    shading.set(qn("w:fill"), fill)
-    _insert_in_order(
-        cell._tc.get_or_add_tcPr(),
-        shading,
-        ("noWrap", "tcMar", "textDirection", "tcFitText", "vAlign", "hideMark"),
-    )
 
 
 def _insert_in_order(parent, child, successors) -> None:
@@ -718,6 +901,29 @@ def _set_properties(word, meta: Meta, language: str) -> None:
     props.language = language
     props.revision = 1
     props.created = props.modified = props.last_printed = meta.created
+
+
+class _Parts(dict):
+    """Collects what python-docx's package writer would zip: member name to contents."""
+
+    def write(self, pack_uri, blob: bytes) -> None:
+        self[pack_uri.membername] = blob
+
+
+def _package_parts(word) -> dict[str, bytes]:
+    """Return the members of *word*'s package as `word.save` writes them (names to bytes), unzipped.
+
+    The same steps as python-docx's `OpcPackage.save` and `PackageWriter.write`, so the same bytes,
+    but into a mapping that `write_package` zips once, reproducibly.
+    """
+    package = word.part.package
+    for part in package.parts:
+        part.before_marshal()
+    parts = _Parts()
+    PackageWriter._write_content_types_stream(parts, package.parts)
+    PackageWriter._write_pkg_rels(parts, package.rels)
+    PackageWriter._write_parts(parts, package.parts)  # type: ignore[arg-type]  # a writer by duck typing
+    return parts
 
 
 def _drop_thumbnail(word) -> None:

@@ -41,17 +41,44 @@ def repack(package: IO[bytes], out: IO[bytes], when: dt.datetime, *,
            replace: Mapping[str, bytes] | None = None) -> None:
     """Copy the zip *package* to *out* as `reproducible_zip` does, streaming each entry (parts may be large)."""
     replace = replace or {}
-    stamp = min(max(utc_naive(when), ZIP_EPOCH), ZIP_END).timetuple()[:6]
+    stamp = _stamp(when)
     with zipfile.ZipFile(package) as source, zipfile.ZipFile(out, "w") as target:
-        # Content types first, as Office writes it: some readers sniff the package type from it.
-        for entry in sorted(source.infolist(), key=lambda e: (e.filename != CONTENT_TYPES, e.filename)):
-            info = zipfile.ZipInfo(entry.filename, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0  # the same bytes whichever OS renders
-            info.external_attr = 0
+        for entry in sorted(source.infolist(), key=lambda e: _order(e.filename)):
+            info = _entry(entry.filename, stamp)
             if entry.filename in replace:
                 target.writestr(info, replace[entry.filename])
                 continue
             info.file_size = entry.file_size  # so that zipfile picks ZIP64 for a part over 2 GiB
             with source.open(entry) as src, target.open(info, "w") as dst:
                 shutil.copyfileobj(src, dst, COPY_CHUNK)
+
+
+def write_package(entries: Mapping[str, bytes], when: dt.datetime) -> bytes:
+    """Return a zip of *entries* (member name to contents), the same bytes `reproducible_zip` gives.
+
+    For a writer that holds its parts' contents already (python-docx's parts): each is compressed
+    once, instead of being zipped by the library, unzipped and zipped again.
+    """
+    stamp = _stamp(when)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in sorted(entries, key=_order):
+            target.writestr(_entry(name, stamp), entries[name])
+    return out.getvalue()
+
+
+def _stamp(when: dt.datetime) -> tuple[int, int, int, int, int, int]:
+    return min(max(utc_naive(when), ZIP_EPOCH), ZIP_END).timetuple()[:6]
+
+
+def _order(name: str) -> tuple[bool, str]:
+    # Content types first, as Office writes it: some readers sniff the package type from it.
+    return name != CONTENT_TYPES, name
+
+
+def _entry(name: str, stamp: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=stamp)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 0  # the same bytes whichever OS renders
+    info.external_attr = 0
+    return info
