@@ -9,19 +9,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import importlib
 import os
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .core.errors import BuildError, DataError, Problem
 from .core.ids import SetId
 from .core.workspace import Workspace
-from .delivery.ledger import Ledger, LedgerEntry
-from .delivery.recipients import LoadedRecipients, load_recipients
 from .runs.build import BuildResult, Delivery, Outcome, Selection, Workers, check_theme_name, run_build, run_deliver
 from .runs.catalog import (
     ListedReport,
@@ -36,14 +35,33 @@ from .runs.catalog import (
 )
 from .runs.history import Run, RunHistory
 from .runs.record import Clock, RunContext, utc_now
-from .runs.status import Status, status_of
-from .schedule.crontab import crontab_lines
-from .schedule.jobs import JobListing, list_jobs, load_schedule, run_job
-from .schedule.plan import job_plans, scheduler_state
-from .schedule.timetable import LoadedTimetable, load_timetable
 from .source.databases import load_databases
-from .source.schema import json_schema
 from .source.themes import THEME_SUFFIX, load_theme, themes_dir
+
+# What a build never uses (distribution lists and the ledger, the timetable and the scheduler, the
+# status, the schema) is imported when first used, so that `exporter build` starts without it.
+if TYPE_CHECKING:
+    from .delivery.ledger import LedgerEntry
+    from .delivery.recipients import LoadedRecipients
+    from .runs.status import Status
+    from .schedule.jobs import JobListing, list_jobs, run_job
+    from .schedule.timetable import LoadedTimetable
+    from .source.schema import json_schema
+
+_LAZY = {
+    "Status": ".runs.status",
+    "JobListing": ".schedule.jobs",
+    "list_jobs": ".schedule.jobs",
+    "run_job": ".schedule.jobs",
+    "json_schema": ".source.schema",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Workspace", "Selection", "Workers", "Delivery", "RunContext", "BuildResult", "Outcome", "Validation",
@@ -116,6 +134,9 @@ def validate(workspace: Workspace, ids: tuple[str, ...] | list[str] = (), *, the
             problems.extend(exc.problems)
             return None
 
+    from .delivery.recipients import load_recipients
+    from .schedule.timetable import load_timetable
+
     check(workspace.databases, None, lambda path, _: load_databases(path, workspace.data_dir))
     timetable = check(workspace.schedule, workspace.schedule_file, load_timetable)
     recipients = check(workspace.recipients, workspace.recipients_file, load_recipients)
@@ -162,6 +183,8 @@ class RunRecord:
 
 def history(workspace: Workspace, report_id: str | None = None, *, limit: int = 20) -> list[RunRecord]:
     """The latest runs, newest first; with *report_id*, the runs that built or checked it or its variants."""
+    from .delivery.ledger import Ledger
+
     wanted = None if report_id is None else SetId.parse(report_id)
     with RunHistory(workspace.state) as store, Ledger(workspace.state) as ledger:
         runs = store.runs(report_id, limit)
@@ -174,6 +197,9 @@ def history(workspace: Workspace, report_id: str | None = None, *, limit: int = 
 
 def crontab(workspace: Workspace, *, executable: str = sys.executable) -> list[str]:
     """Crontab lines that run the timetable's jobs through `exporter run-job`."""
+    from .schedule.crontab import crontab_lines
+    from .schedule.jobs import load_schedule
+
     return crontab_lines(load_schedule(workspace), workspace, executable=executable)
 
 
@@ -183,6 +209,10 @@ def status(workspace: Workspace, *, max_age: dt.timedelta | None = None, clock: 
     Reads the run history only (no lock), so it answers while a build runs. Without a timetable,
     reports only; a timetable that cannot be used is reported in the status, not raised.
     """
+    from .runs.status import status_of
+    from .schedule.jobs import load_schedule
+    from .schedule.plan import job_plans, scheduler_state
+
     now = clock()
     if workspace.schedule_file is None and not workspace.schedule.exists():
         return status_of(workspace, now=now, max_age=max_age)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import click
 
-from .api import BuildResult, JobListing, RunRecord
-from .delivery.deliver import DeliveryOutcome
+if TYPE_CHECKING:  # annotations only: `exporter build` starts without the scheduler and delivery modules
+    from .api import BuildResult, JobListing, RunRecord
+    from .delivery.deliver import DeliveryOutcome
 
 log = logging.getLogger("exporter")
 

@@ -5,7 +5,8 @@ renamed over the old one with `os.replace` (atomic on POSIX), and the folder is 
 rename survives a crash. A set (all formats of one report) is published as a unit:
 
 1. every file is written to a temporary name first; any failure removes them, the old set stays;
-2. a copy of the set goes to ``history/<run-id>/`` (written as a hidden folder, then renamed);
+2. a copy of the set goes to ``history/<run-id>/`` (written as a hidden folder, then renamed; the
+   files are hard links to the new files, which are never written again, only replaced);
 3. the old manifest is removed, the files are renamed into place, the new manifest is written
    last. Old files are hard-linked aside first, so a failure here puts the old set back.
 
@@ -90,7 +91,7 @@ def publish_set(folder: Path, files: dict[str, bytes], manifest: PublishedSet, *
         for name, data in files.items():
             temps[name] = write_temp(folder, data)
         if keep > 0:
-            _write_version(folder / KEPT_DIR, version, {**files, MANIFEST_NAME: manifest_bytes})
+            _write_version(folder / KEPT_DIR, version, {MANIFEST_NAME: manifest_bytes}, linked=temps)
     except BaseException:
         for temp in temps.values():
             temp.unlink(missing_ok=True)
@@ -150,10 +151,24 @@ def _published_names(manifest_bytes: bytes | None) -> list[str]:
     return [entry.name for entry in published.files.values()] if published else []
 
 
-def _write_version(history: Path, version: str, files: dict[str, bytes]) -> None:
+def _write_version(history: Path, version: str, files: dict[str, bytes], *, linked: dict[str, Path]) -> None:
+    """Keep a copy of the set in ``history/<version>/``: *files* written there, and the *linked* ones
+    (name -> a file already written and fsynced, the set's temporary file) hard-linked there.
+
+    A link is as durable as a copy once the staging folder is fsynced (the data was fsynced through
+    the temporary file, and it is the same inode), and it saves writing and fsyncing every file a
+    second time. It stays the kept version: exporter never writes into a published file, it
+    replaces it by a rename, so the kept link keeps the old contents. Where links are refused,
+    the file is copied.
+    """
     history.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=history))
     try:
+        for name, source in linked.items():
+            try:
+                os.link(source, staging / name)
+            except OSError:
+                files = {name: source.read_bytes(), **files}
         for name, data in files.items():
             with open(staging / name, "wb") as handle:
                 handle.write(data)

@@ -11,13 +11,14 @@ Every text from the data enters a cell through `_text`, which pins it as a strin
 addresses. Figures are numbers with number formats, never formatted strings, so the workbook
 can be calculated with and read by pandas alike.
 
-The workbook is saved through openpyxl's write-only (streaming) mode, so a data table of a
-million rows is written with flat memory. The report's own sheets are small and laid out with
-random access in an ordinary draft workbook first, then copied row by row into the streaming
-one (`_copy_sheet`). Data tables (`_data_sheet`) are streamed after them, read once from their
-files: openpyxl writes each data sheet's frame (header row, widths, filter, page setup) and the
-rows go in as XML serialised by `_rows_xml`, several times faster than openpyxl's cell writer
-(which is slower than xlsxwriter); their texts are inline strings, never formulas.
+The report's own sheets are small and laid out with random access in an ordinary openpyxl
+workbook (a template's sheets come first, as they are), and each is serialised in memory when
+the workbook is saved (`_Writer`). A data table of a million rows is written with flat memory:
+openpyxl writes each data sheet's frame (header row, widths, filter, page setup) and the rows
+are streamed from their file into it, as XML serialised by `_rows_xml`, several times faster than
+openpyxl's cell writer (which is slower than xlsxwriter); their texts are inline strings, never
+formulas. Styles are given to cells through `_styled`, which finds each style object in the
+workbook's lists once rather than on every assignment.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import itertools
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from copy import copy
 from typing import IO
 
@@ -39,13 +40,15 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.drawing.image import Image as SheetImage
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.named_styles import NamedStyleList
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.indexed_list import IndexedList
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet._writer import ALL_TEMP_FILES as _TEMP_FILES
+from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl.worksheet.pagebreak import ColBreak, RowBreak
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -131,6 +134,9 @@ TOP = Alignment(vertical="top")
 WRAP = Alignment(vertical="top", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="top")
 NUMBER = Alignment(horizontal="right", vertical="top", indent=1)  # keeps figures off the next column's text
+MIDDLE = Alignment(vertical="center")
+HEADER_TEXT = Alignment(vertical="center", wrap_text=True)
+HEADER_NUMBER = Alignment(horizontal="right", vertical="center", wrap_text=True, indent=1)  # above its figures
 # Data sheets: one line per row, all cells at the default (bottom) like their unstyled texts.
 DATA_NUMBER = Alignment(horizontal="right", indent=1)
 DATA_LEFT = Alignment(horizontal="left")
@@ -183,12 +189,12 @@ def write(job: RenderJob, out: IO[bytes]) -> None:
 def _write(job: RenderJob, theme: Theme, out: IO[bytes]) -> None:
     doc = job.document
     if theme.excel_template is not None:
-        draft = open_template(theme.excel_template)
+        book = _from_template(open_template(theme.excel_template))
     else:
-        draft = Workbook()
-        draft.remove(draft.active)
-        _default_font(draft)
-    kept = list(draft.worksheets)  # the template's sheets, copied as they are
+        book = Workbook()
+        book.remove(book.active)
+        _default_font(book)
+    kept = list(book.worksheets)  # the template's sheets, written as they are
     own = (SUMMARY, *(c.sheet for _, c in doc.blocks() if isinstance(c, (Chart, Scenario)) and c.sheet),
            *(sheet.name for sheet in doc.sheets))
     taken = {name.casefold() for name in (*own, *RESERVED_SHEET_NAMES)}
@@ -197,34 +203,66 @@ def _write(job: RenderJob, theme: Theme, out: IO[bytes]) -> None:
         raise BuildError(f"the Excel template {theme.excel_template} has a sheet named {clash[0]!r}, which the report"
                          " writes itself: rename it in the template")
     taken |= {ws.title.casefold() for ws in kept}
-    _summary(draft.create_sheet(SUMMARY), doc)
+    _summary(book.create_sheet(SUMMARY), doc)
     charts = 0
     for _, block in doc.blocks():
         if isinstance(block, Chart):
             charts += 1
             name = block.sheet or _sheet_name(block.title, taken, fallback=f"Chart {charts}")
-            _chart_sheet(draft.create_sheet(name), block)
+            _chart_sheet(book.create_sheet(name), block)
         elif isinstance(block, Scenario):
-            _scenario(draft.create_sheet(block.sheet), block)
+            _scenario(book.create_sheet(block.sheet), block)
     for sheet in doc.sheets:
-        _records(draft.create_sheet(sheet.name), sheet)
-    for ws in draft.worksheets[len(kept):]:
+        _records(book.create_sheet(sheet.name), sheet)
+    for ws in book.worksheets[len(kept):]:
         _fit_rows(ws)
         _page_setup(ws, theme)
+    for ws in book.worksheets:
+        _register_styles(ws)
+    streams = {}
+    for dataset in doc.datasets:
+        name = _sheet_name(dataset.title, taken, fallback=dataset.id)
+        ws = book.create_sheet(name)
+        streams[ws.title] = _data_sheet(ws, dataset, theme)
+    _properties(book, doc)
+    _save(book, utc_naive(doc.meta.created), out, streams)
 
-    book = Workbook(write_only=True)
-    try:
-        _share_styles(book, draft)
-        _share_workbook_settings(book, draft)
-        for ws in draft.worksheets:
-            _copy_sheet(ws, book.create_sheet(ws.title))
-        for dataset in doc.datasets:
-            name = _sheet_name(dataset.title, taken, fallback=dataset.id)
-            _data_sheet(book.create_sheet(name), dataset, theme)
-        _properties(book, doc)
-        _save(book, utc_naive(doc.meta.created), out)
-    finally:
-        _discard(book)
+
+def _from_template(template: Workbook) -> Workbook:
+    """A new workbook holding the *template*'s sheets, styles and workbook settings, and nothing else
+    of the template's workbook (its document properties, say)."""
+    book = Workbook()
+    book.remove(book.active)
+    _share_styles(book, template)
+    _share_workbook_settings(book, template)
+    for ws in template.worksheets:
+        _keep_sheet(ws)
+        ws._parent = book
+        book._sheets.append(ws)
+    return book
+
+
+def _keep_sheet(ws: Worksheet) -> None:
+    """Make the template's sheet *ws* write as the report has always written it: every row from the
+    first to its last, and without page breaks, scenarios or legacy drawings (the report never
+    carried them). Comments (removed from templates), tables and pivot tables (refused in
+    templates) are refused rather than dropped."""
+    if ws.tables or ws._pivots:
+        raise NotImplementedError(f"sheet {ws.title!r}: tables and pivot tables are not copied")
+    ws.row_breaks, ws.col_breaks, ws.scenarios, ws.legacy_drawing = RowBreak(), ColBreak(), None, None
+    last = max((ws.max_row, *ws.row_dimensions.keys()))
+    for row in ws.iter_rows(min_row=1, max_row=last, max_col=ws.max_column):  # creates the empty cells
+        for cell in row:
+            if cell.comment is not None:
+                raise NotImplementedError(f"{cell.coordinate}: comments are not copied")
+
+
+def _register_styles(ws: Worksheet) -> None:
+    """Register the style of each of *ws*'s styled cells in row order, before the data sheets add theirs,
+    so that styles.xml lists them in the same order whichever sheets follow."""
+    for _, cell in sorted(ws._cells.items()):
+        if cell.has_style:
+            cell.style_id  # noqa: B018 -- the property registers the style
 
 
 def _default_font(wb: Workbook) -> None:
@@ -272,8 +310,31 @@ def _put(ws: Worksheet, row: int, col: int, value, number_format: str | None = N
         cell.value = value
     if number_format:
         cell.number_format = number_format
-    cell.font = _look().body_font
-    cell.alignment = _alignment(value, number_format)
+    return _styled(cell, font=_look().body_font, alignment=_alignment(value, number_format))
+
+
+# Where each kind of style sits: the workbook's list of them and the cell's index into it.
+_STYLE_SLOTS = {"font": ("_fonts", "fontId"), "fill": ("_fills", "fillId"), "border": ("_borders", "borderId"),
+                "alignment": ("_alignments", "alignmentId")}
+
+
+def _styled(cell: Cell, **styles: Font | PatternFill | Border | Alignment) -> Cell:
+    """Give *cell* these styles (font=, fill=, border=, alignment=), as `cell.font = …` does.
+
+    openpyxl hashes the whole style object on every such assignment to find it in the workbook's
+    list; here each object is looked up once per workbook and its index remembered by identity (the
+    objects are never changed once made, and are kept alive with their index).
+    """
+    book = cell.parent.parent
+    known = book.__dict__.setdefault("_exporter_style_ids", {})
+    if cell._style is None:
+        cell._style = StyleArray()
+    for name, value in styles.items():
+        found = known.get(id(value))
+        if found is None:
+            table, slot = _STYLE_SLOTS[name]
+            found = known[id(value)] = (value, getattr(book, table).add(value), slot)
+        setattr(cell._style, found[2], found[1])
     return cell
 
 
@@ -293,13 +354,8 @@ def _header(ws: Worksheet, row: int, labels: Sequence[str], numeric: Sequence[in
 
 def _header_style(cell: Cell, *, numeric: bool) -> Cell:
     """Give *cell* the look of a header cell; the label of a figures column sits right, above them."""
-    cell.font = _look().header_font
-    cell.fill = _look().header_fill
-    if numeric:
-        cell.alignment = Alignment(horizontal="right", vertical="center", wrap_text=True, indent=1)
-    else:
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-    return cell
+    return _styled(cell, font=_look().header_font, fill=_look().header_fill,
+                   alignment=HEADER_NUMBER if numeric else HEADER_TEXT)
 
 
 def _widths(ws: Worksheet, widths: Sequence[float]) -> None:
@@ -331,17 +387,16 @@ def _table(
     for last, values in enumerate(rows, 2):
         for col, value in enumerate(values, 1):
             cell = _put(ws, last, col, value, formats[col - 1])
-            cell.border = _look().underline
+            _styled(cell, border=_look().underline)
             if wrap[col - 1]:
-                cell.alignment = WRAP
+                _styled(cell, alignment=WRAP)
     return last
 
 
 def _note(ws: Worksheet, row: int, text: str, first_col: int, last_col: int, font: Font | None = None) -> None:
     """Write *text* across the columns first..last as one wrapped note."""
     cell = _put(ws, row, first_col, text)
-    cell.font = font or _look().note_font
-    cell.alignment = WRAP
+    _styled(cell, font=font or _look().note_font, alignment=WRAP)
     if last_col > first_col:
         ws.merge_cells(start_row=row, start_column=first_col, end_row=row, end_column=last_col)
 
@@ -387,13 +442,13 @@ def _lines(text: str, width: float, bold: bool = False, size: float = SIZE) -> i
     """
     font = "Helvetica-Bold" if bold else "Helvetica"
     usable = max(width * 5.5 - 6, size)
-    space = stringWidth(" ", font, size)
+    space = _word_width(" ", font, size)
     count = 0
     for part in text.split("\n"):
         count += 1
         used = 0.0
         for word in part.split():
-            need = stringWidth(word, font, size)
+            need = _word_width(word, font, size)
             if used and used + space + need <= usable:
                 used += space + need
             elif used:
@@ -407,6 +462,11 @@ def _lines(text: str, width: float, bold: bool = False, size: float = SIZE) -> i
     return count
 
 
+# Words recur from row to row and report to report; reportlab measures each in C, but its Python
+# layers around that cost more than the measuring (a tenth of a render before this cache).
+_word_width = functools.lru_cache(maxsize=16_384)(stringWidth)
+
+
 # --- sheets ----------------------------------------------------------------------------------
 
 
@@ -414,8 +474,7 @@ def _summary(ws: Worksheet, doc: Document) -> None:
     """The first sheet: the title, the document's facts, every key figure and (when asked) its texts."""
     _widths(ws, (38, 14, 18, 14, 22))
     title = _put(ws, 1, 1, doc.meta.title)  # with a variant's edition name
-    title.font = _look().title_font
-    title.alignment = Alignment(vertical="center")
+    _styled(title, font=_look().title_font, alignment=MIDDLE)
     ws.row_dimensions[1].height = 28
     logo = _look().theme.logo
     if logo is not None:
@@ -427,8 +486,8 @@ def _summary(ws: Worksheet, doc: Document) -> None:
 
     row = 2
     for row, (label, value) in enumerate(doc.facts, 3):
-        _put(ws, row, 1, label).font = _look().label_font
-        _put(ws, row, 2, value, DATE_FORMAT if isinstance(value, dt.date) else None).alignment = LEFT
+        _styled(_put(ws, row, 1, label), font=_look().label_font)
+        _styled(_put(ws, row, 2, value, DATE_FORMAT if isinstance(value, dt.date) else None), alignment=LEFT)
 
     figures = [f for _, block in doc.blocks() if isinstance(block, Figures) for f in block.figures]
     value_width = max((len(f.text) + 3 for f in figures if not isinstance(f.value, (int, float))
@@ -466,9 +525,9 @@ def _figures(ws: Worksheet, row: int, figures: Sequence[Figure], words: Words) -
         width = 2 + len(extra)
         if figure.derived:
             for col in (1, 2, *(c for c, (_, a) in enumerate(extra, 3) if a == "basis")):
-                ws.cell(row=row, column=col).font = _look().derived_font
+                _styled(ws.cell(row=row, column=col), font=_look().derived_font)
         for col in range(1, width + 1):
-            ws.cell(row=row, column=col).border = _look().underline
+            _styled(ws.cell(row=row, column=col), border=_look().underline)
     return row
 
 
@@ -488,7 +547,7 @@ def _texts(ws: Worksheet, row: int, doc: Document) -> int:
     ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=5)
     for title, text in lines:
         row += 1
-        _put(ws, row, 1, title).alignment = WRAP
+        _styled(_put(ws, row, 1, title), alignment=WRAP)
         _note(ws, row, text, 2, 5, font=_look().body_font)
     return row
 
@@ -508,7 +567,7 @@ def _chart_sheet(ws: Worksheet, chart: Chart) -> None:
     for row, derived in enumerate(_derived_rows(chart), 2):
         if derived:
             for col in range(2, len(header) + 1):
-                ws.cell(row=row, column=col).font = _look().derived_font
+                _styled(ws.cell(row=row, column=col), font=_look().derived_font)
     # A narrow gutter, then the chart beside the table, large enough to fill a landscape page
     # once the sheet is scaled to one page wide.
     gutter = len(header) + 1
@@ -543,13 +602,11 @@ def _scenario(ws: Worksheet, scenario: Scenario) -> None:
     for row, (label, value, number_format, unit, basis, editable) in enumerate(inputs, 2):
         _put(ws, row, 1, label)
         cell = _put(ws, row, 2, value, number_format)
-        cell.alignment = NUMBER  # the base year too: all inputs line up as figures
-        cell.border = _look().box
+        _styled(cell, alignment=NUMBER, border=_look().box)  # the base year too: all inputs line up as figures
         if editable:
-            cell.font = _look().input_font
-            cell.fill = INPUT_FILL
+            _styled(cell, font=_look().input_font, fill=INPUT_FILL)
         else:
-            cell.font = _look().note_font
+            _styled(cell, font=_look().note_font)
         _put(ws, row, 3, unit)
         _put(ws, row, 4, basis)
     year_ref, value_ref, rate_ref = "$B$2", "$B$3", "$B$4"
@@ -558,15 +615,13 @@ def _scenario(ws: Worksheet, scenario: Scenario) -> None:
     _header(ws, 9, ("Year", f"Market size ({scenario.unit})", "Basis"), numeric=(2,))
     cached = _cached_values(ws)
     for row, (year, value) in enumerate(zip(scenario.years, scenario.values), 10):
-        _put(ws, row, 1, year, YEAR_FORMAT).border = _look().underline
+        _styled(_put(ws, row, 1, year, YEAR_FORMAT), border=_look().underline)
         cell = ws.cell(row=row, column=2)
         _formula(cell, f"={value_ref}*(1+{rate_ref})^(A{row}-{year_ref})")
         cached[cell.coordinate] = value
         cell.number_format = excel_format(scenario.value_format)
-        cell.font = _look().body_font
-        cell.alignment = NUMBER
-        cell.border = _look().underline
-        _put(ws, row, 3, scenario.series_basis).border = _look().underline
+        _styled(cell, font=_look().body_font, alignment=NUMBER, border=_look().underline)
+        _styled(_put(ws, row, 3, scenario.series_basis), border=_look().underline)
 
 
 def _cached_values(ws: Worksheet) -> dict[str, float]:
@@ -589,7 +644,7 @@ def _records(ws: Worksheet, sheet: Sheet) -> None:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _page_setup(ws: Worksheet | WriteOnlyWorksheet, theme: Theme) -> None:
+def _page_setup(ws: Worksheet, theme: Theme) -> None:
     """Print each sheet landscape, one page wide, repeating its header row."""
     ws.page_setup.orientation = "landscape"
     letter = theme.page_size == "Letter"
@@ -621,10 +676,10 @@ def _properties(wb: Workbook, doc: Document) -> None:
     props.created = props.modified = props.lastPrinted = when
 
 
-# --- the streaming workbook ------------------------------------------------------------------
+# --- the package -----------------------------------------------------------------------------
 
-# The workbook's style tables: the streaming workbook shares the draft's, so a cell copied with
-# its style ids keeps its look, and styles.xml lists the same styles in the same order.
+# The workbook's style tables: a workbook made from a template shares the template's, so that the
+# template's cells keep their look, and styles.xml lists the same styles in the same order.
 _STYLE_TABLES = (
     "_fonts",
     "_fills",
@@ -641,85 +696,25 @@ _STYLE_TABLES = (
     "_colors",
 )
 
-# Sheet-level settings copied from a draft sheet as they are (each a serialisable copy).
-_SHEET_SETTINGS = (
-    "sheet_properties",
-    "sheet_format",
-    "views",
-    "print_options",
-    "page_margins",
-    "HeaderFooter",
-    "sheet_state",
-    "auto_filter",
-    "data_validations",
-    "protection",
-)
 
-
-def _share_styles(book: Workbook, draft: Workbook) -> None:
+def _share_styles(book: Workbook, template: Workbook) -> None:
     for name in _STYLE_TABLES:
-        setattr(book, name, getattr(draft, name))
+        setattr(book, name, getattr(template, name))
 
 
-def _share_workbook_settings(book: Workbook, draft: Workbook) -> None:
+def _share_workbook_settings(book: Workbook, template: Workbook) -> None:
     """Give *book* what a template's workbook holds beyond its sheets: defined names, theme
     colours (which its cell styles may refer to), calculation settings and the sheet shown first."""
-    book.defined_names = copy(draft.defined_names)
-    book.loaded_theme = draft.loaded_theme
-    book.calculation = copy(draft.calculation)
-    book.epoch = draft.epoch
-    if draft.views:
-        book.views = [copy(view) for view in draft.views]
+    book.defined_names = copy(template.defined_names)
+    book.loaded_theme = template.loaded_theme
+    book.calculation = copy(template.calculation)
+    book.epoch = template.epoch
+    if template.views:
+        book.views = [copy(view) for view in template.views]
 
 
-def _copy_sheet(src: Worksheet, dst: WriteOnlyWorksheet) -> None:
-    """Copy the draft sheet *src* into the streaming sheet *dst*, which then holds its rows.
-
-    Values keep their data types (a text starting with "=" stays text; the formulas stay
-    formulas), cells their style ids, and the sheet its column widths, row heights (set before
-    the rows are streamed), merged cells, freeze panes, page setup, print titles, footer, charts
-    and images, hyperlinks, conditional formats and data validations (a template's sheets have
-    them). Comments (removed from templates), tables and pivot tables (refused in templates) are
-    refused rather than dropped.
-    """
-    if src.tables or src._pivots:
-        raise NotImplementedError(f"sheet {src.title!r}: tables and pivot tables are not copied")
-    dst.conditional_formatting = src.conditional_formatting
-    for holder in ("column_dimensions", "row_dimensions"):
-        target = getattr(dst, holder)
-        for key, dimension in getattr(src, holder).items():
-            target[key] = copy(dimension)
-            target[key].parent = dst
-    for name in _SHEET_SETTINGS:
-        setattr(dst, name, copy(getattr(src, name)))
-    for name in src.page_setup.__attrs__:
-        setattr(dst.page_setup, name, getattr(src.page_setup, name))
-    dst.print_title_rows = src.print_title_rows
-    dst.print_title_cols = src.print_title_cols
-    if src.print_area:
-        dst.print_area = src.print_area
-    for name, defined in src.defined_names.items():
-        dst.defined_names[name] = copy(defined)
-    for merged in src.merged_cells.ranges:
-        dst.merged_cells.add(merged.coord)
-    for chart in src._charts:
-        dst.add_chart(chart)  # bound to cells by sheet title, which the copy keeps
-    for image in src._images:
-        dst.add_image(image)
-    _declare_dimension(dst, src.calculate_dimension())
-    last = max((src.max_row, *src.row_dimensions.keys()))
-    for row in src.iter_rows(min_row=1, max_row=last, max_col=src.max_column):
-        dst.append([_copy_cell(dst, cell) for cell in row])
-    dst.close()  # its part is complete: written to a temporary file, packed at save
-    cached = getattr(src, "_exporter_cached", None)
-    if cached:
-        _write_cached_values(dst._writer.out, cached)
-
-
-def _write_cached_values(path: str, cached: dict[str, float]) -> None:
-    """Give each formula cell in the sheet part at *path* its cached value (`<v>` after `<f>`)."""
-    with open(path, "rb") as part:
-        xml = part.read().decode("utf-8")
+def _with_cached_values(xml: str, cached: dict[str, float], title: str) -> str:
+    """Give each formula cell in the sheet part *xml* its cached value (`<v>` after `<f>`)."""
     found = 0
 
     def with_value(match: re.Match) -> str:
@@ -732,60 +727,68 @@ def _write_cached_values(path: str, cached: dict[str, float]) -> None:
 
     xml = _FORMULA_CELL.sub(with_value, xml)
     if found != len(cached):
-        raise AssertionError(f"{path}: {found} of {len(cached)} formula cells found")
-    with open(path, "wb") as rewritten:
-        rewritten.write(xml.encode("utf-8"))
+        raise AssertionError(f"sheet {title!r}: {found} of {len(cached)} formula cells found")
+    return xml
 
 
 # openpyxl writes a formula cell as <c r="B10" s="8"><f>…</f><v></v></c> (or without the <v>).
 _FORMULA_CELL = re.compile(r'(<c r="([A-Z]+[0-9]+)"[^>]*><f>[^<]*</f>)(?:<v></v>|<v/>)?</c>')
 
 
-def _declare_dimension(ws: WriteOnlyWorksheet, ref: str) -> None:
-    """Have openpyxl write *ref* as the used range of the streaming sheet *ws* (before its rows).
-
-    Its writer asks the sheet for `calculate_dimension`, which only ordinary sheets have; readers
-    such as openpyxl's read-only mode take the sheet's size from it.
-    """
+def _declare_dimension(ws: Worksheet, ref: str) -> None:
+    """Have openpyxl write *ref* as the used range of the data sheet *ws*, whose rows it never sees;
+    readers such as openpyxl's read-only mode take the sheet's size from it."""
     ws.calculate_dimension = lambda: ref
 
 
-def _copy_cell(ws: WriteOnlyWorksheet, cell: Cell) -> WriteOnlyCell | None:
-    if cell.comment is not None:
-        raise NotImplementedError(f"{cell.coordinate}: comments are not copied")
-    if cell._value is None and not cell.has_style:
-        return None
-    new = WriteOnlyCell(ws)
-    # Set directly, not through `value`: that would make a formula of any text starting with "=".
-    new._value, new.data_type, new._style = cell._value, cell.data_type, copy(cell._style)
-    if cell.hyperlink is not None:  # only a template's cells have links; the report's never do
-        new._hyperlink = copy(cell.hyperlink)
-        new._hyperlink.ref = cell.coordinate
-    return new
+# Streams the rows of a data sheet into its part (a file) before `</sheetData>`.
+_Splice = Callable[[str], None]
 
 
-def _discard(book: Workbook) -> None:
-    """Remove the temporary files of *book*'s sheets that a failed render left behind."""
-    for ws in book.worksheets:
-        writer = ws._writer
-        if writer is not None and writer.out in _TEMP_FILES:
+class _Writer(ExcelWriter):
+    """openpyxl's package writer, with each report sheet serialised in memory (no temporary file)
+    and the formula cells' cached values added, and each data sheet's rows streamed into its part."""
+
+    def __init__(self, wb: Workbook, archive: zipfile.ZipFile, streams: dict[str, _Splice]):
+        super().__init__(wb, archive)
+        self._streams = streams
+
+    def write_worksheet(self, ws: Worksheet) -> None:  # as ExcelWriter's, which writes every sheet to a file
+        ws._drawing = SpreadsheetDrawing()
+        ws._drawing.charts = ws._charts
+        ws._drawing.images = ws._images
+        splice = self._streams.get(ws.title)
+        if splice is None:
+            writer = WorksheetWriter(ws, out=io.BytesIO())
+            writer.write()
+            xml = writer.out.getvalue()
+            cached = getattr(ws, "_exporter_cached", None)
+            if cached:
+                xml = _with_cached_values(xml.decode("utf-8"), cached, ws.title).encode("utf-8")
+            self._archive.writestr(ws.path[1:], xml)
+        else:
+            writer = WorksheetWriter(ws)
             try:
+                writer.write()
+                splice(writer.out)
+                self._archive.write(writer.out, ws.path[1:])
+            finally:
                 writer.cleanup()
-            except OSError:
-                pass
+        ws._rels = writer._rels
+        self.manifest.append(ws)
 
 
-def _save(wb: Workbook, when: dt.datetime, out: IO[bytes]) -> None:
+def _save(wb: Workbook, when: dt.datetime, out: IO[bytes], streams: dict[str, _Splice]) -> None:
     """Write *wb* to *out* reproducibly: fixed zip entry dates and order, no `modified = now`.
 
     openpyxl packs the workbook uncompressed (ExcelWriter rather than wb.save(), which stamps
     `modified` with the clock) into memory, or into a temporary file once it outgrows
     `SPOOL_BYTES` (only data tables make it that large); its entries are then compressed into
-    *out* one by one, streamed (`ooxml.repack`).
+    *out* one by one, streamed (`ooxml.repack`). *streams* holds the rows of each data sheet, by title.
     """
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as raw:
         with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as package:
-            ExcelWriter(wb, package).save()
+            _Writer(wb, package, streams).save()
         raw.seek(0)
         repack(raw, out, when)
 
@@ -821,9 +824,9 @@ def _clip(text: str, limit: int) -> str:
     return text.rstrip(" '")
 
 
-def _data_sheet(ws: WriteOnlyWorksheet, table: Dataset, theme: Theme) -> None:
-    """Stream *table* into *ws*: a bold header row, frozen, filtered and printed on every page,
-    then one row per data row.
+def _data_sheet(ws: Worksheet, table: Dataset, theme: Theme) -> _Splice:
+    """Lay out *ws* for *table*: a bold header row, frozen, filtered and printed on every page; return
+    what streams the data rows into the sheet's part when the workbook is saved, one row per data row.
 
     The rows are read once, as they stream from the file; the column widths and number formats
     come from the header and the first `WIDTH_SAMPLE_ROWS` rows.
@@ -838,7 +841,7 @@ def _data_sheet(ws: WriteOnlyWorksheet, table: Dataset, theme: Theme) -> None:
         width = _data_width(column.name, fmt, values, None if column.format == PLAIN else column.format)
         ws.column_dimensions[get_column_letter(n + 1)].width = width
         numeric = column.type in ("integer", "number") and fmt != YEAR_FORMAT
-        header.append(_header_style(_text(WriteOnlyCell(ws), column.name), numeric=numeric))
+        header.append(_header_style(_text(ws.cell(row=1, column=n + 1), column.name), numeric=numeric))
         # Texts need no style; figures and dates one per column, shared by all their cells.
         styles.append(_style_attribute(ws, fmt, DATA_NUMBER if numeric else DATA_LEFT) if fmt else "")
         lines = _lines(column.name, width, bold=True)
@@ -848,22 +851,27 @@ def _data_sheet(ws: WriteOnlyWorksheet, table: Dataset, theme: Theme) -> None:
     ws.auto_filter.ref = used = f"A1:{get_column_letter(len(columns))}{table.rows + 1}"
     _declare_dimension(ws, used)
     _page_setup(ws, theme)
-    ws.append(header)
+    for cell in header:
+        cell.style_id  # noqa: B018 -- registers the header's styles, then the quoted one's, in this order
     quoted = WriteOnlyCell(ws)
     quoted.quotePrefix = True
-    # openpyxl writes the sheet around an empty body (settings, header row, filter, page setup);
-    # the data rows then go in before its </sheetData>.
-    ws.close()
-    count = _insert_rows(ws._writer.out, itertools.chain(sample, rows), styles, f' s="{quoted.style_id}"')
-    if count != table.rows:
-        raise BuildError(f"data table {table.id!r}: {count} rows read, {table.rows} expected")
+    quoted_style = f' s="{quoted.style_id}"'
+
+    def splice(path: str) -> None:
+        # openpyxl writes the sheet around an empty body (settings, header row, filter, page setup);
+        # the data rows then go in before its </sheetData>.
+        count = _insert_rows(path, itertools.chain(sample, rows), styles, quoted_style)
+        if count != table.rows:
+            raise BuildError(f"data table {table.id!r}: {count} rows read, {table.rows} expected")
+
+    return splice
 
 
-def _style_attribute(ws: WriteOnlyWorksheet, number_format: str, alignment: Alignment) -> str:
+def _style_attribute(ws: Worksheet, number_format: str, alignment: Alignment) -> str:
     """Return the style attribute of a cell with *number_format* and *alignment* (registering it)."""
     cell = WriteOnlyCell(ws)
     cell.number_format = number_format
-    cell.alignment = alignment
+    _styled(cell, alignment=alignment)
     return f' s="{cell.style_id}"'
 
 

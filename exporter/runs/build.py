@@ -19,15 +19,12 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from ..core.errors import BuildError, DataError, Problem, UsageError
 from ..core.formats import check_formats, get_format
 from ..core.ids import SetId, valid_id
 from ..core.workspace import Workspace
-from ..delivery.deliver import DeliveryOutcome, deliver
-from ..delivery.ledger import Ledger
-from ..delivery.recipients import LoadedRecipients, load_recipients
 from ..publish.files import publish_set, remove_leftovers
 from ..publish.index_page import write_index
 from ..publish.manifest import Inputs, PublishedSet, VariantInfo, file_sha256, is_current
@@ -53,6 +50,10 @@ from .catalog import (
 from .folders import check_output, check_state
 from .history import ReportOutcome, RunHistory
 from .record import RunContext, iso, recorded
+
+if TYPE_CHECKING:  # delivery is imported by the runs that deliver: a build alone starts without it
+    from ..delivery.deliver import DeliveryOutcome
+    from ..delivery.recipients import LoadedRecipients
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,8 @@ def run_deliver(workspace: Workspace, ids: tuple[str, ...] = (), *, delivery: De
 
 
 def _recipients(workspace: Workspace, delivery: Delivery) -> LoadedRecipients:
+    from ..delivery.recipients import load_recipients
+
     loaded = load_recipients(workspace.recipients, report_ids(workspace))
     loaded.lists(delivery.lists)  # an unknown list name is a usage error before anything runs
     return loaded
@@ -192,6 +195,9 @@ def _recipients(workspace: Workspace, delivery: Delivery) -> LoadedRecipients:
 
 def _deliver(workspace: Workspace, recipients: LoadedRecipients, delivery: Delivery, set_ids: list[str],
              run: RunContext, run_id: str) -> list[DeliveryOutcome]:
+    from ..delivery.deliver import deliver
+    from ..delivery.ledger import Ledger
+
     with Ledger(workspace.state) as ledger:
         return deliver(recipients=recipients, lists=recipients.lists(delivery.lists),
                        set_ids=[SetId.parse(s) for s in set_ids], workspace=workspace, ledger=ledger, run_id=run_id,
@@ -243,7 +249,7 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
         publisher = _Publisher(workspace, run, run_id, keep, {str(u.set_id): i for u, i in to_build}, variants)
         for outcome in _render_and_publish(to_build, formats, created, run, workers, pool, publisher):
             outcomes[outcome.report_id] = outcome
-            history.record(run_id, _record(outcome))
+            history.record(run_id, _record(outcome, publisher.hashes.pop(outcome.report_id, None)))
             if run.progress:
                 run.progress(len(outcomes) - len(unchanged), len(to_build), outcome.report_id)
     never_started = [str(unit.set_id) for unit, _ in to_build if str(unit.set_id) not in outcomes]
@@ -327,9 +333,13 @@ def _invalid(source: ReportSource, problems: list[Problem]) -> tuple[Outcome, Re
     return Outcome(set_id, "invalid", error=error, problems=problems), ReportOutcome(set_id, "invalid", error, {})
 
 
-def _record(outcome: Outcome) -> ReportOutcome:
-    """The history's row for a built, failed or stopped set, with the hash of every file built."""
-    hashes = {p.name: file_sha256(p) for p in outcome.files} if outcome.status == "built" else {}
+def _record(outcome: Outcome, hashes: dict[str, str] | None = None) -> ReportOutcome:
+    """The history's row for a built, failed or stopped set, with the hash of every file built (*hashes*,
+    by file name, when the caller has them from the manifest it published; else read from the files)."""
+    if outcome.status != "built":
+        hashes = {}
+    elif hashes is None:
+        hashes = {p.name: file_sha256(p) for p in outcome.files}
     return ReportOutcome(outcome.report_id, outcome.status, outcome.error, hashes)
 
 
@@ -390,6 +400,9 @@ class _Publisher:
     keep: int
     inputs: dict[str, Inputs]  # by set id
     variants: dict[str, list[str]]  # each report's variant ids, listed in its own set's manifest
+    # The sha256 of each file of the sets just published, by set id and file name (from their
+    # manifests), until the history records them: the files need not be read back to be hashed.
+    hashes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def publish(self, report: LoadedReport, rendered: dict[str, bytes]) -> Outcome:
         source = report.source
@@ -425,4 +438,5 @@ class _Publisher:
         except BuildError as exc:
             log.debug("build of %s failed", set_id, exc_info=True)
             return Outcome(set_id, "failed", error=str(exc))
+        self.hashes[set_id] = {entry.name: entry.sha256 for entry in manifest.files.values()}
         return Outcome(set_id, "built", paths)

@@ -72,8 +72,18 @@ def start_pool(workers: int, modules: tuple[str, ...] = ()) -> ProcessPoolExecut
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(modules))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_import, initargs=(modules,))
-    for _ in range(workers):  # each submit finding no idle worker spawns one
-        pool.submit(int)
+
+    def spawn() -> None:
+        try:
+            for _ in range(workers):  # each submit finding no idle worker spawns one
+                pool.submit(int)
+        except Exception:  # a pool shut down meanwhile, or one that cannot start: the first real submit says why
+            log.debug("cannot start the worker processes ahead", exc_info=True)
+
+    # Each spawn waits for the fork server, which starts by importing *modules* (half a second or
+    # more): in a thread of its own, so that the coordinator goes on checking the data meanwhile. A
+    # submit made before it is done waits for the pool's lock, then finds the workers started.
+    threading.Thread(target=spawn, name="exporter-pool-start", daemon=True).start()
     return pool
 
 
