@@ -1,4 +1,4 @@
-"""docs/gallery.py: builds the shipped report and the document example, renders ten small PNG previews, and they show something."""
+"""docs/gallery.py: builds the shipped report and the document example, renders twelve small PNG previews, and they show something."""
 
 from __future__ import annotations
 
@@ -19,19 +19,22 @@ MARKET_NAMES = (
     "pdf-page1.png",
     "pdf-chart.png",
 )
-# examples/sales-pipeline: the page with the key-figure cards and the first chart, the Summary sheet, that chart's sheet.
+# examples/sales-pipeline: the page with the key-figure cards and the first chart, the Excel template's cover sheet,
+# the Summary sheet, that chart's sheet, and the mail its list receives (HTML in Chromium, a phone's width).
 EXAMPLE_NAMES = (
     "example-docx-summary.png",
     "example-pdf-summary.png",
+    "example-xlsx-cover.png",
     "example-xlsx-summary.png",
     "example-xlsx-chart.png",
+    "example-mail-phone.png",
 )
 NAMES = MARKET_NAMES + EXAMPLE_NAMES
 
 
 @pytest.mark.slow
-def test_gallery_script_writes_ten_readable_pngs(tmp_path):
-    for tool in ("soffice", "pdftoppm", "pdftotext"):
+def test_gallery_script_writes_twelve_readable_pngs(tmp_path):
+    for tool in ("soffice", "pdftoppm", "pdftotext", "chromium"):
         need(tool)
     out = tmp_path / "gallery"
     result = subprocess.run(

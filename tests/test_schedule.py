@@ -147,7 +147,9 @@ def test_scheduled_run_meeting_the_lock_is_recorded_as_skipped(tmp_path, data):
     schedule = write_timetable(tmp_path / "s.yaml", "timezone: UTC\njobs:\n  - id: quick\n    every: 1s\n"
                                "    formats: [txt]\n")
     service = Service(schedule, data, out)
-    wait_until(lambda: any(r["status"] == "skipped" for r in history(out)))
+    # Two runs that met the lock: the service had handled (and logged) the end of the first before the second began.
+    wait_until(lambda: out.exists() and sum(r["status"] == "skipped" and "another exporter run (pid" in (r["error"] or "")
+                                            for r in history(out)) >= 2)
     blocker.stdin.close()
     assert blocker.wait(timeout=120) == 0
     code, stderr = service.stop()
@@ -357,12 +359,14 @@ def test_cron_prints_crontab_lines_with_absolute_paths(tmp_path):
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if not line.startswith("#")]
     assert lines[0] == "CRON_TZ=America/New_York"
-    morning, hourly = lines[1:]
+    morning, hourly, month_open = lines[1:]
     # A line names the job; what it builds comes from the timetable when it runs.
     assert morning == (f"0 6 * * 1-5 {sys.executable} -m exporter -q run-job weekday-morning --trigger cron "
                        f"--data-dir {DATA_DIR} --output-dir {tmp_path / 'o'} --schedule {DATA_DIR / 'schedule.yaml'}"
                        "  # weekday-morning")
     assert hourly.startswith("0 * * * * ") and " run-job hourly-pdf " in hourly
+    # The first business day: a line on every weekday; run-job builds only on the one that is its fire time.
+    assert month_open.startswith("0 7 * * 1-5 ") and " run-job month-open " in month_open
     # The line runs as cron would run it: through sh, from another folder.
     command = morning.split(" ", 5)[5].rsplit("  # ", 1)[0]
     done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, cwd=tmp_path)

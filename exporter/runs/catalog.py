@@ -357,6 +357,8 @@ def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]]
     `DataError` for the queries' problems the report can fix, `BuildError` for an unreachable database.
     *databases* loads DATA/databases.yaml when a query first needs it.
     """
+    if b"source" not in unit.path.read_bytes():  # most reports: no query table, and no second YAML parse
+        return unit
     doc = read_yaml(unit.path)
     raw = doc.data.get("tables") if isinstance(doc.data, dict) else None
     if not (isinstance(raw, list) and any(isinstance(t, dict) and "source" in t for t in raw)):
