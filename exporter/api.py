@@ -110,7 +110,7 @@ def validate(workspace: Workspace, ids: tuple[str, ...] | list[str] = (), *, the
             except DataError as exc:
                 problems.extend(p for p in exc.problems if p not in problems)
             except BuildError as exc:
-                problems.append(Problem(source.path, None, "tables", str(exc)))
+                problems.append(Problem(source.path, None, "tables", str(exc).removeprefix(f"{source.path}: ")))
         try:
             loaded = load_all(queried)
         except DataError as exc:

@@ -181,7 +181,7 @@ def test_retries_are_bounded(site, smtp):
     result = run(site, "deliver")
     assert result.exit_code == 1
     assert smtp.attempts == 4
-    assert "gave up after retries: 451 4.3.0 try again later" in result.stderr
+    assert "gave up after 4 attempts: 451 4.3.0 try again later" in result.stderr
     assert smtp.messages == []
 
 

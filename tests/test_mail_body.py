@@ -187,3 +187,32 @@ def test_chromium_renders_the_mail_on_a_phone(site, smtp, tmp_path):
         assert image.size == (390, 1400)
         assert rgb.getpixel((195, 2)) == (0x7A, 0x1F, 0x3D)  # the band in the theme's accent (acme)
         assert len(rgb.getcolors(maxcolors=1 << 20)) > 200  # text and the chart were drawn
+
+
+def test_chart_text_with_dollar_signs_is_text_not_a_formula(site, smtp):
+    """matplotlib reads $…$ as mathtext: a category or title from the data must not be parsed (nor drop the chart)."""
+    report = site.data / "reports" / f"{REPORT}.yaml"
+    text = report.read_text(encoding="utf-8").replace("title: Amount by stage", r"title: 'Cost $\frac{$ and $5M to $10M'")
+    report.write_text(text, encoding="utf-8")
+    run(site, "build", "-f", "pdf", "-f", "xlsx", REPORT)
+    result = run(site, "deliver", "--list", "emea")
+    assert "chart could not be drawn" not in result.output
+    p = parts(mails(smtp)["emea@example.com"])
+    assert p["image"].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert r"(Chart: Cost $\frac{$ and $5M to $10M)" in p["plain"].get_content()
+
+
+def test_a_bad_public_url_fails_the_mail_alone(site, smtp, tmp_path):
+    recipients = site.data / "recipients.yaml"
+    recipients.write_text(recipients.read_text(encoding="utf-8").replace(
+        "    formats: [pdf, xlsx]\n", f"    formats: [pdf, xlsx]\n    drop_folder: {tmp_path / 'share'}\n", 1),
+        encoding="utf-8")
+    run(site, "build", "-f", "pdf", "-f", "xlsx", REPORT)
+    result = CliRunner().invoke(cli, ["deliver", "--list", "emea"], catch_exceptions=False,
+                                env={**site.env, "EXPORTER_PUBLIC_URL": "ftp://files.example.com/"})
+    assert result.exit_code == 1
+    assert "EXPORTER_PUBLIC_URL must be an http(s) address" in result.stderr
+    assert f"{REPORT}: emea: drop: sent" in result.stdout  # the other channel went out
+    assert (tmp_path / "share" / f"{REPORT}.pdf").is_file() and smtp.messages == []
+    again = run(site, "deliver", "--list", "emea")  # fixed: only the mail is sent now
+    assert f"{REPORT}: emea: email: sent" in again.stdout and f"{REPORT}: emea: drop: already delivered" in again.stdout

@@ -306,3 +306,15 @@ def test_validate_locates_unknown_databases_and_parameters(tmp_path):
     result = exporter("validate", "--data-dir", str(data))
     assert f"{data / 'databases.yaml'}:2: databases.pipeline.timeout: 'soon' is not a duration" in result.stderr
     assert f"{data / 'databases.yaml'}:2: databases.pipeline.url: is not a database URL" in result.stderr
+
+
+def test_params_may_not_hide_the_date_or_a_filter(tmp_path):
+    data = with_query(tmp_path, f"sqlite:///{sqlite_deals(tmp_path / 'crm.sqlite')}",
+                      SELECT.replace("FROM deals", "FROM deals WHERE (:region IS NULL OR region = :region)"))
+    report = data / "reports" / f"{REPORT}.yaml"
+    report.write_text(report.read_text(encoding="utf-8").replace("    source:\n", "    params: {region: EMEA}\n"
+                                                                 "    source:\n", 1), encoding="utf-8")
+    result = exporter("validate", "--data-dir", str(data))
+    assert result.returncode == 2
+    assert ("tables[0].params: params.region would hide the filter on 'Region', which is bound as :region; "
+            "choose another name") in result.stderr

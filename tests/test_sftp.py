@@ -139,7 +139,8 @@ def test_an_unknown_host_key_is_refused_with_what_to_do(site, server):
     assert line.startswith(f"Error: {REPORT_ID}: sales-sftp: sftp: the host key of [127.0.0.1]:{server.port} "
                            "(it offers ssh-ed25519 key SHA256:")
     assert f"is not in {site.known_hosts}: refused." in line
-    assert line.endswith(f"then add it: ssh-keyscan -p {server.port} 127.0.0.1 >> {site.known_hosts}")
+    assert line.endswith(f"then add it: ssh-keyscan -p {server.port} 127.0.0.1 > host.key; ssh-keygen -lf host.key "
+                         f"(its fingerprint must be the one the administrator gave); cat host.key >> {site.known_hosts}")
     assert fingerprint(server) in line
     assert server.logins() == 0 and not (server.served / "inbox").exists()
     (delivery,) = sftp_deliveries(site)
@@ -163,7 +164,7 @@ def test_a_changed_host_key_is_refused_and_only_sftp_is_retried_once_fixed(site,
     assert result.exit_code == 1
     assert (f"sftp: the host key of [127.0.0.1]:{server.port} (it offers ssh-ed25519 key {fingerprint(server)}) "
             f"does not match the one in {site.known_hosts}: refused, as someone may be in between.") in result.stderr
-    assert f"ssh-keygen -R '[127.0.0.1]:{server.port}' -f {site.known_hosts}" in result.stderr
+    assert f"ssh-keygen -R '[127.0.0.1]:{server.port}' -f {site.known_hosts}" in result.stderr  # quoted for a shell
     assert f"{REPORT_ID}: sales-sftp: drop: sent" in result.stdout
     assert server.logins() == 0
     (delivery,) = sftp_deliveries(site)
@@ -193,7 +194,7 @@ def test_a_refused_port_is_retried_then_recorded_failed(site, server):
     sftp_list(site, server, port=port)
     result = run(site, "deliver")
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: {REPORT_ID}: sales-sftp: sftp: gave up after retries: cannot reach "
+    assert result.stderr == (f"Error: {REPORT_ID}: sales-sftp: sftp: gave up after 3 attempts: cannot reach "
                              f"[127.0.0.1]:{port}: Connection refused\n")
     (delivery,) = sftp_deliveries(site)
     assert delivery["status"] == "failed" and delivery["attempts"] == 3
@@ -211,7 +212,7 @@ def test_a_server_that_never_answers_times_out_and_is_retried(site, server):
         site.env.update(EXPORTER_SFTP_TIMEOUT="0.5", EXPORTER_SFTP_ATTEMPTS="2")
         result = run(site, "deliver")
     assert result.exit_code == 1
-    assert "gave up after retries: cannot reach" in result.stderr and "timed out (EXPORTER_SFTP_TIMEOUT)" in result.stderr
+    assert "gave up after 2 attempts: cannot reach" in result.stderr and "timed out (EXPORTER_SFTP_TIMEOUT)" in result.stderr
     assert sftp_deliveries(site)[0]["attempts"] == 2
 
 

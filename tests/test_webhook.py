@@ -312,7 +312,7 @@ def test_retries_are_bounded(site, hook):
     result = run(site, "deliver")
     assert result.exit_code == 1
     assert len(hook.requests) == 3
-    assert result.stderr == (f"Error: {REPORT_ID}: sales-slack: webhook: gave up after retries: "
+    assert result.stderr == (f"Error: {REPORT_ID}: sales-slack: webhook: gave up after 3 attempts: "
                              f"{hook.host} answered 500 Internal Server Error: Cannot POST …\n")
     delivery = webhook_deliveries(site)["sales-slack"]
     assert delivery["status"] == "failed" and delivery["attempts"] == 3
@@ -363,7 +363,7 @@ def test_a_refused_connection_is_retried_then_recorded(site, hook):
     write_lists(site, slack_list())
     result = run(site, "deliver")
     assert result.exit_code == 1
-    assert "gave up after retries: cannot reach 127.0.0.1:" in result.stderr
+    assert "gave up after 3 attempts: cannot reach 127.0.0.1:" in result.stderr
     assert "Connection refused" in result.stderr
     delivery = webhook_deliveries(site)["sales-slack"]
     assert delivery["status"] == "failed" and delivery["attempts"] == 3
@@ -375,7 +375,7 @@ def test_a_server_that_never_answers_times_out_and_is_recorded(site, hook):
     hook.script = ["hang", "hang"]
     result = run(site, "deliver")
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: {REPORT_ID}: sales-slack: webhook: gave up after retries: {hook.host}: "
+    assert result.stderr == (f"Error: {REPORT_ID}: sales-slack: webhook: gave up after 2 attempts: {hook.host}: "
                              "no reply within 0.3 s (EXPORTER_WEBHOOK_TIMEOUT)\n")
     assert len(hook.requests) == 2
     delivery = webhook_deliveries(site)["sales-slack"]

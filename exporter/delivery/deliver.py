@@ -159,9 +159,13 @@ def deliver(
                             target=route.target)
                 try:
                     outcome.attempts = route.send(parcel)
-                except (DeliveryError, OSError) as exc:
+                except (DeliveryError, OSError, UsageError) as exc:
                     outcome.status, outcome.error = "failed", _describe(exc)
                     outcome.attempts = getattr(exc, "attempts", 1) or 1
+                except Exception as exc:  # a bug in one channel must fail that channel, never stop the others
+                    log.debug("%s: %s: %s", report_id, item.id, route.channel, exc_info=True)
+                    outcome.status, outcome.error = "failed", f"{route.channel} failed: {type(exc).__name__}"
+                    outcome.attempts = 1
                 else:
                     outcome.status = "sent"
                     outcome.attempts = outcome.attempts or 1
@@ -190,7 +194,7 @@ def _describe(exc: BaseException) -> str:
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror or exc}"
     if isinstance(exc, TemporaryDeliveryError):
-        return f"gave up after retries: {exc}"
+        return f"gave up after {exc.attempts} attempts: {exc}" if exc.attempts > 1 else str(exc)
     return str(exc)
 
 

@@ -80,7 +80,7 @@ def compose(*, title: str, edition: str, as_of: str, publisher: str, headline: s
     moved = changes(summary, previous, words)
     chart = summary.get("chart") if isinstance(summary.get("chart"), dict) else None
     try:
-        png = _chart_png(chart) if chart else None
+        png = _chart_png_text_as_text(chart) if chart else None
     except Exception:  # a picture that cannot be drawn must not stop the mail: it goes without
         log.warning("the mail's chart could not be drawn; the mail goes without it", exc_info=True)
         png = None
@@ -182,6 +182,14 @@ def _html(context: dict[str, Any]) -> str:
 
 def _hex(value: str) -> bool:
     return len(value) == 6 and all(c in "0123456789abcdefABCDEF" for c in value)
+
+
+def _chart_png_text_as_text(chart: dict[str, Any]) -> bytes | None:
+    """`_chart_png` with matplotlib's mathtext off: "$5M to $10M" from the data is text, not a formula."""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _chart_png(chart)
 
 
 def _chart_png(chart: dict[str, Any]) -> bytes | None:

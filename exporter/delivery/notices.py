@@ -12,6 +12,7 @@ tries again. A notice never fails a run: problems are logged as warnings.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -155,9 +156,14 @@ class _Mailer:
         message["Message-ID"] = message_id_for(key)  # a re-send of the same notice is recognisably the same
         message.set_content(body)
         try:
-            send(self._settings, message)
+            # Two attempts at most: a notice must not hold a run back for the delivery's long backoff, and
+            # a server that is down stays down for the other notices of this run (tried again next run).
+            send(dataclasses.replace(self._settings, attempts=min(self._settings.attempts, 2)), message)
         except (PermanentMailError, TemporaryMailError) as exc:
             log.warning("notice about %s not sent (tried again at the next run): %s", what, exc)
+            if isinstance(exc, TemporaryMailError):
+                self._unusable = f"the mail server did not answer: {exc}"
+                self._settings = None
             return False
         log.info("notice about %s sent to %s", what, ", ".join(check.owners))
         return True

@@ -173,8 +173,10 @@ def _where(target: SftpTarget) -> str:
 
 
 def _keyscan(target: SftpTarget, known_hosts: Path) -> str:
+    """How to add the host's key without trusting whatever answers: fetch it, compare its fingerprint, then add it."""
     port = "" if target.port == 22 else f"-p {target.port} "
-    return f"ssh-keyscan {port}{target.host} >> {shlex.quote(str(known_hosts))}"
+    return (f"ssh-keyscan {port}{shlex.quote(target.host)} > host.key; ssh-keygen -lf host.key (its fingerprint "
+            f"must be the one the administrator gave); cat host.key >> {shlex.quote(str(known_hosts))}")
 
 
 class _Client(asyncssh.SSHClient):
@@ -314,7 +316,7 @@ def _host_key_problem(target: SftpTarget, settings: SftpSettings, offered: list[
                 f"with the server's administrator, then add it: {_keyscan(target, known_hosts)}")
     return (f"the host key of {_where(target)}{shown} does not match the one in {known_hosts}: refused, as someone "
             f"may be in between. If the server's key really changed, check the new fingerprint with its "
-            f"administrator, then replace the old line: ssh-keygen -R '{_where(target)}' -f "
+            f"administrator, then replace the old line: ssh-keygen -R {shlex.quote(_where(target))} -f "
             f"{shlex.quote(str(known_hosts))}; {_keyscan(target, known_hosts)}")
 
 

@@ -387,7 +387,7 @@ def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]]
             problems.append(where.problem(f"no database {spec.source.database!r} in databases.yaml "
                                           f"(databases: {', '.join(sorted(known)) or 'none'})", "source.database"))
             continue
-        if found := param_problems(where, spec, given):
+        if found := param_problems(where, spec, given, filter_columns):
             problems.extend(found)
             continue
         try:

@@ -13,6 +13,7 @@ only its host; ``${NAME}`` takes it from the environment, out of the data folder
 
 from __future__ import annotations
 
+import http.client
 import logging
 import re
 import urllib.error
@@ -39,8 +40,8 @@ def url_problem(value: str) -> str | None:
         return "has no host name"
     if parts.username or parts.password:
         return "must not hold a user name or password (healthchecks.io and Cronitor put the token in the path)"
-    if parts.fragment or any(ch.isspace() for ch in value):
-        return "must not hold spaces or a #fragment"
+    if parts.fragment or any(ch.isspace() or not ch.isprintable() or not ch.isascii() for ch in value):
+        return "must not hold spaces, control or non-ASCII characters, or a #fragment"
     return None
 
 
@@ -171,6 +172,10 @@ def _send(url: str, data: bytes, timeout: float) -> None:
         raise _Retry(f"cannot connect: {_reason(exc.reason)}") from None
     except (TimeoutError, OSError) as exc:  # a read that times out after the connection was made
         raise _Retry(_reason(exc)) from None
+    except http.client.HTTPException as exc:  # a garbled reply; its text may quote the URL
+        raise _Retry(f"bad reply ({type(exc).__name__})") from None
+    except ValueError as exc:  # a URL urllib cannot send (InvalidURL, UnicodeEncodeError): its text quotes it
+        raise _GiveUp(f"cannot send to this URL ({type(exc).__name__})") from None
 
 
 def _reason(reason: object) -> str:

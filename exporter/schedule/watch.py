@@ -78,11 +78,13 @@ class Watch:
             checks = self._checks(result)
             failing = [c for c in checks if c.error is not None]
             if failing:
-                ping(self.alerts.healthcheck_url, "fail", self.run.env, body=_summary(result.run_id, failing))
+                self._guarded(lambda: ping(self.alerts.healthcheck_url, "fail", self.run.env,
+                                           body=_summary(result.run_id, failing)))
             elif not result.stopped:
                 counts = {s: sum(o.status == s for o in result.outcomes) for s in ("built", "unchanged")}
-                ping(self.alerts.healthcheck_url, "success", self.run.env,
-                     body=f"run {result.run_id}: ok: built {counts['built']}, unchanged {counts['unchanged']}")
+                self._guarded(lambda: ping(self.alerts.healthcheck_url, "success", self.run.env, body=(
+                    f"run {result.run_id}: ok: built {counts['built']}, unchanged {counts['unchanged']}")))
+            # Guarded on its own: a ping that fails in an unforeseen way must not keep the owners uninformed.
             send_notices(self.workspace, checks, run_id=result.run_id, env=self.run.env, now=self.run.clock())
 
         with logs.context(run_id=result.run_id):
@@ -92,7 +94,7 @@ class Watch:
         """Ping failure and tell the owners of a run that raised (it could not start, or stopped on an error)."""
         def report() -> None:
             checks = self._checks_of_error(exc)
-            ping(self.alerts.healthcheck_url, "fail", self.run.env, body=_summary(None, checks))
+            self._guarded(lambda: ping(self.alerts.healthcheck_url, "fail", self.run.env, body=_summary(None, checks)))
             send_notices(self.workspace, checks, run_id=None, env=self.run.env, now=self.run.clock())
 
         self._guarded(report)
@@ -164,8 +166,9 @@ class Watch:
     def _guarded(self, action: Callable[[], Any]) -> None:
         try:
             action()
-        except Exception:  # a bug here must not turn a good run into a failed one
-            log.warning("job %s: pings and notices: unexpected error", self.job_id, exc_info=True)
+        except Exception as exc:  # a bug here must not turn a good run into a failed one
+            # No traceback: its text could quote a ping URL, which holds the check's token.
+            log.warning("job %s: pings and notices: unexpected %s", self.job_id, type(exc).__name__)
 
 
 def _summary(run_id: str | None, failing: list[Check]) -> str:

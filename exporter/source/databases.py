@@ -133,7 +133,13 @@ def engine_for(database: Database, env: Mapping[str, str]):
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    url = _parse(database.resolved_url(env))
+    try:
+        url = _parse(database.resolved_url(env))
+    except BuildError as exc:
+        if str(exc).startswith("database "):  # an unset variable: already names the database
+            raise
+        origin = ", as its environment references give it" if _ENV_REFERENCE.search(database.url) else ""
+        raise BuildError(f"{database.describe()}: the URL{origin} {exc}") from None
     backend = url.get_backend_name()
     connect_args: dict = {}
     if backend == "sqlite":

@@ -30,7 +30,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..core.errors import BuildError, DataError, Problem
@@ -76,9 +76,20 @@ def bindings(spec: TableSpec, as_of: dt.date, filters: Mapping[str, str | None])
     return {**{filter_param(c): v for c, v in filters.items()}, "as_of": as_of, **spec.params}
 
 
-def param_problems(where: Located, spec: TableSpec, given: Mapping[str, object]) -> list[Problem]:
-    """A :name in the query that nothing gives is a problem of the report, found before any query runs."""
+def param_problems(where: Located, spec: TableSpec, given: Mapping[str, object],
+                   filter_columns: Sequence[str] = ()) -> list[Problem]:
+    """A :name in the query that nothing gives, or that two things give, is a problem of the report, found
+    before any query runs."""
     assert spec.source is not None
+    names = [filter_param(c) for c in filter_columns]
+    taken = {name: f"the filter on {c!r}" for c, name in zip(filter_columns, names)} | {"as_of": "the as-of date"}
+    twice = [name for name in names if names.count(name) > 1]
+    if twice:
+        return [where.problem(f"two variant filter columns are both bound as :{twice[0]}; rename one", "source")]
+    clash = [name for name in spec.params if name in taken]
+    if clash:
+        return [where.problem(f"params.{clash[0]} would hide {taken[clash[0]]}, which is bound as "
+                              f":{clash[0]}; choose another name", "params")]
     missing = [name for name in bind_names(spec.source.sql) if name not in given]
     if not missing:
         return []
