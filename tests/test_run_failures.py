@@ -68,12 +68,25 @@ def test_ctrl_c_stops_the_build_as_sigterm_does(tmp_path):
 
 @pytest.fixture
 def shared(tmp_path):
-    """A folder another user can read (pytest's own tmp folders are private to this user)."""
+    """A folder another user can read (pytest's own tmp folders are private to this user), and a way in for that user
+    to the checkout and its .venv: a clone in a private folder (mktemp -d is 0700) gets search permission on its
+    folders for the duration of the test, as a deployment would give the service's user."""
     base = Path(tempfile.mkdtemp(prefix="exporter-perm-"))
     base.chmod(0o755)
     shutil.copytree(DATA_DIR, base / "data")
-    yield base
-    shutil.rmtree(base, ignore_errors=True)
+    opened = []
+    if os.geteuid() == 0:
+        for folder in (*reversed(Path(sys.prefix).resolve().parents), *reversed(ROOT.resolve().parents), ROOT):
+            mode = folder.stat().st_mode
+            if not mode & 0o001:
+                folder.chmod(mode | 0o001)
+                opened.append((folder, mode))
+    try:
+        yield base
+    finally:
+        for folder, mode in reversed(opened):
+            folder.chmod(mode)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def as_another_user(base: Path) -> tuple[int | None, dict]:
