@@ -505,14 +505,20 @@ def test_run_job_from_cron_on_thanksgiving_and_the_day_after(tmp_path, site):
     skipped = at(dt.datetime(2026, 11, 26, 6, 0, 1, tzinfo=ZONE))
     assert isinstance(skipped, JobSkipped) and skipped.run_id is not None
     assert skipped.reason == "closed: Thanksgiving Day (us-ny); next fire time 2026-11-27T06:00-05:00"
-    nothing = at(dt.datetime(2026, 11, 27, 9, 0, tzinfo=ZONE))  # started by hand at another time
+    nothing = at(dt.datetime(2026, 11, 27, 13, 0, tzinfo=ZONE))  # at another time, past the misfire grace (6h)
     assert isinstance(nothing, JobSkipped) and nothing.run_id is None
     built = at(dt.datetime(2026, 11, 27, 6, 0, 2, tzinfo=ZONE))
     assert not isinstance(built, JobSkipped) and built.ok
+    # A start more than 5 minutes after a fire time (cron on a loaded host) builds nothing, and says so loudly.
+    late = at(dt.datetime(2026, 11, 30, 6, 40, tzinfo=ZONE))
+    assert isinstance(late, JobSkipped) and late.run_id is not None
+    assert late.reason == ("started 40 min after the fire time 2026-11-30T06:00-05:00, more than 5 min late: not built "
+                           "(run it with `exporter run-job weekday-skip`); next fire time 2026-12-01T06:00-05:00")
     runs = history(workspace.output_dir)
     assert [(r["trigger"], r["job_id"], r["status"]) for r in runs] == [
-        ("cron", "weekday-skip", "skipped"), ("cron", "weekday-skip", "ok")]
+        ("cron", "weekday-skip", "skipped"), ("cron", "weekday-skip", "ok"), ("cron", "weekday-skip", "skipped")]
     assert runs[0]["error"].startswith("closed: Thanksgiving Day (us-ny)") and runs[0]["reports"] == []
+    assert runs[2]["error"] == late.reason
     # The service's runs (and a person's) are not second-guessed: the trigger already decided.
     manual = run_job(workspace, "weekday-skip", run=RunContext(
         trigger="schedule", clock=lambda: dt.datetime(2026, 11, 26, 6, tzinfo=ZONE)))

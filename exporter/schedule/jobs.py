@@ -108,9 +108,12 @@ def _closed_or_not_due(workspace: Workspace, timetable: Timetable, job: JobSpec,
                        run: RunContext) -> JobSkipped | None:
     """None when the crontab line's run is at a fire time of the job; else why it builds nothing."""
     now = run.clock()
-    decision = cron_decision(trigger_for(job, timetable.zone, calendar=timetable.calendar_of(job)), now)
+    decision = cron_decision(trigger_for(job, timetable.zone, calendar=timetable.calendar_of(job)), now,
+                             dt.timedelta(seconds=seconds(timetable.misfire_grace)))
     if decision.action == "run":
         return None
+    if decision.action == "late":
+        decision = dataclasses.replace(decision, reason=decision.reason.replace("{job}", job.id))
     if decision.action == "not due":  # the line fires on every candidate day: most of them are not the job's
         log.info("job %s: nothing to do: %s", job.id, decision.reason)
         return JobSkipped(None, decision.reason)
@@ -121,7 +124,8 @@ def _closed_or_not_due(workspace: Workspace, timetable: Timetable, job: JobSpec,
 
     write_after_run(workspace)
     with logs.context(run_id=run_id):
-        log.info("job %s: run skipped: %s", job.id, decision.reason)
+        # A late start lost a fire time: an error (cron mails it, even with -q). A closed day is the plan.
+        (log.error if decision.action == "late" else log.info)("job %s: run skipped: %s", job.id, decision.reason)
     return JobSkipped(run_id, decision.reason)
 
 

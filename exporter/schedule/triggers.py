@@ -483,7 +483,7 @@ class Decision:
     fire: dt.datetime | None = None  # the fire time this run stands for (run) or that the closed day took
 
 
-def cron_decision(trigger, now: dt.datetime) -> Decision:
+def cron_decision(trigger, now: dt.datetime, grace: dt.timedelta = dt.timedelta(0)) -> Decision:
     """Decide, for the job's crontab line started at *now*, whether the job fires, is closed, or is not due.
 
     The start stands for the line's latest time that cron starts at most `LATE_START` before *now*
@@ -498,11 +498,28 @@ def cron_decision(trigger, now: dt.datetime) -> Decision:
     following = trigger.get_next_fire_time(None, now)
     then = f"next fire time {_shown(following, zone)}" if following is not None else "no next fire time"
     if moment is None:
+        missed = _missed_fire(trigger, now, grace)
+        if missed is not None:  # cron started the line late (a loaded host): said loudly, never silently lost
+            late = int((_utc(now) - _utc(missed)).total_seconds() // 60)
+            return Decision("late", f"started {late} min after the fire time {_shown(missed, zone)}, more than "
+                                    f"{int(LATE_START.total_seconds() // 60)} min late: not built (run it with "
+                                    f"`exporter run-job {{job}}`); {then}", missed)
         return Decision("not due", f"not a time of the job's crontab line; {then}")
     reason = trigger.calendar.reason(_local_day(moment, zone))
     if reason is not None and _fires_at(trigger.raw, moment):
         return Decision("closed", f"{reason}; {then}", moment)
     return Decision("not due", f"{_shown(moment, zone)} is not a fire time of the job; {then}")
+
+
+def _missed_fire(trigger, now: dt.datetime, grace: dt.timedelta) -> dt.datetime | None:
+    """The job's latest fire time between *grace* and `LATE_START` before *now* (a start that came too late), or None."""
+    if grace <= LATE_START:
+        return None
+    fire, found = trigger.get_next_fire_time(None, (now - grace).astimezone(trigger.timezone)), None
+    while fire is not None and _utc(fire) <= _utc(now) - LATE_START:
+        found = fire
+        fire = trigger.get_next_fire_time(fire, fire + dt.timedelta(microseconds=1))
+    return found
 
 
 def _fires_at(trigger, moment: dt.datetime) -> bool:
