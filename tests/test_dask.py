@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from exporter import __version__
 from exporter.core.errors import BuildError
 from exporter.runs.executors import check_workers, run_dask
 
-from conftest import DATA_DIR, need
+from conftest import DATA_DIR, free_port, need
 
 SOURCE = DATA_DIR / "reports" / "us-intrathecal-pump-market.yaml"
 TITLE = "title: United States Intrathecal Pump Market"
@@ -37,11 +36,6 @@ def digests(out: Path) -> dict[str, str]:
     return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(out.glob("*/*.*")) if p.suffix in (".docx", ".xlsx", ".pdf")}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stop(process: subprocess.Popen) -> None:

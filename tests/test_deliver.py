@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 import json
 import shutil
-import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import docx
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from exporter.cli import cli
@@ -28,58 +23,6 @@ MIME = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".pdf": "application/pdf",
 }
-
-
-class Recorder:
-    """An SMTP handler that keeps what it accepts and follows a script of failures.
-
-    ``script`` holds what to do with the next DATA commands, in order: "451" or "550" (reply with
-    that code), "drop" (close the connection without replying); when it runs out, accept.
-    ``refuse`` holds addresses answered 550 at RCPT.
-    """
-
-    def __init__(self):
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-        self.script: list[str] = []
-        self.refuse: set[str] = set()
-        self.attempts = 0
-        self.lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.attempts += 1
-            step = self.script.pop(0) if self.script else None
-        if step == "drop":
-            server.transport.close()
-            return "421 closing"  # never reaches the client: the connection is gone
-        if step in ("451", "550"):
-            return f"{step} {'4.3.0 try again later' if step == '451' else '5.7.1 rejected'}"
-        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    recorder.port = controller.port
-    yield recorder
-    controller.stop()
 
 
 @pytest.fixture

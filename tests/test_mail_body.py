@@ -17,9 +17,7 @@ import struct
 import subprocess
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from test_deliver import Recorder, free_port
 
 from exporter.cli import cli
 
@@ -28,16 +26,6 @@ from conftest import ROOT
 EXAMPLE = ROOT / "examples" / "sales-pipeline" / "data"
 REPORT = "sales-pipeline"
 TITLE = "Weekly sales pipeline — EMEA"
-
-
-@pytest.fixture
-def smtp():
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    recorder.port = controller.port
-    yield recorder
-    controller.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter.core.workspace import Workspace
 from exporter.runs.metrics import exposition
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, free_port
 
 REPORT_ID = "us-intrathecal-pump-market"
 OUTCOMES = ("built", "unchanged", "failed", "invalid", "stopped")
@@ -150,11 +150,6 @@ def test_a_metrics_file_that_cannot_be_written_is_a_warning_not_a_failure(tmp_pa
         in done.stderr
     assert [r["status"] for r in history(out)] == ["ok"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scrape(port: int, timeout: float = 60) -> str:

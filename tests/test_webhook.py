@@ -9,7 +9,6 @@ import hmac
 import json
 import re
 import shutil
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,7 +21,7 @@ from exporter.delivery import webhook
 from exporter.delivery.channel import Parcel, PermanentDeliveryError, TemporaryDeliveryError
 from exporter.publish.manifest import PublishedSet, VariantInfo
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, free_port
 
 REPORT_ID = "us-intrathecal-pump-market"
 TEAMS_PATH = "/workflows/0a1b2c3d4e5f/triggers/manual/paths/invoke?sig=TEAMS-TOKEN-9f8e7d"
@@ -87,11 +86,6 @@ class Hook:
     def posted(self, path: str) -> list[dict]:
         return [json.loads(r["body"]) for r in self.requests if r["path"] == path]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from email.utils import format_datetime
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from ..core.env import env_number
 from ..core.errors import UsageError
 from ..core.formats import FORMATS
 from ..core.messages import Words
@@ -57,14 +58,7 @@ def smtp_settings(env: Mapping[str, str]) -> SmtpSettings:
         raise UsageError("EXPORTER_SMTP_FROM must be one line")
 
     def number(name: str, default: str, kind=int):
-        value = env.get(name, default)
-        try:
-            result = kind(value)
-        except ValueError:
-            raise UsageError(f"{name} must be a number, not {value!r}") from None
-        if result < 0:
-            raise UsageError(f"{name} must not be negative")
-        return result
+        return env_number(env, name, default, kind)
 
     return SmtpSettings(
         host=host,

@@ -18,20 +18,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, mo
 
 from ..core.errors import DataError, Problem
 from ..core.formats import FORMATS
-from ..core.model import Id, Text
+from ..core.model import Email, Id, Text
 from ..source.reader import read_yaml
 from ..source.validate import parse_model
 from .webhook import WebhookSpec
-
-# Deliberately plain: no display names, comments or quoted local parts, nothing a header could carry.
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
-
-
-def _email(value: str) -> str:
-    if not _EMAIL.match(value) or len(value) > 254:
-        raise ValueError(f"{value!r} is not a plain email address (name@example.com)")
-    return value
 
 
 def _folder(value: str) -> str:
@@ -86,7 +76,6 @@ class SftpTarget(BaseModel):
         return f"sftp://{self.user}@{host}:{self.port}{path}"
 
 
-Email = Annotated[StrictStr, AfterValidator(_email)]
 if TYPE_CHECKING:  # a Literal built at runtime is not a type to a type checker
     FormatName = str
 else:

@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 import asyncssh
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from ..core.env import env_number
 from .channel import Parcel, PermanentDeliveryError, TemporaryDeliveryError
 from .recipients import SftpTarget
 
@@ -88,14 +89,7 @@ def sftp_settings(env: Mapping[str, str]) -> SftpSettings:
         known_hosts = (Path(home) if home else Path.home()) / ".ssh" / "known_hosts"
 
     def number(name: str, default: str, kind: Callable[[str], Any] = int):
-        value = env.get(name, default)
-        try:
-            result = kind(value)
-        except ValueError:
-            raise PermanentSftpError(f"{name} must be a number, not {value!r}") from None
-        if result < 0:
-            raise PermanentSftpError(f"{name} must not be negative")
-        return result
+        return env_number(env, name, default, kind, PermanentSftpError)
 
     return SftpSettings(
         key_file=Path(key).expanduser() if key else None,

@@ -66,10 +66,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr, model_val
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from .. import __version__
+from ..core.env import env_number
 from ..core.errors import UsageError
 from ..core.formats import FORMATS
 from ..core.messages import DEFAULT_LANGUAGE, Words, locale_name
 from ..core.numbers import long_date
+from ..core.web import NoRedirects, error_text
 from .channel import Parcel, PermanentDeliveryError, TemporaryDeliveryError
 from .links import Links, links_for
 
@@ -166,14 +168,7 @@ def webhook_settings(env: Mapping[str, str]) -> WebhookSettings:
     """Read the webhook settings from *env*; raise `UsageError` naming the variable at fault."""
 
     def number(name: str, default: str, kind: Callable[[str], float] = float) -> float:
-        value = env.get(name, default)
-        try:
-            result = kind(value)
-        except ValueError:
-            raise UsageError(f"{name} must be a number, not {value!r}") from None
-        if result < 0:
-            raise UsageError(f"{name} must not be negative")
-        return result
+        return env_number(env, name, default, kind)
 
     timeout = number("EXPORTER_WEBHOOK_TIMEOUT", "10")
     if timeout == 0:
@@ -459,15 +454,8 @@ def send(parcel: Parcel, spec: WebhookSpec, list_id: str, env: Mapping[str, str]
     return retrying.statistics.get("attempt_number", 1)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are not followed: the 3xx reaches `_post_once` as an error."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_NoRedirect(), urllib.request.HTTPSHandler(context=ssl.create_default_context()))
+    return urllib.request.build_opener(NoRedirects(), urllib.request.HTTPSHandler(context=ssl.create_default_context()))
 
 
 def _post_once(url: str, body: bytes, headers: dict[str, str], timeout: float,
@@ -500,23 +488,15 @@ def _post_once(url: str, body: bytes, headers: dict[str, str], timeout: float,
         if isinstance(exc.reason, ssl.SSLCertVerificationError):
             raise PermanentWebhookError(f"{host}: the server's certificate is not trusted: "
                                         f"{exc.reason.verify_message}") from None
-        raise TemporaryWebhookError(f"cannot reach {host}: {_reason(exc.reason)}") from None
+        raise TemporaryWebhookError(f"cannot reach {host}: {error_text(exc.reason)}") from None
     except TimeoutError:
         raise TemporaryWebhookError(f"{host}: no reply within {timeout:g} s (EXPORTER_WEBHOOK_TIMEOUT)") from None
     except (ConnectionError, http.client.HTTPException) as exc:
-        raise TemporaryWebhookError(f"{host}: connection lost: {_reason(exc)}") from None
+        raise TemporaryWebhookError(f"{host}: connection lost: {error_text(exc)}") from None
     except ValueError:  # http.client's own checks of a URL or header: its message would repeat the URL
         raise PermanentWebhookError(f"{host}: the webhook URL cannot be sent as it is") from None
     except OSError as exc:
-        raise TemporaryWebhookError(f"cannot reach {host}: {_reason(exc)}") from None
-
-
-def _reason(reason: object) -> str:
-    if isinstance(reason, TimeoutError):
-        return "timed out"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return type(reason).__name__ if not str(reason) else str(reason)
+        raise TemporaryWebhookError(f"cannot reach {host}: {error_text(exc)}") from None
 
 
 def _retry_after(value: str | None, clock: Callable[[], dt.datetime]) -> float | None:

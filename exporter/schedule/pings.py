@@ -22,6 +22,8 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..core.web import NoRedirects, error_text
+
 log = logging.getLogger(__name__)
 
 ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -145,14 +147,7 @@ def ping(setting: str | None, event: str, env: Mapping[str, str], *, body: str =
     return True
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Ping endpoints answer directly; a redirect (possibly to another scheme) is an answer, not a hop."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
+_OPENER = urllib.request.build_opener(NoRedirects)
 
 
 def _send(url: str, data: bytes, timeout: float) -> None:
@@ -169,18 +164,11 @@ def _send(url: str, data: bytes, timeout: float) -> None:
             raise _Retry(error) from None
         raise _GiveUp(error) from None
     except urllib.error.URLError as exc:
-        raise _Retry(f"cannot connect: {_reason(exc.reason)}") from None
+        raise _Retry(f"cannot connect: {error_text(exc.reason)}") from None
     except (TimeoutError, OSError) as exc:  # a read that times out after the connection was made
-        raise _Retry(_reason(exc)) from None
+        raise _Retry(error_text(exc)) from None
     except http.client.HTTPException as exc:  # a garbled reply; its text may quote the URL
         raise _Retry(f"bad reply ({type(exc).__name__})") from None
     except ValueError as exc:  # a URL urllib cannot send (InvalidURL, UnicodeEncodeError): its text quotes it
         raise _GiveUp(f"cannot send to this URL ({type(exc).__name__})") from None
 
-
-def _reason(reason: object) -> str:
-    if isinstance(reason, TimeoutError):
-        return "timed out"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return type(reason).__name__ if isinstance(reason, BaseException) else str(reason)
