@@ -29,10 +29,10 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from exporter.core.document import CHART_KINDS, Chart, Series
 from exporter.core.numbers import NumberFormat
 from exporter.render.chartscale import label_format, labels_below, nice_axis, nice_range, ticks
+from exporter.render.docxchart import add_docx_chart
 from exporter.render.nativechart import (
     CHART_CONTENT_TYPE,
     ChartCells,
-    add_docx_chart,
     build_chart,
     chart_space_xml,
     data_table,

@@ -19,8 +19,13 @@ def columns_of(spec: TableSpec) -> tuple[Column, ...]:
 
 
 def dataset_of(table: DataTable) -> Dataset:
-    """The whole table for the workbook: its rows are read from the file only when a sheet is written."""
-    return Dataset(table.spec.id, table.spec.title, columns_of(table.spec), table.rows, table)
+    """The whole table for the workbook: its rows are read from the file only when a sheet is written.
+
+    The dataset keeps the table without its first rows: the layout has made the document's texts of
+    them already, and renderers (workers, too: the job is pickled) would only carry them along.
+    """
+    streamed = dataclasses.replace(table, preview=())
+    return Dataset(table.spec.id, table.spec.title, columns_of(table.spec), table.rows, streamed)
 
 
 def shown_rows(rows: Sequence[Sequence[Value]], columns: Sequence[Column], *,

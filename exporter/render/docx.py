@@ -31,7 +31,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from ..core.document import QA, WORKBOOK_ONLY, Block, Bullets, Chart, Document, Figures, Meta, Paragraph, Table
 from ..core.messages import Words
 from . import RenderJob, RenderOptions
-from .nativechart import add_docx_chart
+from .docxchart import add_docx_chart
 from .ooxml import write_package
 from .theme import Theme
 from .wordtemplate import has_style, header_and_footer, open_template

@@ -17,6 +17,10 @@ and theme colours. Checked with openpyxl 3.1:
 
 from __future__ import annotations
 
+from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy (see there)
+
+# isort: split
+
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook

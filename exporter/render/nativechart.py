@@ -4,29 +4,26 @@ A `Chart` block becomes an openpyxl chart object whose series point at the cells
 data (`data_table`, laid out at `ChartCells`) *and* carry a copy of the values (the caches), so
 that readers that never calculate a workbook (phone previews, Word and LibreOffice opening a
 DOCX) still draw every bar. The workbook adds that object to a sheet; the DOCX gets the same
-object's `c:chartSpace` XML as a chart part of its own (`add_docx_chart`), bound to a sheet
-"Sheet1" of a small embedded workbook so that Word's "Edit Data" opens the numbers.
-
-python-docx has no chart API, so the part, its relationships and the inline drawing that shows
-it are made here from the OPC layer up; nothing else in the code base writes chart XML.
+object's `c:chartSpace` XML (`chart_space_xml`) as a chart part of its own
+(`docxchart.add_docx_chart`), bound to a sheet "Sheet1" of a small embedded workbook
+(`data_workbook`) so that Word's "Edit Data" opens the numbers. Nothing else in the code base
+writes chart XML. python-docx is not imported here: a workbook build does without it.
 """
 
 from __future__ import annotations
 
+from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy (see there)
+
+# isort: split
+
 import datetime as dt
 import io
-import itertools
 import math
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from docx.opc.constants import CONTENT_TYPE as CT, RELATIONSHIP_TYPE as RT
-from docx.opc.packuri import PackURI
-from docx.opc.part import Part
-from docx.oxml.ns import nsdecls
-from docx.oxml.parser import parse_xml
 from lxml import etree  # type: ignore[import-untyped]
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, PieChart
@@ -60,12 +57,12 @@ from .chartscale import basis_shown, derived_at, label_format, labels_below, nic
 from .ooxml import reproducible_zip
 from .theme import Theme
 
-__all__ = ["ChartCells", "data_table", "excel_format", "build_chart", "chart_space_xml", "add_docx_chart",
-           "data_workbook", "CHART_CONTENT_TYPE"]
+__all__ = ["ChartCells", "data_table", "excel_format", "build_chart", "chart_space_xml", "data_workbook",
+           "CHART_CONTENT_TYPE", "C_NS", "clean"]
 
 C_NS = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-CHART_CONTENT_TYPE = CT.DML_CHART
+CHART_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 DOCX_SHEET = "Sheet1"  # the sheet of the workbook embedded with a DOCX chart, as Word names it
 DEFAULT_SIZE_CM = (16.0, 9.0)
 # The embedded workbook's zip entries and properties carry this date, so that a DOCX built twice
@@ -101,7 +98,7 @@ def data_table(chart: Chart) -> tuple[tuple[str, ...], list[tuple]]:
     "Derived (estimate)").
     """
     basis = chart.has_derived and len(chart.series) == 1
-    header = (_clean(chart.x_label) or "Category", *(_clean(s.name) for s in chart.series))
+    header = (clean(chart.x_label) or "Category", *(clean(s.name) for s in chart.series))
     if basis:
         header += ("Basis",)
     rows = []
@@ -315,7 +312,7 @@ def _series(chart: Chart, i: int, series, cells: ChartCells, look: _Look, label_
         idx=i,
         order=i,
         tx=SeriesLabel(strRef=StrRef(
-            f=cells.ref(col, 0), strCache=StrData(ptCount=1, pt=[StrVal(idx=0, v=_clean(series.name))])
+            f=cells.ref(col, 0), strCache=StrData(ptCount=1, pt=[StrVal(idx=0, v=clean(series.name))])
         )),
         cat=_categories(chart, cells),
         val=NumDataSource(numRef=NumRef(
@@ -381,7 +378,7 @@ def _categories(chart: Chart, cells: ChartCells) -> AxDataSource:
         # Years stay numbers, as in the cells; "0" keeps 2024 from showing as 2,024.
         points = [NumVal(idx=k, v=c) for k, c in enumerate(chart.categories)]
         return AxDataSource(numRef=NumRef(f=f, numCache=NumData(formatCode="0", ptCount=n, pt=points)))
-    points = [StrVal(idx=k, v=_clean(str(c))) for k, c in enumerate(chart.categories)]
+    points = [StrVal(idx=k, v=clean(str(c))) for k, c in enumerate(chart.categories)]
     return AxDataSource(strRef=StrRef(f=f, strCache=StrData(ptCount=n, pt=points)))
 
 
@@ -419,11 +416,11 @@ def _label_settings(look: _Look, code: str, position: str, colour: str | None) -
 def _title(chart: Chart, look: _Look, with_title: bool) -> Title | None:
     lines = []
     if with_title and chart.title:
-        lines.append((_clean(chart.title), TITLE_SIZE, True))
+        lines.append((clean(chart.title), TITLE_SIZE, True))
     if basis_shown(chart):
         # One series cannot have two legend entries, so the title says which colour is which.
         reported, derived = chart.basis_labels
-        lines.append((f"Dark: {_clean(reported)}  ·  Light: {_clean(derived)}", SUBTITLE_SIZE, False))
+        lines.append((f"Dark: {clean(reported)}  ·  Light: {clean(derived)}", SUBTITLE_SIZE, False))
     return look.title(*lines) if lines else None
 
 
@@ -440,9 +437,9 @@ def _axes(made: BarChart | LineChart, chart: Chart, look: _Look) -> None:
     else:
         categories.axPos, values.axPos = "b", "l"
     if chart.x_label:
-        categories.title = look.title((_clean(chart.x_label), AXIS_TITLE_SIZE, True))
+        categories.title = look.title((clean(chart.x_label), AXIS_TITLE_SIZE, True))
     if chart.y_label:
-        values.title = look.title((_clean(chart.y_label), AXIS_TITLE_SIZE, True))
+        values.title = look.title((clean(chart.y_label), AXIS_TITLE_SIZE, True))
     categories.txPr = look.text(TICK_SIZE, wrap=True)
     values.txPr = look.text(TICK_SIZE)
     categories.majorTickMark = values.majorTickMark = None
@@ -562,84 +559,6 @@ def _text_cell(cell, value: str) -> None:
     cell.quotePrefix = value[:1] in ("=", "+", "-", "@")
 
 
-_INLINE = (
-    f"<wp:inline {nsdecls('wp', 'a', 'c', 'r')} distT=\"0\" distB=\"0\" distL=\"0\" distR=\"0\">"
-    '<wp:extent cx="{cx}" cy="{cy}"/>'
-    '<wp:effectExtent l="0" t="0" r="0" b="0"/>'
-    '<wp:docPr id="{id}" name="Chart {number}"/>'
-    "<wp:cNvGraphicFramePr/>"
-    f'<a:graphic><a:graphicData uri="{C_NS}">'
-    '<c:chart r:id="{rid}"/>'
-    "</a:graphicData></a:graphic>"
-    "</wp:inline>"
-)
-
-
-def add_docx_chart(
-    paragraph,
-    chart: Chart,
-    theme: Theme,
-    *,
-    width_emu: int,
-    height_emu: int,
-    description: str,
-    title: bool = True,
-    embed_data: bool = True,
-) -> None:
-    """Add *chart* as a native Word chart in a new run at the end of the python-docx *paragraph*.
-
-    The chart is a part ``/word/charts/chartN.xml`` of the paragraph's package, related from the
-    paragraph's part (the document body, a header, …) and shown inline at *width_emu* x
-    *height_emu*; *description* is its alternative text. With *embed_data* its data also goes in
-    as a workbook (``/word/embeddings/``) so that Word's "Edit Data" works; readers draw the
-    chart from the values the chart part carries either way. python-docx writes the content-type
-    overrides of the new parts from their content types when it saves.
-    """
-    host = paragraph.part
-    package = host.package
-    number = _free_number(package, "/word/charts/chart{}.xml")
-    chart_part = _ChartPart(PackURI(f"/word/charts/chart{number}.xml"), package, chart, theme, title=title)
-    if embed_data:
-        pattern = "/word/embeddings/Microsoft_Excel_Worksheet{}.xlsx"
-        name = PackURI(pattern.format(_free_number(package, pattern)))
-        chart_part.relate_to(Part(name, CT.SML_SHEET, data_workbook(chart), package), RT.PACKAGE)
-    rid = host.relate_to(chart_part, RT.CHART)
-    inline = parse_xml(
-        _INLINE.format(cx=int(width_emu), cy=int(height_emu), id=host.next_id, number=number, rid=rid)
-    )
-    doc_pr = inline.find(f"{{{inline.nsmap['wp']}}}docPr")
-    doc_pr.set("descr", _clean(description))  # set, not formatted in: lxml escapes it
-    paragraph.add_run().element.add_drawing(inline)
-
-
-class _ChartPart(Part):
-    """A DOCX chart part whose XML is made when the package is saved.
-
-    The XML names the part's relationship to its embedded workbook, which exists only once the
-    part does; python-docx's own parts likewise serialise in `blob`.
-    """
-
-    def __init__(self, partname: PackURI, package, chart: Chart, theme: Theme, *, title: bool):
-        super().__init__(partname, CHART_CONTENT_TYPE, package=package)
-        self._chart, self._theme, self._title = chart, theme, title
-
-    @property
-    def blob(self) -> bytes:
-        workbook = next((rid for rid, rel in self.rels.items() if rel.reltype == RT.PACKAGE), None)
-        return chart_space_xml(self._chart, self._theme, title=self._title, workbook_rid=workbook)
-
-
-def _free_number(package, pattern: str) -> int:
-    """Return 1 + the number of parts named like *pattern* in *package*, or the next free number after it.
-
-    A template may hold chart1 and chart3 only; the number must not name an existing part.
-    """
-    taken = {str(part.partname) for part in package.iter_parts()}
-    prefix, _, suffix = pattern.partition("{}")
-    count = sum(1 for name in taken if name.startswith(prefix) and name.endswith(suffix))
-    return next(n for n in itertools.count(count + 1) if pattern.format(n) not in taken)
-
-
 # --- values ------------------------------------------------------------------------------------
 
 
@@ -650,12 +569,13 @@ def _value(values: Sequence[float | None], i: int) -> float | None:
 
 
 def _category(category: str | int) -> str | int:
-    return _clean(category) if isinstance(category, str) else category
+    return clean(category) if isinstance(category, str) else category
 
 
 # Characters XML 1.0 cannot carry: lxml refuses them, so they are dropped from every text.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
+    """*text* without the characters XML 1.0 cannot carry."""
     return _NOT_XML.sub("", text)

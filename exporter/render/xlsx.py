@@ -23,6 +23,10 @@ workbook's lists once rather than on every assignment.
 
 from __future__ import annotations
 
+from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy (see there)
+
+# isort: split
+
 import contextvars
 import dataclasses
 import datetime as dt
@@ -158,7 +162,7 @@ MAX_DATA_WIDTH = 60  # characters; longer texts are cut off on screen, not in th
 FILTER_BUTTON_POINTS = 12  # the filter button beside a header label
 CELL_TEXT_LIMIT = 32_767  # characters in an Excel cell
 INTEGER_FORMAT = "#,##0"
-SPOOL_BYTES = 2 << 20  # the uncompressed package stays in memory up to this (the report alone: 0.1 MiB)
+SPOOL_BYTES = 1 << 19  # the uncompressed package stays in memory up to this (the report alone: 0.1 MiB)
 
 
 def render(job: RenderJob) -> bytes:

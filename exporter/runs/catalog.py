@@ -254,7 +254,8 @@ def check(source: ReportSource) -> Validated:
     validated = validate(doc, theme.glyph_fonts)
     if problems := tool_text_problems(source, doc, validated.report, theme):
         raise DataError(problems)
-    open_tables(source.path, validated.report.tables, fonts=theme.glyph_fonts, snapshots=dict(source.snapshots))
+    open_tables(source.path, validated.report.tables, fonts=theme.glyph_fonts, snapshots=dict(source.snapshots),
+                preview=False)
     return validated
 
 

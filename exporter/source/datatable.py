@@ -267,8 +267,12 @@ class DataTable:
 
 
 def open_tables(report_path: Path, specs: list[TableSpec], filter: Mapping[str, str] | None = None,
-                fonts: Fonts = None, snapshots: Mapping[str, Path] | None = None) -> tuple[DataTable, ...]:
+                fonts: Fonts = None, snapshots: Mapping[str, Path] | None = None,
+                preview: bool = True) -> tuple[DataTable, ...]:
     """Scan every table of a report (for one variant's *filter*); raise `DataError` listing all problems.
+
+    With *preview* each keeps its first `document_rows` rows, typed; a check that only validates
+    keeps none (10,000 rows are a few MiB).
 
     Texts are checked against the PDF's *fonts* (the theme's; None: the default). A query table
     (`source`) is read from its snapshot in *snapshots* (by table id), written by `source.queries`;
@@ -282,7 +286,7 @@ def open_tables(report_path: Path, specs: list[TableSpec], filter: Mapping[str, 
             if snapshot is None:
                 raise BuildError(f"{report_path}: table {spec.id!r}: its query has not been run")
             try:
-                found = scan(snapshot, spec, filter=filter, keep=spec.document_rows, fonts=fonts)
+                found = scan(snapshot, spec, filter=filter, keep=spec.document_rows if preview else 0, fonts=fonts)
             except DataError as exc:
                 problems.extend(_as_query_problem(report_path, index, p) for p in exc.problems)
                 continue
@@ -299,7 +303,7 @@ def open_tables(report_path: Path, specs: list[TableSpec], filter: Mapping[str, 
             problems.append(Problem(path, None, "", "the file is a link leading outside the reports folder"))
             continue
         try:
-            found = scan(path, spec, filter=filter, keep=spec.document_rows, fonts=fonts)
+            found = scan(path, spec, filter=filter, keep=spec.document_rows if preview else 0, fonts=fonts)
         except DataError as exc:
             problems.extend(exc.problems)
             continue

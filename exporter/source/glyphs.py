@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..core.theme import FontSet
+from .cmap import code_points
 
 # The faces the PDF renderer embeds; a character must be in all of them.
 FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf")
@@ -44,13 +45,18 @@ def covered(fonts: tuple[Path, ...] | None = None) -> frozenset[int]:
     Beyond U+FFFF reportlab's text layer maps characters to wrong code points (copying or searching
     the PDF finds other text), so those count as missing even where the font has them.
     """
+    sets = [_code_points(path) for path in fonts or default_fonts()]
+    return frozenset(set.intersection(*sets))
+
+
+def _code_points(path: Path) -> set[int]:
+    found = code_points(path)  # the common cmap formats, read directly: fontTools costs ~1.5 MiB a face
+    if found is not None:
+        return found
     from fontTools.ttLib import TTFont
 
-    sets = []
-    for path in fonts or default_fonts():
-        with TTFont(path, lazy=True, fontNumber=0) as font:
-            sets.append({c for c in font.getBestCmap() if c <= 0xFFFF})
-    return frozenset(set.intersection(*sets))
+    with TTFont(path, lazy=True, fontNumber=0) as font:
+        return {c for c in font.getBestCmap() if c <= 0xFFFF}
 
 
 def _strings(value, path: tuple) -> Iterator[tuple[tuple, str]]:
