@@ -46,6 +46,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus.flowables import HRFlowable
+from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from ..core.document import (
     QA,
@@ -240,14 +241,49 @@ def _styles(theme: Theme = DEFAULT_THEME) -> dict[str, ParagraphStyle]:
     }
 
 
+class _Paragraph(Paragraph):
+    """A paragraph that keeps its lines for the width it was last wrapped to.
+
+    platypus wraps most paragraphs more than once at the same width (a table measures its cells,
+    then wraps them again to draw them; a frame tries a flowable, then places it): before this, half
+    of the PDF's line breaking was done twice. The lines depend only on the text, style and width.
+    """
+
+    _wrapped: tuple | None = None
+
+    def __init__(self, text, style, *args, **kwargs):
+        # Text without markup (no tag, no entity: most of a report) skips platypus's markup parser,
+        # a tenth of a render: one fragment in the style's font, as the parser would make it.
+        if isinstance(text, str) and not args and not kwargs and "<" not in text and "&" not in text:
+            plain = cleanBlockQuotedText(text)
+            if plain:
+                text, kwargs["frags"] = plain, [_plain_fragment(style).clone(text=plain, link=[], us_lines=[])]
+        super().__init__(text, style, *args, **kwargs)
+
+    def wrap(self, availWidth, availHeight):
+        if self._wrapped is not None and self._wrapped[0] == availWidth:
+            _, self.width, self.height, self.blPara, self._wrapWidths = self._wrapped
+            return self.width, self.height
+        size = super().wrap(availWidth, availHeight)
+        if getattr(self, "width", None) == availWidth:  # not when the width was too small to set a line in
+            self._wrapped = (availWidth, self.width, self.height, self.blPara, self._wrapWidths)
+        return size
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_fragment(style: ParagraphStyle):
+    """The fragment platypus's parser makes of plain text in *style* (its text aside)."""
+    return Paragraph("x", style).frags[0]
+
+
 def _para(text: str, style: str, theme: Theme = DEFAULT_THEME) -> Paragraph:
-    return Paragraph(_look(theme).markup(text), _styles(theme)[style])
+    return _Paragraph(_look(theme).markup(text), _styles(theme)[style])
 
 
 # --- flowables with a job to do ----------------------------------------------------------------
 
 
-class _Heading(Paragraph):
+class _Heading(_Paragraph):
     """A section title that drops a bookmark and an outline entry where it is drawn."""
 
     def __init__(self, text, style, *args, key: str | None = None, title: str = "", level: int = 0, **kwargs):
@@ -486,7 +522,7 @@ def _cards(block: Figures, look: _Look) -> list[Flowable]:
     size = fits[0] if fits else CARD_VALUE_SIZES[-1]
     value_style = ParagraphStyle("card-value", styles["card-value"], fontSize=size, leading=size * 1.2)
     for figure in block.figures:
-        parts = [Paragraph(look.markup(figure.text), value_style), _para(figure.label, "card-label", look.theme)]
+        parts = [_Paragraph(look.markup(figure.text), value_style), _para(figure.label, "card-label", look.theme)]
         if figure.note:
             parts.append(_para(figure.note, "source", look.theme))
         cells.append(parts)
@@ -517,7 +553,7 @@ def _bullets(bullets: Bullets, look: _Look) -> list[Flowable]:
 
 def _qa(qa: QA, look: _Look) -> list[Flowable]:
     return [
-        Paragraph(f"{qa.number}. {look.markup(qa.question)}", _styles(look.theme)["question"]),
+        _Paragraph(f"{qa.number}. {look.markup(qa.question)}", _styles(look.theme)["question"]),
         _para(qa.answer, "answer", look.theme),
     ]
 

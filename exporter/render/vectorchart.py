@@ -14,6 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from . import chart_speed  # noqa: F401 -- first: reportlab's shape checks off (see there)
+
+# isort: split
+
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
