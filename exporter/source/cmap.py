@@ -58,7 +58,7 @@ def _cmap_table(file) -> bytes | None:
 
 def _mapped(cmap: bytes, limit: int) -> set[int] | None:
     _version, count = struct.unpack_from(">HH", cmap, 0)
-    subtables = {}
+    subtables: dict[tuple[int, int], int] = {}
     for i in range(count):
         platform, encoding, offset = struct.unpack_from(">HHI", cmap, 4 + 8 * i)
         subtables.setdefault((platform, encoding), offset)
@@ -82,7 +82,7 @@ def _format_4(cmap: bytes, at: int, limit: int) -> set[int]:
     deltas = struct.unpack_from(f">{segments}h", cmap, at + 16 + 4 * segments)
     range_at = at + 16 + 6 * segments
     range_offsets = struct.unpack_from(f">{segments}H", cmap, range_at)
-    found = set()
+    found: set[int] = set()
     for i, (start, end, delta, range_offset) in enumerate(zip(starts, ends, deltas, range_offsets)):
         end = min(end, limit)
         if range_offset == 0:
@@ -98,7 +98,7 @@ def _format_4(cmap: bytes, at: int, limit: int) -> set[int]:
 
 def _format_12(cmap: bytes, at: int, limit: int) -> set[int]:
     (groups,) = struct.unpack_from(">I", cmap, at + 12)
-    found = set()
+    found: set[int] = set()
     for i in range(groups):
         start, end, glyph = struct.unpack_from(">III", cmap, at + 16 + 12 * i)
         if start > limit:
