@@ -414,15 +414,21 @@ def _fit_rows(ws: Worksheet) -> None:
     merged = {
         (rng.min_row, rng.min_col): range(rng.min_col, rng.max_col + 1) for rng in ws.merged_cells.ranges
     }
+    # The workbook's style lists, read by index: `cell.alignment` and `cell.font` make a proxy
+    # object per call, which cost more than the measuring below.
+    book = ws.parent
+    wrapping = {n for n, alignment in enumerate(book._alignments) if alignment.wrap_text}
+    fonts = book._fonts
     for row in ws.iter_rows():
         lines = 1
         for cell in row:
-            if not (isinstance(cell.value, str) and cell.alignment.wrap_text):
+            style = cell._style
+            if style is None or style.alignmentId not in wrapping or not isinstance(cell.value, str):
                 continue
             cols = merged.get((cell.row, cell.column), range(cell.column, cell.column + 1))
             width = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in cols)
-            size = float(cell.font.sz or SIZE)
-            lines = max(lines, _lines(cell.value, width, bold=bool(cell.font.b), size=size))
+            font = fonts[style.fontId]
+            lines = max(lines, _lines(cell.value, width, bold=bool(font.b), size=float(font.sz or SIZE)))
         if lines > 1:
             ws.row_dimensions[row[0].row].height = _row_height(lines)
 
