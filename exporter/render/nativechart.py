@@ -17,10 +17,8 @@ from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy 
 # isort: split
 
 import datetime as dt
-import io
 import math
 import re
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -54,7 +52,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from ..core.document import Chart
 from ..core.numbers import AUTO_DECIMALS, NumberFormat
 from .chartscale import basis_shown, derived_at, label_format, labels_below, nice_range, value_extent
-from .ooxml import reproducible_zip
+from .ooxml import Parts, write_package
 from .theme import Theme
 
 __all__ = ["ChartCells", "data_table", "excel_format", "build_chart", "chart_space_xml", "data_workbook",
@@ -546,10 +544,9 @@ def data_workbook(chart: Chart) -> bytes:
     props = book.properties
     props.creator = props.lastModifiedBy = ""  # client files do not advertise the tool
     props.created = props.modified = EMBEDDED_DATE
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as package:
-        ExcelWriter(book, package).save()  # not book.save(), which stamps `modified` with the clock
-    return reproducible_zip(raw.getvalue(), EMBEDDED_DATE)
+    parts = Parts()
+    ExcelWriter(book, parts).save()  # not book.save(), which stamps `modified` with the clock
+    return write_package(parts.entries, EMBEDDED_DATE)
 
 
 def _text_cell(cell, value: str) -> None:

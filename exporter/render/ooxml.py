@@ -67,6 +67,27 @@ def write_package(entries: Mapping[str, bytes], when: dt.datetime) -> bytes:
     return out.getvalue()
 
 
+class Parts:
+    """What openpyxl's package writer (`ExcelWriter`) needs of a zip file: it keeps each part's
+    bytes by name, for `write_package` to zip them once, in order and dated."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, bytes] = {}
+
+    def writestr(self, name: str, data: str | bytes) -> None:
+        self.entries[name] = data.encode("utf-8") if isinstance(data, str) else data
+
+    def write(self, filename: str, arcname: str) -> None:  # a part openpyxl wrote to a temporary file
+        with open(filename, "rb") as part:
+            self.entries[arcname] = part.read()
+
+    def namelist(self) -> list[str]:
+        return list(self.entries)
+
+    def close(self) -> None:
+        pass
+
+
 def _stamp(when: dt.datetime) -> tuple[int, int, int, int, int, int]:
     return min(max(utc_naive(when), ZIP_EPOCH), ZIP_END).timetuple()[:6]
 

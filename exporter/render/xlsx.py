@@ -64,7 +64,7 @@ from ..core.numbers import PLAIN, NumberFormat, needed_decimals
 from . import RenderJob, RenderOptions
 from .exceltemplate import open_template
 from .nativechart import ChartCells, build_chart, data_table, excel_format
-from .ooxml import repack, utc_naive
+from .ooxml import Parts, repack, utc_naive, write_package
 from .theme import DEFAULT_THEME, Theme
 
 # The first sheet's name is fixed, never taken from data: other tools find it by this name.
@@ -759,7 +759,7 @@ class _Writer(ExcelWriter):
     """openpyxl's package writer, with each report sheet serialised in memory (no temporary file)
     and the formula cells' cached values added, and each data sheet's rows streamed into its part."""
 
-    def __init__(self, wb: Workbook, archive: zipfile.ZipFile, streams: dict[str, _Splice]):
+    def __init__(self, wb: Workbook, archive: zipfile.ZipFile | Parts, streams: dict[str, _Splice]):
         super().__init__(wb, archive)
         self._streams = streams
 
@@ -791,11 +791,18 @@ class _Writer(ExcelWriter):
 def _save(wb: Workbook, when: dt.datetime, out: IO[bytes], streams: dict[str, _Splice]) -> None:
     """Write *wb* to *out* reproducibly: fixed zip entry dates and order, no `modified = now`.
 
-    openpyxl packs the workbook uncompressed (ExcelWriter rather than wb.save(), which stamps
-    `modified` with the clock) into memory, or into a temporary file once it outgrows
-    `SPOOL_BYTES` (only data tables make it that large); its entries are then compressed into
-    *out* one by one, streamed (`ooxml.repack`). *streams* holds the rows of each data sheet, by title.
+    openpyxl's package writer is used (ExcelWriter rather than wb.save(), which stamps `modified`
+    with the clock). A workbook without data sheets is small (the shipped report: 0.1 MiB): its
+    parts are kept in memory and zipped once (`ooxml.write_package`). With data sheets, whose rows
+    stream in (*streams*, by sheet title), openpyxl packs the workbook uncompressed into memory, or
+    into a temporary file once it outgrows `SPOOL_BYTES`; its entries are then compressed into
+    *out* one by one, streamed (`ooxml.repack`). Both give the same bytes for the same parts.
     """
+    if not streams:
+        parts = Parts()
+        _Writer(wb, parts, streams).save()
+        out.write(write_package(parts.entries, when))
+        return
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as raw:
         with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as package:
             _Writer(wb, package, streams).save()
