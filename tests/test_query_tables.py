@@ -318,3 +318,16 @@ def test_params_may_not_hide_the_date_or_a_filter(tmp_path):
     assert result.returncode == 2
     assert ("tables[0].params: params.region would hide the filter on 'Region', which is bound as :region; "
             "choose another name") in result.stderr
+
+
+@pytest.mark.parametrize("text, may", [
+    (b"source: https://example.com/report\n# the source says\ntitle: x\n", False),  # a market report's citation
+    (b"tables:\n  - id: deals\n    source: {database: crm, sql: SELECT 1}\n", True),
+    (b"tables:\n- source:\n    database: crm\n", True),
+    (b"{tables: [{id: a, source: {database: crm, sql: x}}]}\n", True),
+    (b"tables:\r\n  - id: a\r\n    source: {database: crm, sql: x}\r\n", True),
+])
+def test_only_a_report_that_may_declare_a_query_is_parsed_again(text, may):
+    from exporter.runs.catalog import _may_query
+
+    assert _may_query(text) is may

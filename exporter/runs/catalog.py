@@ -348,6 +348,15 @@ def list_reports(workspace: Workspace) -> list[ListedReport]:
     return listed
 
 
+def _may_query(text: bytes) -> bool:
+    """Whether the YAML *text* may declare a query table: a line other than a comment or the top-level
+    `source:` (a market report's citation) names "source". A cheap test before parsing; False is sure."""
+    for line in text.splitlines():
+        if b"source" in line and not line.startswith(b"source:") and not line.lstrip().startswith(b"#"):
+            return True
+    return False
+
+
 def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]], folder: Path,
                 env: Mapping[str, str]) -> ReportSource:
     """Run the query tables of *unit*'s set into snapshots in *folder*/<set id>/; return the unit with them.
@@ -358,7 +367,7 @@ def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]]
     `DataError` for the queries' problems the report can fix, `BuildError` for an unreachable database.
     *databases* loads DATA/databases.yaml when a query first needs it.
     """
-    if b"source" not in unit.path.read_bytes():  # most reports: no query table, and no second YAML parse
+    if not _may_query(unit.path.read_bytes()):  # most reports: no query table, and no second YAML parse
         return unit
     doc = read_yaml(unit.path)
     raw = doc.data.get("tables") if isinstance(doc.data, dict) else None
