@@ -358,3 +358,46 @@ def test_the_scheduler_is_seen_in_the_kernels_lock_table_without_taking_its_lock
         assert (seen.running, seen.pid) == (True, os.getpid())
         assert scheduler_state(state, locks=tmp_path / "no-lock-table").running is None  # not Linux: cannot tell
     assert scheduler_state(state).running is False  # the file stays, the lock is gone
+
+
+DIE_WHILE_RENDERING = """import os, signal, sys
+import exporter.render.native as native
+native.render = lambda job: os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer would
+from exporter.cli import main
+sys.argv = ["exporter", "run-job", "morning", "--trigger", "cron", "-j", "1", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_run_whose_process_was_killed_is_a_failure_at_once_not_running(data, out):
+    write_timetable(data, TIMETABLE.split("  - id: blocked-job")[0])
+    killed = subprocess.run([sys.executable, "-c", DIE_WHILE_RENDERING, *places(data, out)], capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    row = sqlite3.connect(out / ".exporter" / "history.sqlite").execute(
+        "SELECT status, pid FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+    assert row[0] == "running"  # the history still says so
+
+    done = status(data, out)
+    assert done.returncode == 1, done.stdout
+    assert done.stdout.splitlines()[0].startswith("EXPORTER CRITICAL - 1 job failed: morning")
+    code, shown = status_json(data, out)
+    morning = by_id(shown["jobs"])["morning"]
+    assert morning["last_run"] == morning["last_failure"]
+    assert morning["last_failure"]["result"] == "interrupted"
+    assert morning["last_failure"]["error"].startswith(f"its process (pid {row[1]}) ended without finishing the run")
+
+    # While the lock is held (a run going on), a running row is never judged dead from the pid alone.
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(out / ".exporter")], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        code, shown = status_json(data, out)
+    finally:
+        holder.communicate("")
+    assert by_id(shown["jobs"])["morning"]["last_run"]["result"] == "running"
+
+    # The next run marks it interrupted in the history, and succeeds.
+    assert exporter("run-job", "morning", "--trigger", "cron", *places(data, out)).returncode == 0
+    code, shown = status_json(data, out)
+    assert code == 0 and by_id(shown["jobs"])["morning"]["state"] == "ok"

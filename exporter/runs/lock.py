@@ -19,6 +19,7 @@ from ..core.errors import LockBusy
 
 LOCK_NAME = "lock"
 SCHEDULER_LOCK_NAME = "scheduler.lock"
+PROC_LOCKS = Path("/proc/locks")
 
 
 @contextmanager
@@ -62,3 +63,29 @@ def _read_holder(fd: int) -> str:
     except OSError:
         return ""
     return f" (pid {pid})" if pid.isdigit() else ""
+
+
+def held(path: Path, locks: Path = PROC_LOCKS) -> tuple[bool | None, int | None]:
+    """Whether a process holds a flock on the file *path*, and its pid when the kernel says it, without
+    trying the lock (that would, for an instant, make a run or service starting then exit 75).
+
+    Linux lists every flock in /proc/locks with the holder's pid and the file's device and inode.
+    (None, None) when it cannot be told (no such table: not Linux).
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return False, None
+    except OSError:
+        return None, None
+    try:
+        table = locks.read_text()
+    except OSError:
+        return None, None
+    key = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    for line in table.splitlines():
+        # "1: FLOCK  ADVISORY  WRITE 4140 fe:00:2770638 0 EOF"; a waiter's line has "->" after the number.
+        fields = line.split()
+        if "->" not in fields and len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == key:
+            return True, int(fields[4]) if fields[4].isdigit() and fields[4] != "0" else None
+    return False, None

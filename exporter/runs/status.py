@@ -13,6 +13,8 @@ build runs and never gets in its way. Times are the runs' start times.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from ..core.ids import SetId
 from ..core.statedb import DB_NAME
 from ..core.workspace import Workspace
 from .catalog import report_ids
+from .lock import LOCK_NAME, PROC_LOCKS, held
 
 SUCCESS_OUTCOMES = ("built", "unchanged")
 # A report stopped by the run deadline is in a run marked failed; stopped by SIGTERM, it is neither.
@@ -263,11 +266,39 @@ def _read(path: Path) -> _History:
                         events.last_failure = event
                         if n_any == 1:
                             events.last_run = event
+            for events in history.jobs.values():
+                run = events.last_run
+                if run is not None and run.result == "running" and (why := _ended(db, run.run_id, path.parent)):
+                    events.last_run = events.last_failure = Event(run.run_id, run.at, "interrupted", why)
         finally:
             db.close()
     except sqlite3.Error as exc:
         raise StateError(f"{path}: cannot read the run history: {exc}") from exc
     return history
+
+
+def _ended(db: sqlite3.Connection, run_id: str, state: Path, locks: Path = PROC_LOCKS) -> str | None:
+    """Why a run the history has as running has ended without saying so; None while it may still run.
+
+    The next run marks such a run interrupted; until then, a run killed outright (SIGKILL, the
+    kernel out of memory) would look running. Told only on the machine that ran it, and only when
+    both its process is gone and nobody holds the run lock (the lock is dropped however a process
+    dies), so that another machine's run or another pid namespace is never taken for a dead one.
+    """
+    row = db.execute("SELECT pid, host FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if row is None or not row[0] or row[1] != socket.gethostname():
+        return None
+    pid = row[0]
+    if held(state / LOCK_NAME, locks)[0] is not False:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return (f"its process (pid {pid}) ended without finishing the run: killed (SIGKILL, out of memory) "
+                "or crashed; the next run marks it interrupted")
+    except OSError:  # another user's process of that pid
+        return None
+    return None
 
 
 def _reports_error(db: sqlite3.Connection, run_id: str) -> str | None:

@@ -9,19 +9,16 @@ whether the service runs is read from the kernel's lock table, never by taking i
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from ..core.workspace import Workspace
-from ..runs.lock import SCHEDULER_LOCK_NAME
+from ..runs.lock import PROC_LOCKS, SCHEDULER_LOCK_NAME, held
 from ..runs.status import JobPlan, Scheduler
 from .service import JOBSTORE_NAME
 from .timetable import Timetable, seconds
 from .triggers import describe, fire_times, on_the_clock, trigger_for
-
-PROC_LOCKS = Path("/proc/locks")
 
 
 def job_plans(workspace: Workspace, timetable: Timetable, now: dt.datetime, scheduler: Scheduler) -> list[JobPlan]:
@@ -77,26 +74,6 @@ def _stored_next_runs(state: Path, zone) -> dict[str, dt.datetime]:
 
 
 def scheduler_state(state: Path, locks: Path = PROC_LOCKS) -> Scheduler:
-    """Tell whether a scheduler service holds its lock in *state*, from the kernel's table of locks.
-
-    Trying the lock ourselves would, for an instant, make a service starting then exit 75; Linux
-    lists every flock in /proc/locks with the holder's pid and the file's device and inode.
-    """
-    path = state / SCHEDULER_LOCK_NAME
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return Scheduler(False)
-    except OSError:
-        return Scheduler(None)
-    try:
-        table = locks.read_text()
-    except OSError:
-        return Scheduler(None)
-    key = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
-    for line in table.splitlines():
-        # "1: FLOCK  ADVISORY  WRITE 4140 fe:00:2770638 0 EOF"; a waiter's line has "->" after the number.
-        fields = line.split()
-        if "->" not in fields and len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == key:
-            return Scheduler(True, int(fields[4]) if fields[4].isdigit() and fields[4] != "0" else None)
-    return Scheduler(False)
+    """Tell whether a scheduler service holds its lock in *state*, from the kernel's table of locks."""
+    running, pid = held(state / SCHEDULER_LOCK_NAME, locks)
+    return Scheduler(running, pid)
