@@ -223,3 +223,32 @@ def test_each_service_s_convention(url, event, expected):
     target, body = request_for(url, event, "done" if event != "start" else "")
     assert target == expected
     assert body == (b"done" if "hc-ping" in url and event != "start" else b"")
+
+
+def calendar_job(url: str, cron: str, closed: str = "") -> str:
+    return (f"timezone: UTC\nmisfire_grace: 1h\ncalendars:\n  desk: {{weekend: [], closed: [{closed}]}}\n"
+            f"jobs:\n  - id: nightly\n    cron: \"{cron}\"\n    calendar: desk\n    formats: [txt]\n"
+            f"    healthcheck_url: {url}\n")
+
+
+def test_a_closed_day_on_the_cron_path_pings_success_saying_so(tmp_path, data, hc):
+    # A check scheduled like the crontab line expects its ping on a holiday too.
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date()
+    done = run_job(tmp_path, data, calendar_job(hc.url, "* * * * *", closed=today.isoformat()))
+    assert done.returncode == 0, done.stderr
+    assert hc.paths() == ["(success)"]  # no start: nothing was started
+    method, _, body = hc.requests[0]
+    assert method == "POST" and body.startswith("run ") and ": skipped: closed" in body
+    assert not (tmp_path / "out" / REPORT_ID).exists()
+
+
+def test_a_fire_time_lost_to_a_late_start_pings_fail(tmp_path, data, hc):
+    import datetime as dt
+
+    fired = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)  # cron started the line 10 minutes late
+    done = run_job(tmp_path, data, calendar_job(hc.url, f"{fired.minute} {fired.hour} * * *"))
+    assert done.returncode == 0, done.stderr
+    assert hc.paths() == ["/fail"]
+    assert "skipped" in hc.requests[0][2] and "late" in hc.requests[0][2]

@@ -126,6 +126,10 @@ def _closed_or_not_due(workspace: Workspace, timetable: Timetable, job: JobSpec,
     with logs.context(run_id=run_id):
         # A late start lost a fire time: an error (cron mails it, even with -q). A closed day is the plan.
         (log.error if decision.action == "late" else log.info)("job %s: run skipped: %s", job.id, decision.reason)
+        # A health check scheduled like the crontab line expects a ping on a closed day too: the job did
+        # what it should. A lost fire time is a failure to it.
+        Watch(workspace, job.id, run, Alerts.of(timetable, job)).closed_or_late(
+            late=decision.action == "late", summary=f"run {run_id}: skipped: {decision.reason}")
     return JobSkipped(run_id, decision.reason)
 
 

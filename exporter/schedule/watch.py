@@ -103,6 +103,11 @@ class Watch:
         """Another run holds the lock and builds: not a failure, but the start ping needs its end."""
         self._guarded(lambda: ping(self.alerts.healthcheck_url, "success", self.run.env, body=f"skipped: {exc}"))
 
+    def closed_or_late(self, *, late: bool, summary: str) -> None:
+        """A crontab line that builds nothing: a closed day (success) or a fire time lost to a late start (fail)."""
+        self._guarded(lambda: ping(self.alerts.healthcheck_url, "fail" if late else "success", self.run.env,
+                                   body=summary))
+
     def _checks(self, result: BuildResult) -> list[Check]:
         errors: dict[str, list[str]] = {}
         worked: list[str] = []
