@@ -220,13 +220,24 @@ def test_sigint_stops_the_service_too(tmp_path, data):
 
 
 def test_a_run_past_its_deadline_is_stopped_and_recorded_as_failed(tmp_path, data):
+    from test_pings import HealthChecks
+
     many_reports(data, 12)  # a build of some seconds
     out = tmp_path / "out"
-    schedule = write_timetable(tmp_path / "s.yaml", "timezone: UTC\nrun_deadline: 1s\njobs:\n"
+    checks = HealthChecks()
+    schedule = write_timetable(tmp_path / "s.yaml", "timezone: UTC\nrun_deadline: 1s\n"
+                               f"healthcheck_url: {checks.url}\njobs:\n"
                                "  - id: slow\n    every: 2s\n    formats: [docx, pdf]\n")
     service = Service(schedule, data, out)
-    wait_until(lambda: out.exists() and any(r["status"] == "failed" for r in history(out)), timeout=90)
-    code, stderr = service.stop()
+    try:
+        wait_until(lambda: out.exists() and any(r["status"] == "failed" for r in history(out)), timeout=90)
+        # The stopped run could not ping: the service pings its failure for it.
+        wait_until(lambda: any(path.endswith("/fail") for _, path, _ in checks.requests), timeout=30)
+    finally:
+        code, stderr = service.stop()
+        checks.stop()
+    fails = [body for _, path, body in checks.requests if path.endswith("/fail")]
+    assert "stopped: the run deadline of 1 s was exceeded" in fails[0]
     assert code == 0, stderr
     failed = [r for r in history(out) if r["status"] == "failed"]
     assert failed[0]["error"] == "stopped: the run deadline of 1 s was exceeded"

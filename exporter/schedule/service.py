@@ -26,15 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from ..core import logs
-from ..core.errors import DataError, ExporterError, StateError
+from ..core.errors import BuildError, DataError, ExporterError, StateError
 from ..core.workspace import Workspace
 from ..runs.history import RunHistory
 from ..runs.lock import SCHEDULER_LOCK_NAME, exclusive_run
-from ..runs.record import Clock, new_run_id, utc_now
+from ..runs.record import Clock, RunContext, new_run_id, utc_now
 from .jobs import load_schedule, run_job_argv
 from .systemd import WATCHDOG_JOB_ID, Notifier, add_watchdog
 from .timetable import JobSpec, Timetable, seconds
 from .triggers import cron_of, outdated, trigger_for
+from .watch import Alerts, Watch
 
 log = logging.getLogger(__name__)
 
@@ -406,8 +407,12 @@ def _run_child(job_id: str, workspace: Workspace, deadline: float) -> int:
                 child.kill()
                 child.wait()
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            reason = f"stopped: the run deadline of {deadline:g} s was exceeded"
             with RunHistory(workspace.state) as history:
-                history.fail_latest_of(child.pid, now, f"stopped: the run deadline of {deadline:g} s was exceeded")
+                history.fail_latest_of(child.pid, now, reason)
+            # The stopped child never got to ping its health check or tell the owners: its run failed.
+            Watch(workspace, job_id, RunContext(trigger="schedule"),
+                  Alerts.salvaged(workspace.schedule, job_id)).could_not_run(BuildError(reason))
             return child.returncode
     finally:
         with _RUNS.lock:
