@@ -331,3 +331,39 @@ def test_only_a_report_that_may_declare_a_query_is_parsed_again(text, may):
     from exporter.runs.catalog import _may_query
 
     assert _may_query(text) is may
+
+
+def test_snapshots_go_when_nothing_builds_from_them(tmp_path):
+    # A snapshot holds a CRM's rows: kept only while a report queries them.
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLE, data)
+    out = tmp_path / "out"
+    snapshots = out / ".exporter" / "tables"
+    report = data / "reports" / "crm-accounts.yaml"
+
+    def build() -> list[str]:
+        result = exporter("build", "--data-dir", str(data), "--output-dir", str(out), "-f", "txt")
+        assert result.returncode == 0, result.stderr
+        return sorted(p.name for p in snapshots.iterdir())
+
+    assert build() == ["crm-accounts", "crm-accounts.dach"]
+    (snapshots / "notes_kept").mkdir()  # not a set's folder: left alone
+    # The DACH edition becomes a Nordics one: the DACH rows go.
+    report.write_text(report.read_text(encoding="utf-8").replace("id: dach", "id: nordics")
+                      .replace("{Region: DACH}", "{Region: Nordics}"), encoding="utf-8")
+    assert build() == ["crm-accounts", "crm-accounts.nordics", "notes_kept"]
+    # The query goes (the table reads a CSV instead): so do the rows of both editions.
+    shutil.copy(DEALS_CSV, data / "reports" / "crm-accounts.deals.csv")
+    text = report.read_text(encoding="utf-8")
+    start, end = text.index("    source:\n"), text.index("    columns:\n")
+    text = text[:start] + text[end:]
+    text = text.replace("      - {name: Close date, type: date}",
+                        "      - {name: Probability, type: number}\n      - {name: Close date, type: date}")
+    report.write_text(text, encoding="utf-8")
+    assert build() == ["notes_kept"]
+    # A report gone from the catalog takes its rows along (built again first, from its query).
+    shutil.copy(EXAMPLE / "reports" / "crm-accounts.yaml", report)
+    (data / "reports" / "crm-accounts.deals.csv").unlink()
+    assert build() == ["crm-accounts", "crm-accounts.dach", "notes_kept"]
+    report.unlink()
+    assert build() == ["notes_kept"]

@@ -40,6 +40,7 @@ from .catalog import (
     discover_all,
     inputs_of,
     load,
+    prune_snapshots,
     published_variants,
     report_ids,
     run_queries,
@@ -222,6 +223,8 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
         warnings: list[Problem] = []
         invalid: dict[str, list[Problem]] = {}
         variants = _variants(workspace, sources, current, warnings, invalid)
+        prune_snapshots(workspace.snapshots, report_ids(workspace),
+                        {s.id: variants[s.id] for s in sources if s.id not in invalid})
         units = []
         for source in sources:
             if source.id in invalid:

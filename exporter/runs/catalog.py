@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping
+import shutil
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -367,11 +368,14 @@ def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]]
     `DataError` for the queries' problems the report can fix, `BuildError` for an unreachable database.
     *databases* loads DATA/databases.yaml when a query first needs it.
     """
+    own = folder / str(unit.set_id)
     if not _may_query(unit.path.read_bytes()):  # most reports: no query table, and no second YAML parse
+        _drop(own)  # the rows of a query the report no longer has
         return unit
     doc = read_yaml(unit.path)
     raw = doc.data.get("tables") if isinstance(doc.data, dict) else None
     if not (isinstance(raw, list) and any(isinstance(t, dict) and "source" in t for t in raw)):
+        _drop(own)
         return unit
     try:
         report = validate(doc).report
@@ -384,6 +388,7 @@ def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]]
     if unit.variant is not None and unit.snapshots and not any(
             set(bind_names(spec.source.sql)) & {filter_param(c) for c in filter_columns}
             for _, spec in queried if spec.source is not None):
+        _drop(own)  # rows of its own from when it had them
         return unit  # the same rows as the report's own set: run once
     known = databases()
     problems: list[Problem] = []
@@ -401,9 +406,38 @@ def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]]
             problems.extend(found)
             continue
         try:
-            snapshots.append((spec.id, snapshot(where, database, given, folder / str(unit.set_id), env)))
+            snapshots.append((spec.id, snapshot(where, database, given, own, env)))
         except DataError as exc:
             problems.extend(exc.problems)
     if problems:
         raise DataError(problems)
+    written = {path.name for _, path in snapshots}
+    for stale in (p for p in own.iterdir() if p.name not in written) if own.is_dir() else ():
+        _drop(stale)  # a table the report no longer queries
     return dataclasses.replace(unit, snapshots=tuple(snapshots))
+
+
+def prune_snapshots(folder: Path, catalog: Iterable[str], variants: Mapping[str, Iterable[str]]) -> None:
+    """Remove the query snapshots in *folder* nothing builds from any more: those of reports gone from
+    the *catalog* (report ids), and of variants gone from a report whose *variants* this run read.
+
+    A snapshot holds the rows a query returned (a CRM's accounts, say): they are kept only as long as
+    a report needs them. Entries that are no set's folder are left alone.
+    """
+    reports = set(catalog)
+    for entry in folder.iterdir() if folder.is_dir() else ():
+        try:
+            set_id = SetId.parse(entry.name)
+        except UsageError:
+            continue
+        gone = set_id.report not in reports or (
+            set_id.is_variant and set_id.report in variants and set_id.variant not in set(variants[set_id.report]))
+        if gone:
+            _drop(entry)
+
+
+def _drop(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink(missing_ok=True)
