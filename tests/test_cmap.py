@@ -20,14 +20,14 @@ def font_tools(path: Path) -> set[int]:
         return {c for c, name in font.getBestCmap().items() if c <= 0xFFFF and name != ".notdef"}
 
 
-@pytest.mark.parametrize("path", [*default_fonts(), *SYSTEM_FONTS[:40]], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*default_fonts(), *SYSTEM_FONTS], ids=lambda p: p.name)
 def test_code_points_are_those_fonttools_reads(path):
     ours = code_points(path)
     if ours is None:  # a kind read by fontTools alone: the check falls back to it
         assert path.suffix.lower() == ".otf" or open(path, "rb").read(4) not in (b"\x00\x01\x00\x00", b"true")
         return
     assert ours == font_tools(path)
-    assert ord("A") in ours
+    assert ours  # some code points (a symbol font may have no "A")
 
 
 def test_the_shipped_faces_cover_latin_greek_cyrillic_but_not_cjk():

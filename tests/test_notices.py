@@ -183,3 +183,30 @@ def test_validate_checks_owners(site):
         f"Error: {site.schedule}:2: owners[0]: 'ops' is not a plain email address (name@example.com)",
         f"Error: {site.schedule}:6: jobs[0].owners[0]: 'a@b' is not a plain email address (name@example.com)",
     ]
+
+
+def test_a_run_stopped_at_its_deadline_tells_the_owners_what_stays_published(site, inbox):
+    # The service stops the run and tells it (schedule/service.py): the stopped child cannot.
+    import datetime as dt
+
+    from exporter.core.workspace import Workspace
+    from exporter.runs.record import RunContext
+    from exporter.schedule.service import _alerts
+    from exporter.schedule.watch import Watch
+
+    shutil.copy(site.report, site.data / "reports" / "other.yaml")  # not the job's: not in its notice
+    site.timetable("timezone: UTC\nowners: [ops@example.com]\njobs:\n  - id: nightly\n    cron: \"0 2 * * *\"\n"
+                   f"    reports: [{REPORT_ID}]\n    formats: [txt]\n")
+    assert site.run_job().returncode == 0
+    workspace = Workspace(site.data, site.out, schedule_file=site.schedule)
+    run = RunContext(trigger="schedule", env=site.env, clock=lambda: dt.datetime(2026, 11, 30, 2, 30, tzinfo=dt.UTC))
+    Watch(workspace, "nightly", run, _alerts(workspace, "nightly")).stopped_at_deadline(
+        "20261130T020000.000Z-abcdef", "stopped: the run deadline of 3600 s was exceeded")
+    [(rcpts, subject, body)] = inbox.take()
+    assert rcpts == ["ops@example.com"]
+    assert subject == "exporter: job nightly stopped at its run deadline"
+    text = " ".join(body.split())
+    assert "ran past its run deadline and was stopped. The reports it published before stay published" in text
+    assert "could not run" not in text and "none of its reports" not in text
+    assert "stopped: the run deadline of 3600 s was exceeded" in body and "20261130T020000.000Z-abcdef" in body
+    assert f"  {REPORT_ID}: the set built " in body and "other" not in body.split("What sales still has:")[1]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from hypothesis import given, settings, strategies as st
 from reportlab.platypus import Paragraph
 
@@ -46,12 +49,27 @@ def test_a_width_too_narrow_to_set_a_line_is_not_remembered():
     paragraph = _Paragraph("Word", STYLES["body"])
     assert paragraph.wrap(200, 100)[1] > 0
     assert paragraph.wrap(0, 100) == (0, 0x7FFFFFFF)
+    assert paragraph.wrap(0, 100) == (0, 0x7FFFFFFF)  # not the lines of width 200 from memory
+    assert paragraph._wrapped[0] == 200
     assert paragraph.wrap(200, 100) == Paragraph("Word", STYLES["body"]).wrap(200, 100)
 
 
 def test_chart_shapes_are_not_type_checked():
-    from reportlab import rl_config
+    # The check is built into the shape classes when reportlab.graphics is first imported: the setting must come
+    # first, in a process that renders PDFs as a worker does.
+    code = ("import exporter.render.pdf, reportlab.graphics.shapes as shapes, reportlab.graphics.widgetbase as widgets;"
+            "print('__setattr__' in vars(shapes.Shape), '__setattr__' in vars(widgets.Widget))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
 
-    import exporter.render.vectorchart  # noqa: F401
 
-    assert rl_config.shapeChecking == 0
+MARKUP = st.builds(lambda a, b, c: f"{a}<b>{b}</b> &amp; <i>{c}</i>", TEXT, TEXT, TEXT)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=MARKUP, widths=st.lists(st.floats(20, 500), min_size=1, max_size=3))
+def test_a_paragraph_with_markup_wraps_again_as_a_fresh_one(text, widths):
+    ours = _Paragraph(text, STYLES["body"])
+    for width in [*widths, *widths]:
+        fresh = Paragraph(text, STYLES["body"])
+        assert ours.wrap(width, 1000) == fresh.wrap(width, 1000)

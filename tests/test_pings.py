@@ -236,7 +236,8 @@ def test_a_closed_day_on_the_cron_path_pings_success_saying_so(tmp_path, data, h
     import datetime as dt
 
     today = dt.datetime.now(dt.UTC).date()
-    done = run_job(tmp_path, data, calendar_job(hc.url, "* * * * *", closed=today.isoformat()))
+    days = ", ".join((today + dt.timedelta(days=n)).isoformat() for n in (-1, 0, 1))  # whenever midnight falls
+    done = run_job(tmp_path, data, calendar_job(hc.url, "* * * * *", closed=days))
     assert done.returncode == 0, done.stderr
     assert hc.paths() == ["(success)"]  # no start: nothing was started
     method, _, body = hc.requests[0]

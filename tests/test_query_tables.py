@@ -348,10 +348,11 @@ def test_snapshots_go_when_nothing_builds_from_them(tmp_path):
 
     assert build() == ["crm-accounts", "crm-accounts.dach"]
     (snapshots / "notes_kept").mkdir()  # not a set's folder: left alone
+    (snapshots / "notes.txt").write_text("a file, though named like a set")  # not a folder: left alone
     # The DACH edition becomes a Nordics one: the DACH rows go.
     report.write_text(report.read_text(encoding="utf-8").replace("id: dach", "id: nordics")
                       .replace("{Region: DACH}", "{Region: Nordics}"), encoding="utf-8")
-    assert build() == ["crm-accounts", "crm-accounts.nordics", "notes_kept"]
+    assert build() == ["crm-accounts", "crm-accounts.nordics", "notes.txt", "notes_kept"]
     # The query goes (the table reads a CSV instead): so do the rows of both editions.
     shutil.copy(DEALS_CSV, data / "reports" / "crm-accounts.deals.csv")
     text = report.read_text(encoding="utf-8")
@@ -360,10 +361,10 @@ def test_snapshots_go_when_nothing_builds_from_them(tmp_path):
     text = text.replace("      - {name: Close date, type: date}",
                         "      - {name: Probability, type: number}\n      - {name: Close date, type: date}")
     report.write_text(text, encoding="utf-8")
-    assert build() == ["notes_kept"]
+    assert build() == ["notes.txt", "notes_kept"]
     # A report gone from the catalog takes its rows along (built again first, from its query).
     shutil.copy(EXAMPLE / "reports" / "crm-accounts.yaml", report)
     (data / "reports" / "crm-accounts.deals.csv").unlink()
-    assert build() == ["crm-accounts", "crm-accounts.dach", "notes_kept"]
+    assert build() == ["crm-accounts", "crm-accounts.dach", "notes.txt", "notes_kept"]
     report.unlink()
-    assert build() == ["notes_kept"]
+    assert build() == ["notes.txt", "notes_kept"]

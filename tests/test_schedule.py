@@ -237,7 +237,8 @@ def test_a_run_past_its_deadline_is_stopped_and_recorded_as_failed(tmp_path, dat
         code, stderr = service.stop()
         checks.stop()
     fails = [body for _, path, body in checks.requests if path.endswith("/fail")]
-    assert "stopped: the run deadline of 1 s was exceeded" in fails[0]
+    assert fails[0].startswith("run ") and fails[0].endswith(": stopped: the run deadline of 1 s was exceeded")
+    assert fails[0].removeprefix("run ").split(":")[0] in {r["run_id"] for r in history(out)}
     assert code == 0, stderr
     failed = [r for r in history(out) if r["status"] == "failed"]
     assert failed[0]["error"] == "stopped: the run deadline of 1 s was exceeded"

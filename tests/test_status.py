@@ -17,6 +17,7 @@ import pytest
 
 import exporter.api as api
 from exporter.core.workspace import Workspace
+from exporter.runs.history import PID_NS
 
 from conftest import DATA_DIR
 
@@ -386,6 +387,13 @@ def test_a_run_whose_process_was_killed_is_a_failure_at_once_not_running(data, o
     assert morning["last_run"] == morning["last_failure"]
     assert morning["last_failure"]["result"] == "interrupted"
     assert morning["last_failure"]["error"].startswith(f"its process (pid {row[1]}) ended without finishing the run")
+
+    # A run recorded in another pid namespace (a container with this host's name) is never judged from here.
+    with sqlite3.connect(out / ".exporter" / "history.sqlite") as db:
+        db.execute("UPDATE runs SET pid_ns = 'another' WHERE status = 'running'")
+    assert by_id(status_json(data, out)[1]["jobs"])["morning"]["last_run"]["result"] == "running"
+    with sqlite3.connect(out / ".exporter" / "history.sqlite") as db:
+        db.execute("UPDATE runs SET pid_ns = ? WHERE status = 'running'", (PID_NS,))
 
     # While the lock is held (a run going on), a running row is never judged dead from the pid alone.
     holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(out / ".exporter")], stdin=subprocess.PIPE,

@@ -8,6 +8,8 @@ memory target, bench/tables.py). So NumPy is hidden for openpyxl's first import,
 - a process that has NumPy loaded already keeps it, and openpyxl sees it as usual;
 - NumPy stays importable afterwards (openpyxl then accepts plain Python numbers only, all we give);
 - only while no other thread runs: a hidden module fails any import of it meanwhile.
+
+It lives in core because both source (checking Excel templates) and render import openpyxl.
 """
 
 from __future__ import annotations

@@ -55,6 +55,9 @@ class Check:
     error: str | None  # None: it worked
     owners: tuple[str, ...]
     sets: tuple[str, ...]  # the set ids whose last good set a notice names
+    # A job-level failure's own subject and first sentence; None: it could not run (the usual case).
+    subject: str | None = None
+    lead: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,8 @@ def failure_message(workspace: Workspace, check: Check, episode: Episode, *,
         lead = (f"The scheduled job {check.job_id} could not build the report {check.report_id}. "
                 "Its previous files stay published.")
     else:
-        subject = f"exporter: job {check.job_id} could not run"
-        lead = f"The scheduled job {check.job_id} could not run: none of its reports was built or delivered."
+        subject = check.subject or f"exporter: job {check.job_id} could not run"
+        lead = check.lead or f"The scheduled job {check.job_id} could not run: none of its reports was built or delivered."
     body = "\n".join([
         _wrap(lead), "",
         *_facts(check, run_id, failing_since=episode.since),

@@ -422,10 +422,12 @@ def prune_snapshots(folder: Path, catalog: Iterable[str], variants: Mapping[str,
     the *catalog* (report ids), and of variants gone from a report whose *variants* this run read.
 
     A snapshot holds the rows a query returned (a CRM's accounts, say): they are kept only as long as
-    a report needs them. Entries that are no set's folder are left alone.
+    a report needs them. Anything that is not a folder named as a set is left alone.
     """
     reports = set(catalog)
     for entry in folder.iterdir() if folder.is_dir() else ():
+        if not entry.is_dir() or entry.is_symlink():
+            continue
         try:
             set_id = SetId.parse(entry.name)
         except UsageError:

@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS runs (
     catch_up   INTEGER NOT NULL DEFAULT 0, -- fire times missed during downtime that this run makes up for
     duration   REAL,                   -- seconds from start to end
     host       TEXT,                   -- the machine that ran it
-    version    TEXT                    -- the exporter version that ran it
+    version    TEXT,                   -- the exporter version that ran it
+    pid_ns     TEXT                    -- the pid namespace of its pid (a container's own), where Linux tells it
 );
 CREATE TABLE IF NOT EXISTS outcomes (
     run_id    TEXT NOT NULL REFERENCES runs(run_id),
@@ -83,7 +84,7 @@ class Run:
 
 
 # Columns added after the first release, with their types: added to an older database when it is opened.
-_ADDED_COLUMNS = {"duration": "REAL", "host": "TEXT", "version": "TEXT"}
+_ADDED_COLUMNS = {"duration": "REAL", "host": "TEXT", "version": "TEXT", "pid_ns": "TEXT"}
 
 
 class RunHistory(StateDatabase):
@@ -107,9 +108,9 @@ class RunHistory(StateDatabase):
         with self._db() as conn:
             conn.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             conn.execute(
-                "INSERT INTO runs (run_id, trigger, started_at, status, pid, job_id, catch_up, host, version) "
-                "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)",
-                (run_id, trigger, started_at, os.getpid(), job_id, catch_up, _HOST, __version__),
+                "INSERT INTO runs (run_id, trigger, started_at, status, pid, job_id, catch_up, host, version, pid_ns) "
+                "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                (run_id, trigger, started_at, os.getpid(), job_id, catch_up, _HOST, __version__, PID_NS),
             )
 
     def skipped(self, run_id: str, trigger: str, at: str, reason: str, *, job_id: str | None = None,
@@ -122,15 +123,16 @@ class RunHistory(StateDatabase):
                 (run_id, trigger, at, at, status, reason, os.getpid(), job_id, catch_up, _HOST, __version__),
             )
 
-    def fail_latest_of(self, pid: int, ended_at: str, reason: str) -> int:
-        """Mark the latest run of process *pid* as failed (it was stopped); return the rows marked."""
+    def fail_latest_of(self, pid: int, ended_at: str, reason: str) -> str | None:
+        """Mark the latest run of process *pid* as failed (it was stopped); return its run id (None: no such run)."""
         with self._db() as conn:
-            return conn.execute(
-                "UPDATE runs SET status = 'failed', ended_at = COALESCE(ended_at, ?), error = ? "
-                "WHERE run_id = (SELECT run_id FROM runs WHERE pid = ? AND status IN ('running', 'stopped') "
-                "ORDER BY started_at DESC, run_id DESC LIMIT 1)",
-                (ended_at, reason, pid),
-            ).rowcount
+            row = conn.execute("SELECT run_id FROM runs WHERE pid = ? AND status IN ('running', 'stopped') "
+                               "ORDER BY started_at DESC, run_id DESC LIMIT 1", (pid,)).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE runs SET status = 'failed', ended_at = COALESCE(ended_at, ?), error = ? "
+                         "WHERE run_id = ?", (ended_at, reason, row[0]))
+            return row[0]
 
     def record(self, run_id: str, outcome: ReportOutcome) -> None:
         self.record_many(run_id, [outcome])
@@ -189,6 +191,16 @@ class RunHistory(StateDatabase):
 _RUN_COLUMNS = "run_id, trigger, started_at, ended_at, status, error, job_id, catch_up, duration, host, version"
 _RUN_COLUMNS_R = ", ".join(f"r.{c.strip()}" for c in _RUN_COLUMNS.split(","))
 _HOST = socket.gethostname()
+
+
+def _pid_namespace() -> str | None:
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:  # not Linux
+        return None
+
+
+PID_NS = _pid_namespace()  # a pid means this process only within this namespace (a container has its own)
 
 
 def _matching(report_id: str) -> tuple[str, tuple[str, ...]]:

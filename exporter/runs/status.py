@@ -25,6 +25,7 @@ from ..core.ids import SetId
 from ..core.statedb import DB_NAME
 from ..core.workspace import Workspace
 from .catalog import report_ids
+from .history import PID_NS
 from .lock import LOCK_NAME, PROC_LOCKS, held
 
 SUCCESS_OUTCOMES = ("built", "unchanged")
@@ -281,12 +282,16 @@ def _ended(db: sqlite3.Connection, run_id: str, state: Path, locks: Path = PROC_
     """Why a run the history has as running has ended without saying so; None while it may still run.
 
     The next run marks such a run interrupted; until then, a run killed outright (SIGKILL, the
-    kernel out of memory) would look running. Told only on the machine that ran it, and only when
-    both its process is gone and nobody holds the run lock (the lock is dropped however a process
-    dies), so that another machine's run or another pid namespace is never taken for a dead one.
+    kernel out of memory) would look running. Told only for a run of this machine and this pid
+    namespace (a container with the host's name still has its own pids, and the kernel's lock table
+    hides its locks), and only when both its process is gone and nobody holds the run lock (the lock
+    is dropped however a process dies).
     """
-    row = db.execute("SELECT pid, host FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-    if row is None or not row[0] or row[1] != socket.gethostname():
+    try:
+        row = db.execute("SELECT pid, host, pid_ns FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    except sqlite3.OperationalError:  # a history no run of this version has opened yet: no pid_ns column
+        return None
+    if row is None or not row[0] or row[1] != socket.gethostname() or row[2] is None or row[2] != PID_NS:
         return None
     pid = row[0]
     if held(state / LOCK_NAME, locks)[0] is not False:

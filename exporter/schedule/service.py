@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import logs
-from ..core.errors import BuildError, DataError, ExporterError, StateError
+from ..core.errors import DataError, ExporterError, StateError
 from ..core.workspace import Workspace
 from ..runs.history import RunHistory
 from ..runs.lock import SCHEDULER_LOCK_NAME, exclusive_run
@@ -379,6 +379,16 @@ def scheduled_build(
     return code
 
 
+def _alerts(workspace: Workspace, job_id: str) -> Alerts:
+    """The job's health check and owners, from the timetable as it is now (what of it is valid, if it is not)."""
+    try:
+        timetable = load_schedule(workspace)
+        job = next(j for j in timetable.jobs if j.id == job_id)
+    except (ExporterError, OSError, StopIteration):
+        return Alerts.salvaged(workspace.schedule, job_id)
+    return Alerts.of(timetable, job)
+
+
 _OUTCOMES = {0: "done", 1: "failed", 2: "invalid data", 75: "skipped: another run holds the lock"}
 
 
@@ -409,10 +419,10 @@ def _run_child(job_id: str, workspace: Workspace, deadline: float) -> int:
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             reason = f"stopped: the run deadline of {deadline:g} s was exceeded"
             with RunHistory(workspace.state) as history:
-                history.fail_latest_of(child.pid, now, reason)
+                run_id = history.fail_latest_of(child.pid, now, reason)
             # The stopped child never got to ping its health check or tell the owners: its run failed.
-            Watch(workspace, job_id, RunContext(trigger="schedule"),
-                  Alerts.salvaged(workspace.schedule, job_id)).could_not_run(BuildError(reason))
+            Watch(workspace, job_id, RunContext(trigger="schedule"), _alerts(workspace, job_id)).stopped_at_deadline(
+                run_id, reason)
             return child.returncode
     finally:
         with _RUNS.lock:

@@ -103,6 +103,20 @@ class Watch:
         """Another run holds the lock and builds: not a failure, but the start ping needs its end."""
         self._guarded(lambda: ping(self.alerts.healthcheck_url, "success", self.run.env, body=f"skipped: {exc}"))
 
+    def stopped_at_deadline(self, run_id: str | None, reason: str) -> None:
+        """A run the service stopped at its run_deadline failed, though what it published before stays:
+        the stopped run itself could not say so."""
+        def report() -> None:
+            check = Check(self.job_id, "", reason, self.alerts.owners, self._job_reports(),
+                          subject=f"exporter: job {self.job_id} stopped at its run deadline",
+                          lead=(f"The scheduled job {self.job_id} ran past its run deadline and was stopped. The "
+                                "reports it published before stay published; the others keep their last good files."))
+            self._guarded(lambda: ping(self.alerts.healthcheck_url, "fail", self.run.env,
+                                       body=f"run {run_id}: {reason}" if run_id else reason))
+            send_notices(self.workspace, [check], run_id=run_id, env=self.run.env, now=self.run.clock())
+
+        self._guarded(report)
+
     def closed_or_late(self, *, late: bool, summary: str) -> None:
         """A crontab line that builds nothing: a closed day (success) or a fire time lost to a late start (fail)."""
         self._guarded(lambda: ping(self.alerts.healthcheck_url, "fail" if late else "success", self.run.env,
