@@ -1,4 +1,5 @@
-"""Shared fixtures: the shipped report as a render job, and a report full of hostile text."""
+"""Shared fixtures: the shipped report as a render job, a report full of hostile text, servers the tests start,
+and `exporter` run as a user runs it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,13 @@ from exporter.source.validate import validate
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 SHIPPED = DATA_DIR / "reports" / "us-intrathecal-pump-market.yaml"
+
+
+def exporter(*args: str, cwd: Path | None = ROOT, env: Mapping[str, str] | None = None, timeout: float = 300,
+             **kwargs) -> subprocess.CompletedProcess:
+    """`python -m exporter ARGS` in a child process, as a user runs it; *env* adds to this process's environment."""
+    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)
 
 # Texts a renderer must show literally; the control character \x07 must be cleaned away.
 HOSTILE = {

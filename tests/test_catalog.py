@@ -12,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, exporter
 
 SOURCE = DATA_DIR / "reports" / "us-intrathecal-pump-market.yaml"
-
-
-def exporter(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True, **kwargs)
 
 
 @pytest.fixture(scope="module")

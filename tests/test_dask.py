@@ -20,22 +20,16 @@ from exporter import __version__
 from exporter.core.errors import BuildError
 from exporter.runs.executors import check_workers, run_dask
 
-from conftest import DATA_DIR, free_port, need
+from conftest import DATA_DIR, exporter, free_port, need
 
 SOURCE = DATA_DIR / "reports" / "us-intrathecal-pump-market.yaml"
 TITLE = "title: United States Intrathecal Pump Market"
 EPOCH = "1767225600"  # 2026-01-01
 
 
-def exporter(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, timeout=300)
-
-
 def digests(out: Path) -> dict[str, str]:
     return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(out.glob("*/*.*")) if p.suffix in (".docx", ".xlsx", ".pdf")}
-
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -13,7 +13,6 @@ import math
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -26,17 +25,12 @@ from test_conformance import package_problems
 
 from exporter.source.themes import load_theme
 
-from conftest import ROOT, colour_share, flat, libreoffice, need, pdftotext
+from conftest import ROOT, colour_share, exporter, flat, libreoffice, need, pdftotext
 
 EXAMPLE = ROOT / "examples" / "sales-pipeline" / "data"
 REPORT = "sales-pipeline"
 CSV = EXAMPLE / "reports" / f"{REPORT}.deals.csv"
 C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
-
-
-def exporter(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
 
 
 def deals(region: str | None = None) -> list[dict]:
@@ -210,7 +204,6 @@ def test_libreoffice_draws_the_native_word_charts(built, tmp_path):
                                                              text=True).stdout)[1])
     shares = [colour_share(pdf, n, second, tmp_path) for n in range(1, pages + 1)]
     assert max(shares) > 0.01 and shares[0] < 0.002, shares
-
 
 
 # --- every workbook: a number in every formula cell --------------------------------------------------

@@ -12,7 +12,6 @@ import io
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from openpyxl.comments import Comment
 from openpyxl.packaging.custom import StringProperty
 from test_conformance import package_problems
 
-from conftest import DATA_DIR, ROOT, flat, libreoffice, need
+from conftest import DATA_DIR, ROOT, exporter, flat, libreoffice, need
 
 EXAMPLE = ROOT / "examples" / "sales-pipeline" / "data"
 REPORT = "sales-pipeline"
@@ -30,11 +29,6 @@ MARKET = "us-intrathecal-pump-market"
 COVER_TITLE = "Acme Corp · Sales Operations"
 SHEET_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 TEMPLATE_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml"
-
-
-def exporter(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
 
 
 @pytest.fixture(scope="module")

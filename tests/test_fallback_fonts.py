@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, flat, need, pdftotext
+from conftest import exporter, flat, need, pdftotext
 
 IPA_GOTHIC = Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")
 TITLE = "東京支社の営業パイプライン"
@@ -32,11 +31,6 @@ sections:
       - table: {table: deals}
 """
 ROWS = "顧客,Amount\n株式会社サンプル,1200\n見本商事,800\n"
-
-
-def exporter(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
 
 
 def data_folder(tmp_path: Path, theme: str | None) -> Path:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import math
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -16,15 +14,10 @@ import docx
 import openpyxl
 import pytest
 
-from conftest import ROOT, flat, pdftotext
+from conftest import ROOT, exporter, flat, pdftotext
 
 EXAMPLE = ROOT / "examples" / "sales-pipeline" / "data"
 SET = "sales-pipeline.dach"
-
-
-def exporter(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
 
 
 def dach_amounts() -> list[float]:

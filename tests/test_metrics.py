@@ -151,7 +151,6 @@ def test_a_metrics_file_that_cannot_be_written_is_a_warning_not_a_failure(tmp_pa
     assert [r["status"] for r in history(out)] == ["ok"]
 
 
-
 def scrape(port: int, timeout: float = 60) -> str:
     """GET /metrics, waiting for the service to listen."""
     deadline = time.monotonic() + timeout

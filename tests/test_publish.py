@@ -20,17 +20,10 @@ import docx
 import openpyxl
 import pytest
 
-from conftest import DATA_DIR, need
+from conftest import DATA_DIR, exporter, need
 
 REPORT_ID = "us-intrathecal-pump-market"
 FORMATS = ("docx", "xlsx", "pdf")
-
-
-def exporter(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args], capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, **kwargs,
-    )
 
 
 def start(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:

@@ -21,13 +21,9 @@ from exporter.cli import cli
 from exporter.schedule.timetable import JobSpec
 from exporter.schedule.triggers import fire_times, trigger_for
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, exporter
 
 REPORT_ID = "us-intrathecal-pump-market"
-
-
-def exporter(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True, **kwargs)
 
 
 class Service:

@@ -19,15 +19,11 @@ import exporter.api as api
 from exporter.core.workspace import Workspace
 from exporter.runs.history import PID_NS
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, exporter
 
 REPORT = "us-intrathecal-pump-market"
 HOLD_THE_LOCK = ("import sys; from pathlib import Path; from exporter.runs.lock import exclusive_run\n"
                  "with exclusive_run(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.read()")
-
-
-def exporter(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import shutil
 import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import docx
 import openpyxl
 import pytest
 
-from conftest import DATA_DIR, flat, pdftotext
+from conftest import DATA_DIR, exporter, flat, pdftotext
 
 REPORT = "us-intrathecal-pump-market"
 ROWS = 1_500
@@ -32,10 +31,6 @@ tables:
     document_rows: 100
 """
 HEADER = ["State", "Region", "Year", "Units", "Reported"]
-
-
-def exporter(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True)
 
 
 def rows(n: int = ROWS) -> list[list[str]]:

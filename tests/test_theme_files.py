@@ -11,7 +11,6 @@ import io
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from docx.oxml.ns import qn
 from lxml import etree
 from test_conformance import package_problems
 
-from conftest import DATA_DIR, ROOT, colour_share, flat, libreoffice, need, pdftotext
+from conftest import DATA_DIR, ROOT, colour_share, exporter, flat, libreoffice, need, pdftotext
 
 EXAMPLE = ROOT / "examples" / "sales-pipeline" / "data"
 REPORT = "sales-pipeline"
@@ -30,11 +29,6 @@ ACCENT = "7A1F3D"
 HEADER = "Acme Corp · Sales Operations"
 FOOTER = "Acme Corp · Confidential · for internal use and named clients"
 MARKET = "us-intrathecal-pump-market"
-
-
-def exporter(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
 
 
 @pytest.fixture(scope="module")

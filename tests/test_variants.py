@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import docx
@@ -12,7 +11,7 @@ import openpyxl
 import pytest
 from test_tables import HEADER, REPORT, TABLE_YAML, rows, write_csv
 
-from conftest import DATA_DIR, flat, pdftotext
+from conftest import DATA_DIR, exporter, flat, pdftotext
 
 VARIANTS_YAML = """
 variants:
@@ -43,10 +42,6 @@ lists:
 """
 WEST = f"{REPORT}.west"
 KEY = f"{REPORT}.key-accounts"
-
-
-def exporter(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True)
 
 
 @pytest.fixture

@@ -87,7 +87,6 @@ class Hook:
         return [json.loads(r["body"]) for r in self.requests if r["path"] == path]
 
 
-
 @pytest.fixture
 def hook():
     server = Hook()
@@ -520,7 +519,6 @@ def test_no_public_url_means_no_links(site, hook):
     assert "actions" not in teams["attachments"][0]["content"]
     (slack,) = hook.posted(SLACK_PATH)
     assert "Published reports" not in json.dumps(slack)
-
 
 
 def test_long_texts_stay_within_slack_limits_and_an_edition_is_named(site):
