@@ -383,6 +383,9 @@ def test_a_run_whose_process_was_killed_is_a_failure_at_once_not_running(data, o
     assert morning["last_run"] == morning["last_failure"]
     assert morning["last_failure"]["result"] == "interrupted"
     assert morning["last_failure"]["error"].startswith(f"its process (pid {row[1]}) ended without finishing the run")
+    # `exporter history` judges it the same way.
+    shown_run = json.loads(exporter("history", "--json", "--limit", "1", "--output-dir", str(out)).stdout)[0]
+    assert shown_run["status"] == "interrupted" and shown_run["error"] == morning["last_failure"]["error"]
 
     # A run recorded in another pid namespace (a container with this host's name) is never judged from here.
     with sqlite3.connect(out / ".exporter" / "history.sqlite") as db:

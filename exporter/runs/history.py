@@ -7,10 +7,12 @@ import os
 import socket
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 from .. import __version__
 from ..core.ids import SetId
 from ..core.statedb import StateDatabase
+from .lock import LOCK_NAME, PROC_LOCKS, held
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -176,7 +178,10 @@ class RunHistory(StateDatabase):
                     (*wanted, limit),
                 ).fetchall()
             result = []
-            for run_id, trigger, started, ended, status, error, job_id, catch_up, duration, host, version in rows:
+            for run_id, trigger, started, ended, status, error, job_id, catch_up, duration, host, version, pid, \
+                    pid_ns in rows:
+                if status == "running" and (why := process_gone(pid, host, pid_ns, self.path.parent)):
+                    status, error = "interrupted", why  # as `exporter status` judges it; the next run records it
                 outcomes = tuple(
                     ReportOutcome(rid, outcome, err, json.loads(files))
                     for rid, outcome, err, files in conn.execute(
@@ -188,7 +193,8 @@ class RunHistory(StateDatabase):
             return result
 
 
-_RUN_COLUMNS = "run_id, trigger, started_at, ended_at, status, error, job_id, catch_up, duration, host, version"
+_RUN_COLUMNS = ("run_id, trigger, started_at, ended_at, status, error, job_id, catch_up, duration, host, version, pid, "
+                "pid_ns")
 _RUN_COLUMNS_R = ", ".join(f"r.{c.strip()}" for c in _RUN_COLUMNS.split(","))
 _HOST = socket.gethostname()
 
@@ -213,3 +219,27 @@ def _matching(report_id: str) -> tuple[str, tuple[str, ...]]:
         return "report_id = ?", (report_id,)
     # Ids are validated, so they hold no GLOB characters.
     return "(report_id = ? OR report_id GLOB ?)", (report_id, str(set_id.with_variant("*")))
+
+
+def process_gone(pid: int | None, host: str | None, pid_ns: str | None, state: Path,
+                 locks: Path = PROC_LOCKS) -> str | None:
+    """Why a run the history has as running has ended without saying so; None while it may still run.
+
+    The next run marks such a run interrupted; until then, a run killed outright (SIGKILL, the
+    kernel out of memory) would look running. Told only for a run of this machine and this pid
+    namespace (a container with the host's name still has its own pids, and the kernel's lock table
+    hides its locks), and only when both its process is gone and nobody holds the run lock in
+    *state* (the lock is dropped however a process dies).
+    """
+    if not pid or host != _HOST or pid_ns is None or pid_ns != PID_NS:
+        return None
+    if held(state / LOCK_NAME, locks)[0] is not False:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return (f"its process (pid {pid}) ended without finishing the run: killed (SIGKILL, out of memory) "
+                "or crashed; the next run marks it interrupted")
+    except OSError:  # another user's process of that pid
+        return None
+    return None

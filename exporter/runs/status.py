@@ -13,8 +13,6 @@ build runs and never gets in its way. Times are the runs' start times.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +23,7 @@ from ..core.ids import SetId
 from ..core.statedb import DB_NAME
 from ..core.workspace import Workspace
 from .catalog import report_ids
-from .history import PID_NS
-from .lock import LOCK_NAME, PROC_LOCKS, held
+from .history import process_gone
 
 SUCCESS_OUTCOMES = ("built", "unchanged")
 # A report stopped by the run deadline is in a run marked failed; stopped by SIGTERM, it is neither.
@@ -278,32 +275,16 @@ def _read(path: Path) -> _History:
     return history
 
 
-def _ended(db: sqlite3.Connection, run_id: str, state: Path, locks: Path = PROC_LOCKS) -> str | None:
-    """Why a run the history has as running has ended without saying so; None while it may still run.
-
-    The next run marks such a run interrupted; until then, a run killed outright (SIGKILL, the
-    kernel out of memory) would look running. Told only for a run of this machine and this pid
-    namespace (a container with the host's name still has its own pids, and the kernel's lock table
-    hides its locks), and only when both its process is gone and nobody holds the run lock (the lock
-    is dropped however a process dies).
-    """
+def _ended(db: sqlite3.Connection, run_id: str, state: Path) -> str | None:
+    """Why a run the history has as running has ended without saying so (`history.process_gone`)."""
     try:
         row = db.execute("SELECT pid, host, pid_ns FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     except sqlite3.OperationalError:  # a history no run of this version has opened yet: no pid_ns column
         return None
-    if row is None or not row[0] or row[1] != socket.gethostname() or row[2] is None or row[2] != PID_NS:
+    if row is None:
         return None
-    pid = row[0]
-    if held(state / LOCK_NAME, locks)[0] is not False:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return (f"its process (pid {pid}) ended without finishing the run: killed (SIGKILL, out of memory) "
-                "or crashed; the next run marks it interrupted")
-    except OSError:  # another user's process of that pid
-        return None
-    return None
+    pid, host, pid_ns = row
+    return process_gone(pid, host, pid_ns, state)
 
 
 def _reports_error(db: sqlite3.Connection, run_id: str) -> str | None:
