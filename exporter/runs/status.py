@@ -308,7 +308,7 @@ def _listed_sets(catalog: list[str], reports: dict[str, _Events]) -> list[str]:
         own = reports.get(report_id, _Events()).last_success
         for set_id in variants.get(report_id, []):
             last = reports[set_id].last_run
-            if last is not None and (own is None or last.at >= own.at):
+            if last is not None and (own is None or _order(last) >= _order(own)):  # same second: by run id
                 listed.append(set_id)
     return listed
 
