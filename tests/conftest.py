@@ -30,6 +30,35 @@ DATA_DIR = ROOT / "data"
 SHIPPED = DATA_DIR / "reports" / "us-intrathecal-pump-market.yaml"
 
 
+class ScheduleService:
+    """`exporter schedule ARGS` in a child process; whatever a test leaves running is killed after it
+    (`no_schedule_service_left_behind`). *env*: the whole environment (default: this process's)."""
+
+    running: list[ScheduleService] = []
+
+    def __init__(self, *args: str, env: Mapping[str, str] | None = None):
+        self.proc = subprocess.Popen([sys.executable, "-m", "exporter", "schedule", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=dict(os.environ if env is None else env))
+        ScheduleService.running.append(self)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> tuple[int, str]:
+        self.proc.send_signal(sig)
+        _, stderr = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, stderr
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+@pytest.fixture(autouse=True)
+def no_schedule_service_left_behind():
+    yield
+    while ScheduleService.running:
+        ScheduleService.running.pop().kill()
+
+
 def exporter(*args: str, cwd: Path | None = ROOT, env: Mapping[str, str] | None = None, timeout: float = 300,
              **kwargs) -> subprocess.CompletedProcess:
     """`python -m exporter ARGS` in a child process, as a user runs it; *env* adds to this process's environment."""

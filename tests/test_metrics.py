@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter.core.workspace import Workspace
 from exporter.runs.metrics import exposition
 
-from conftest import DATA_DIR, free_port
+from conftest import DATA_DIR, ScheduleService, free_port
 
 REPORT_ID = "us-intrathecal-pump-market"
 OUTCOMES = ("built", "unchanged", "failed", "invalid", "stopped")
@@ -165,31 +165,11 @@ def scrape(port: int, timeout: float = 60) -> str:
             time.sleep(0.1)
 
 
-class Service:
-    """`exporter schedule` in a child process, killed at the end of the test whatever happens."""
-
-    def __init__(self, *args: str):
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("EXPORTER_")}
-        self.proc = subprocess.Popen([sys.executable, "-m", "exporter", "schedule", *args], env=clean,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def stop(self) -> tuple[int, str]:
-        self.proc.terminate()
-        _, stderr = self.proc.communicate(timeout=60)
-        return self.proc.returncode, stderr
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
-
-
 @pytest.fixture
 def services():
-    started: list[Service] = []
-    yield lambda *args: started.append(Service(*args)) or started[-1]
-    for service in started:
-        service.kill()
+    """Start `exporter schedule` without SMTP settings or a metrics file from the outer environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EXPORTER_")}
+    return lambda *args: ScheduleService(*args, env=clean)
 
 
 def test_the_service_serves_what_each_run_writes(tmp_path, data, services):

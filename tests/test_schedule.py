@@ -21,36 +21,13 @@ from exporter.cli import cli
 from exporter.schedule.timetable import JobSpec
 from exporter.schedule.triggers import fire_times, trigger_for
 
-from conftest import DATA_DIR, exporter
+from conftest import DATA_DIR, ScheduleService, exporter
 
 REPORT_ID = "us-intrathecal-pump-market"
 
 
-class Service:
-    """`exporter schedule` in a child process; killed at the end of the test whatever happens."""
-
-    running: list[Service] = []
-
-    def __init__(self, schedule: Path, data: Path, out: Path):
-        self.args = ["schedule", "--schedule", str(schedule), "--data-dir", str(data), "--output-dir", str(out)]
-        self.proc = subprocess.Popen([sys.executable, "-m", "exporter", *self.args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        Service.running.append(self)
-
-    def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> tuple[int, str]:
-        self.proc.send_signal(sig)
-        _, stderr = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, stderr
-
-
-@pytest.fixture(autouse=True)
-def no_service_left_behind():
-    yield
-    while Service.running:
-        proc = Service.running.pop().proc
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+def Service(schedule: Path, data: Path, out: Path) -> ScheduleService:  # noqa: N802 -- read as the thing it starts
+    return ScheduleService("--schedule", str(schedule), "--data-dir", str(data), "--output-dir", str(out))
 
 
 def history(out: Path) -> list[dict]:

@@ -19,7 +19,7 @@ import exporter.api as api
 from exporter.core.workspace import Workspace
 from exporter.runs.history import PID_NS
 
-from conftest import DATA_DIR, exporter
+from conftest import DATA_DIR, ScheduleService, exporter
 
 REPORT = "us-intrathecal-pump-market"
 HOLD_THE_LOCK = ("import sys; from pathlib import Path; from exporter.runs.lock import exclusive_run\n"
@@ -279,24 +279,6 @@ def test_an_unreadable_history_still_gives_a_summary_line(data, out):
     assert "history.sqlite: cannot read the run history: file is not a database" in done.stdout
 
 
-class Service:
-    """`exporter schedule` in a child process, killed at the end of the test whatever happens."""
-
-    def __init__(self, data: Path, out: Path):
-        self.proc = subprocess.Popen([sys.executable, "-m", "exporter", "schedule", *places(data, out)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGTERM)
-        _, stderr = self.proc.communicate(timeout=60)
-        return self.proc.returncode, stderr
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
-
-
 def stored_next_run(out: Path, job_id: str) -> float | None:
     path = out / ".exporter" / "jobs.sqlite"
     if not path.exists():
@@ -322,7 +304,7 @@ def wait_until(condition, timeout: float = 60):
 def test_the_next_fire_time_comes_from_the_running_services_job_store(data, out):
     # An interval cron cannot express counts from the service's start: only the job store knows when it fires.
     write_timetable(data, "timezone: Europe/Berlin\njobs:\n  - id: odd\n    every: 7h\n    formats: [txt]\n")
-    service = Service(data, out)
+    service = ScheduleService(*places(data, out))
     try:
         stored = wait_until(lambda: stored_next_run(out, "odd"))
         code, shown = status_json(data, out)

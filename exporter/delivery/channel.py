@@ -10,8 +10,12 @@ is tried again, alone, by the next `deliver`.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from ..core.ids import SetId
 from ..publish.manifest import PublishedSet
@@ -29,6 +33,23 @@ class TemporaryDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """The other side refused for good, or the parcel cannot be sent as it is."""
+
+
+def retried(once: Callable[[], None], *, retry, attempts: int, backoff: float,
+            sleep: Callable[[float], None] | None = None, wait=None) -> int:
+    """Call *once* until it returns, while *retry* (a tenacity condition) says its error may pass, at most
+    *attempts* times, waiting exponentially from *backoff* seconds (or as *wait* says); return the
+    attempts made. The `DeliveryError` that ends it carries them too (`attempts`)."""
+    retrying = Retrying(retry=retry, stop=stop_after_attempt(attempts), reraise=True, sleep=sleep or time.sleep,
+                        wait=wait or wait_exponential(multiplier=backoff, max=300))
+    try:
+        for attempt in retrying:
+            with attempt:
+                once()
+    except DeliveryError as exc:
+        exc.attempts = retrying.statistics.get("attempt_number", 1)
+        raise
+    return retrying.statistics.get("attempt_number", 1)
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import retry_if_exception
 
 from ..core.env import env_number
 from ..core.errors import UsageError
 from ..core.formats import FORMATS
 from ..core.messages import Words
-from .channel import PermanentDeliveryError, TemporaryDeliveryError
+from .channel import PermanentDeliveryError, TemporaryDeliveryError, retried
 from .mailbody import CHART_ID, Body
 
 
@@ -145,21 +145,8 @@ def send(settings: SmtpSettings, message: EmailMessage, *, sleep=None, to: list[
 
     Raise `PermanentMailError`, or `TemporaryMailError` once the attempts are used up.
     """
-    retrying = Retrying(
-        retry=retry_if_exception(_is_temporary),
-        stop=stop_after_attempt(settings.attempts),
-        wait=wait_exponential(multiplier=settings.backoff, max=300),
-        reraise=True,
-        **({"sleep": sleep} if sleep else {}),
-    )
-    try:
-        for attempt in retrying:
-            with attempt:
-                _send_once(settings, message, to)
-    except (TemporaryMailError, PermanentMailError) as exc:
-        exc.attempts = retrying.statistics.get("attempt_number", 1)
-        raise
-    return retrying.statistics.get("attempt_number", 1)
+    return retried(lambda: _send_once(settings, message, to), retry=retry_if_exception(_is_temporary),
+                   attempts=settings.attempts, backoff=settings.backoff, sleep=sleep)
 
 
 def size_text(n: int) -> str:

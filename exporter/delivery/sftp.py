@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncssh
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import retry_if_exception_type
 
 from ..core.env import env_number
-from .channel import Parcel, PermanentDeliveryError, TemporaryDeliveryError
+from .channel import Parcel, PermanentDeliveryError, TemporaryDeliveryError, retried
 from .recipients import SftpTarget
 
 # asyncssh logs every connection and channel at INFO; a delivery's outcome is ours to report.
@@ -118,21 +118,9 @@ def upload(parcel: Parcel, target: SftpTarget, settings: SftpSettings, *, sleep=
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise PermanentSftpError(f"cannot read the known_hosts file {settings.known_hosts}: {reason}") from None
     keys = _client_keys(settings) if settings.key_file else None
-    retrying = Retrying(
-        retry=retry_if_exception_type(TemporarySftpError),
-        stop=stop_after_attempt(settings.attempts),
-        wait=wait_exponential(multiplier=settings.backoff, max=300),
-        reraise=True,
-        **({"sleep": sleep} if sleep else {}),
-    )
-    try:
-        for attempt in retrying:
-            with attempt:
-                _run(lambda: _attempt(parcel, target, settings, keys))
-    except (TemporarySftpError, PermanentSftpError) as exc:
-        exc.attempts = retrying.statistics.get("attempt_number", 1)
-        raise
-    return retrying.statistics.get("attempt_number", 1)
+    return retried(lambda: _run(lambda: _attempt(parcel, target, settings, keys)),
+                   retry=retry_if_exception_type(TemporarySftpError), attempts=settings.attempts,
+                   backoff=settings.backoff, sleep=sleep)
 
 
 def _client_keys(settings: SftpSettings) -> list[asyncssh.SSHKey]:

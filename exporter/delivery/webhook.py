@@ -53,7 +53,6 @@ import http.client
 import json
 import re
 import ssl
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -63,7 +62,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr, model_validator
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import retry_if_exception, wait_exponential
 
 from .. import __version__
 from ..core.env import env_number
@@ -72,7 +71,7 @@ from ..core.formats import FORMATS
 from ..core.messages import DEFAULT_LANGUAGE, Words, locale_name
 from ..core.numbers import long_date
 from ..core.web import NoRedirects, error_text
-from .channel import Parcel, PermanentDeliveryError, TemporaryDeliveryError
+from .channel import Parcel, PermanentDeliveryError, TemporaryDeliveryError, retried
 from .links import Links, links_for
 
 SECRET_ENV = "EXPORTER_WEBHOOK_SECRET"
@@ -430,28 +429,17 @@ def send(parcel: Parcel, spec: WebhookSpec, list_id: str, env: Mapping[str, str]
             return exc.retry_after
         return exponential(state)
 
-    retrying = Retrying(
-        retry=retry_if_exception(lambda exc: isinstance(exc, TemporaryWebhookError) and not exc.give_up),
-        stop=stop_after_attempt(settings.attempts),
-        wait=wait,
-        reraise=True,
-        sleep=sleep or time.sleep,
-    )
-    try:
-        for attempt in retrying:
-            with attempt:
-                headers = {"Content-Type": "application/json; charset=utf-8",
-                           "User-Agent": f"exporter/{__version__}",
-                           "X-Exporter-Delivery": delivery_id(parcel, list_id)}
-                if secret:
-                    timestamp = int(clock().timestamp())  # each attempt signs afresh: a retry is not stale
-                    headers["X-Exporter-Timestamp"] = str(timestamp)
-                    headers["X-Exporter-Signature"] = signature(secret, timestamp, body)
-                _post_once(url, body, headers, settings.timeout, clock, [secret] if secret else [])
-    except (TemporaryWebhookError, PermanentWebhookError) as exc:
-        exc.attempts = retrying.statistics.get("attempt_number", 1)
-        raise
-    return retrying.statistics.get("attempt_number", 1)
+    def once() -> None:
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": f"exporter/{__version__}",
+                   "X-Exporter-Delivery": delivery_id(parcel, list_id)}
+        if secret:
+            timestamp = int(clock().timestamp())  # each attempt signs afresh: a retry is not stale
+            headers["X-Exporter-Timestamp"] = str(timestamp)
+            headers["X-Exporter-Signature"] = signature(secret, timestamp, body)
+        _post_once(url, body, headers, settings.timeout, clock, [secret] if secret else [])
+
+    return retried(once, retry=retry_if_exception(lambda exc: isinstance(exc, TemporaryWebhookError) and not exc.give_up),
+                   attempts=settings.attempts, backoff=settings.backoff, sleep=sleep, wait=wait)
 
 
 def _opener() -> urllib.request.OpenerDirector:
