@@ -349,10 +349,13 @@ def test_snapshots_go_when_nothing_builds_from_them(tmp_path):
     assert build() == ["crm-accounts", "crm-accounts.dach"]
     (snapshots / "notes_kept").mkdir()  # not a set's folder: left alone
     (snapshots / "notes.txt").write_text("a file, though named like a set")  # not a folder: left alone
+    # A table the report no longer queries (as a snapshot of an earlier version would lie there): its rows go.
+    (snapshots / "crm-accounts" / "crm-accounts.old-deals.csv").write_text("Account\nGone GmbH\n")
     # The DACH edition becomes a Nordics one: the DACH rows go.
     report.write_text(report.read_text(encoding="utf-8").replace("id: dach", "id: nordics")
                       .replace("{Region: DACH}", "{Region: Nordics}"), encoding="utf-8")
     assert build() == ["crm-accounts", "crm-accounts.nordics", "notes.txt", "notes_kept"]
+    assert sorted(p.name for p in (snapshots / "crm-accounts").iterdir()) == ["crm-accounts.deals.csv"]
     # The query goes (the table reads a CSV instead): so do the rows of both editions.
     shutil.copy(DEALS_CSV, data / "reports" / "crm-accounts.deals.csv")
     text = report.read_text(encoding="utf-8")
