@@ -592,6 +592,53 @@ def test_odd_charts_draw_in_every_format(chart, font):
         assert all(not math.isnan(v) for v in cached_numbers(values).values())
 
 
+def page_pixels(pdf: bytes, tmp_path, name: str) -> bytes:
+    """The page as poppler draws it at 150 dpi (PNG bytes)."""
+    (tmp_path / f"{name}.pdf").write_bytes(pdf)
+    subprocess.run([need("pdftoppm"), "-png", "-r", "150", "-singlefile", str(tmp_path / f"{name}.pdf"),
+                    str(tmp_path / name)], check=True)
+    return (tmp_path / f"{name}.png").read_bytes()
+
+
+def one_page(draw) -> bytes:
+    """A page on which *draw(canvas)* draws, inside a state of its own (as a frame draws a flowable)."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=(500, 320), invariant=1)
+    canvas.setFont("Helvetica", 12)  # the state a page leaves: the chart must set its own font
+    canvas.setFillColor(colors.red)
+    canvas.setLineWidth(3)
+    draw(canvas)
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("chart", [*SAMPLES.values(), *ODD], ids=[*SAMPLES, *(c.title for c in ODD)])
+def test_the_pdf_paints_charts_as_renderpdf_draws_them(chart, font, tmp_path):
+    """The PDF draws its charts with shapepaint, not renderPDF: the page is the same, pixel for pixel."""
+    drawing = chart_drawing(chart, THEME, width=451, font=font)
+    theirs = one_page(lambda canvas: renderPDF.draw(drawing, canvas, 20, 40))
+    ours = one_page(lambda canvas: drawing.drawOn(canvas, 20, 40))  # as platypus draws a flowable
+    assert ours != theirs  # two different ways of writing the page...
+    assert page_pixels(ours, tmp_path, "ours") == page_pixels(theirs, tmp_path, "theirs")  # ...drawn the same
+    assert pdftotext(ours, tmp_path) == pdftotext(theirs, tmp_path)
+
+
+def test_shapes_a_chart_never_draws_are_refused(tmp_path):
+    from reportlab.graphics.shapes import Drawing, Image, Rect
+    from reportlab.pdfgen.canvas import Canvas
+
+    from exporter.render.shapepaint import paint
+
+    for shape in (Rect(0, 0, 10, 10, fillOpacity=0.5), Image(0, 0, 10, 10, str(tmp_path / "none.png"))):
+        drawing = Drawing(100, 100)
+        drawing.add(shape)
+        with pytest.raises(TypeError, match="cannot paint"):
+            paint(drawing, Canvas(io.BytesIO()))
+
+
 # --- LibreOffice -------------------------------------------------------------------------------
 
 

@@ -19,6 +19,10 @@ import itertools
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from . import reportlab_speed  # noqa: F401 -- first: faster streams, no shape checks (see there)
+
+# isort: split
+
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, LETTER

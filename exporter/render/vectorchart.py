@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from . import chart_speed  # noqa: F401 -- first: reportlab's shape checks off (see there)
+from . import reportlab_speed  # noqa: F401 -- first: shape checks off (see there)
 
 # isort: split
 
@@ -31,6 +31,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from ..core.document import Chart
 from ..core.numbers import NumberFormat
 from .chartscale import basis_shown, derived_at, label_format, labels_below, nice_range, ticks, value_extent
+from .shapepaint import paint
 from .theme import Theme
 
 __all__ = ["chart_drawing"]
@@ -69,7 +70,7 @@ def chart_drawing(chart: Chart, theme: Theme, *, width: float, height: float = 2
         raise ValueError(f"chart {chart.title!r} has no categories or no series")
     look = _Look(theme, font)
     # initialFontName: else the renderer's state starts in Helvetica, which the PDF may not embed.
-    drawing = Drawing(width, height, initialFontName=font)
+    drawing = _ChartDrawing(width, height, initialFontName=font)
     if chart.kind == "pie":
         _pie(drawing, chart, look)
         return drawing
@@ -87,6 +88,13 @@ def chart_drawing(chart: Chart, theme: Theme, *, width: float, height: float = 2
             width - PLOT_X - RIGHT_GAP)
     _axis_titles(drawing, chart, look, widget)
     return drawing
+
+
+class _ChartDrawing(Drawing):
+    """A drawing that platypus draws with `shapepaint` (the same page as renderPDF, in a fifth less time)."""
+
+    def draw(self, showBoundary=None):
+        paint(self, self.canv)
 
 
 class _Look:
