@@ -123,8 +123,8 @@ def test_the_layout_runs_once(shipped_job, monkeypatch):
 
 
 def test_numbers_drawn_at_the_end_are_embedded_glyphs_that_show(long_pdf, folder):
-    """The digits of "of N" and of the contents are drawn in forms filled in last: they must still be in
-    the embedded subset, and ink must show where pdftotext finds them."""
+    """The digits of "of N" and of the contents are drawn last: they must still be in the embedded subset,
+    and ink must show where pdftotext finds them."""
     _, pdf = long_pdf
     path = folder / "glyphs.pdf"
     path.write_bytes(pdf)
@@ -145,3 +145,15 @@ def test_numbers_drawn_at_the_end_are_embedded_glyphs_that_show(long_pdf, folder
         for x0, y0, x1, y1, digits in words:
             box = picture.crop((int(float(x0)), int(float(y0)), int(float(x1)) + 1, int(float(y1)) + 1))
             assert box.getextrema()[0] < 160, f"no ink where page {page} says {digits}"
+
+
+def test_numbers_are_drawn_in_the_pages_own_content(long_pdf, folder):
+    """No form per number, and no placeholder left behind in any page (qpdf writes the streams uncompressed)."""
+    _, pdf = long_pdf
+    (folder / "streams.pdf").write_bytes(pdf)
+    subprocess.run([need("qpdf"), "--qdf", "--object-streams=disable", str(folder / "streams.pdf"),
+                    str(folder / "plain.pdf")], check=True)
+    plain = (folder / "plain.pdf").read_bytes()
+    assert plain.count(b"/Type /Page\n") == len(pages_of(pdf, folder))
+    assert b"/Subtype /Form" not in plain and b" Do\n" not in plain
+    assert b"%later-" not in plain

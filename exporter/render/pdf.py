@@ -4,8 +4,8 @@ Every text from the data goes through `markup` before it reaches a `Paragraph`, 
 parses paragraph text as markup. The only font is DejaVu Sans, embedded from matplotlib's bundle,
 so no base-14 font (Latin-1 only) appears and every viewer shows the same glyphs. Output is
 reproducible: reportlab runs in invariant mode and the creation date comes from the document.
-The report is laid out once: the contents page's page numbers and the footers' "of N" are forms
-filled in when the last page is done (`pdflater`).
+The report is laid out once: the contents page's page numbers and the footers' "of N" are
+placeholders filled in when the last page is done (`pdflater`).
 """
 
 from __future__ import annotations
@@ -375,7 +375,7 @@ def _decorate_page(canvas, doc: _ReportTemplate):
     canvas.line(margin_x, bottom + 4 * mm, width - margin_x, bottom + 4 * mm)
     # "of N" is known when the last page is done, and the footer's left text makes room for it.
     number = canvas.getPageNumber()
-    doc.later.draw(canvas, f"footer-{number}", lambda form: _footer(form, doc, number, doc.later.total))
+    doc.later.draw(canvas, f"footer-{number}", lambda late: _footer(late, doc, number, doc.later.total))
     canvas.restoreState()
 
 
