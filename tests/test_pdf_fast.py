@@ -73,3 +73,51 @@ def test_a_paragraph_with_markup_wraps_again_as_a_fresh_one(text, widths):
     for width in [*widths, *widths]:
         fresh = Paragraph(text, STYLES["body"])
         assert ours.wrap(width, 1000) == fresh.wrap(width, 1000)
+
+
+# --- reportlab_speed: the file's bytes are reportlab's own ---------------------------------------
+
+# Letters of DejaVu Sans beyond a first subset's 256 (Latin, Greek, Cyrillic), a no-break space, and
+# characters the font lacks.
+MANY = [chr(c) for c in [*range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x391, 0x3CA), *range(0x410, 0x450)]]
+ALPHABET = st.sampled_from([*MANY, "\xa0", "\u4e2d", "\U0001f600"])
+
+
+class _Doc:
+    """A stand-in for a PDF document: a font keeps its subsets per document object."""
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(st.text(alphabet=ALPHABET, max_size=60), max_size=25))
+def test_splitting_a_string_into_subsets_gives_what_reportlab_gives(texts):
+    from reportlab.pdfbase.pdfmetrics import getFont
+
+    from exporter.render import reportlab_speed
+    from exporter.render.pdf import register_fonts
+
+    font = getFont(register_fonts())
+    ours, theirs = _Doc(), _Doc()
+    for text in [*texts, *texts]:  # again: now every character has its place
+        assert font.splitString(text, ours) == reportlab_speed._reportlab_split(font, text, theirs)
+    assert getattr(font.state.get(ours), "subsets", None) == getattr(font.state.get(theirs), "subsets", None)
+
+
+def test_the_pdf_is_written_byte_for_byte_as_reportlab_writes_it(shipped_job, monkeypatch):
+    """The shortcuts for names, numbers and known characters change nothing in the file (the compression level aside)."""
+    import dataclasses
+
+    from reportlab.pdfbase import pdfdoc, ttfonts
+
+    from exporter.core.document import Paragraph as TextParagraph, Section
+    from exporter.render import reportlab_speed
+    from exporter.render.pdf import render
+
+    many = TextParagraph("".join(MANY) + " a\xa0b " + "".join(reversed(MANY)))
+    document = dataclasses.replace(shipped_job.document, sections=(
+        *shipped_job.document.sections, Section("Ωμέγα and Я", 1, (many,), "many")))
+    job = dataclasses.replace(shipped_job, document=document)
+    ours = render(job)
+    monkeypatch.setattr(pdfdoc, "format", reportlab_speed._reportlab_format)
+    monkeypatch.setattr(pdfdoc, "PDFName", pdfdoc.PDFName.__wrapped__)
+    monkeypatch.setattr(ttfonts.TTFont, "splitString", reportlab_speed._reportlab_split)
+    assert render(job) == ours
