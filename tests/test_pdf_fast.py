@@ -103,9 +103,11 @@ def test_splitting_a_string_into_subsets_gives_what_reportlab_gives(texts):
 
 
 def test_the_pdf_is_written_byte_for_byte_as_reportlab_writes_it(shipped_job, monkeypatch):
-    """The shortcuts for names, numbers and known characters change nothing in the file (the compression level aside)."""
+    """The shortcuts for names, numbers, known characters and chart properties change nothing in the file (the
+    compression level aside)."""
     import dataclasses
 
+    from reportlab.graphics import widgetbase
     from reportlab.pdfbase import pdfdoc, ttfonts
 
     from exporter.core.document import Paragraph as TextParagraph, Section
@@ -113,11 +115,16 @@ def test_the_pdf_is_written_byte_for_byte_as_reportlab_writes_it(shipped_job, mo
     from exporter.render.pdf import render
 
     many = TextParagraph("".join(MANY) + " a\xa0b " + "".join(reversed(MANY)))
+    from test_charts import ODD, SAMPLES
+
     document = dataclasses.replace(shipped_job.document, sections=(
-        *shipped_job.document.sections, Section("Ωμέγα and Я", 1, (many,), "many")))
+        *shipped_job.document.sections, Section("Ωμέγα and Я", 1, (many,), "many"),
+        Section("Every kind of chart", 1, (*SAMPLES.values(), *ODD), "charts")))
     job = dataclasses.replace(shipped_job, document=document)
     ours = render(job)
     monkeypatch.setattr(pdfdoc, "format", reportlab_speed._reportlab_format)
     monkeypatch.setattr(pdfdoc, "PDFName", pdfdoc.PDFName.__wrapped__)
     monkeypatch.setattr(ttfonts.TTFont, "splitString", reportlab_speed._reportlab_split)
+    monkeypatch.setattr(widgetbase.TypedPropertyCollection, "wKlassFactory", reportlab_speed._reportlab_wrapper_class)
+    monkeypatch.setattr(widgetbase, "_ItemWrapper", {})  # the item classes made so far are the shortcut's
     assert render(job) == ours

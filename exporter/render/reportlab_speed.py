@@ -14,6 +14,8 @@
 - **Splitting text into font subsets.** `TTFont.splitString` looks every character up in a Python
   loop; a string whose characters all have their place in the first subset already is now
   translated in one call. The same subsets and codes (property-tested against reportlab's own).
+- **Chart properties.** An item of a property collection (a bar's label) looks a property up
+  through an exception reportlab raises and catches each time; now without it. The same values.
 
 The replaced functions are reportlab 4.x and 5.x's (setup.cfg pins `<6`); nothing else in exporter
 uses reportlab, so the changes are the process's.
@@ -33,7 +35,9 @@ __all__ = ["LEVEL"]
 
 LEVEL = 1  # zlib's fastest: streams are mostly text operators and font tables, which deflate well at any level
 
-rl_config.shapeChecking = 0
+rl_config.shapeChecking = 0  # before reportlab.graphics is first imported, just below
+
+from reportlab.graphics import widgetbase  # noqa: E402 -- after the setting above
 
 
 class _FastDeflate(pdfdoc.PDFStreamFilterZCompress):
@@ -121,3 +125,35 @@ def _split_string(self, text, doc, encoding="utf-8"):
 
 
 ttfonts.TTFont.splitString = _split_string
+
+
+# --- charts: a property looked up in a collection -------------------------------------------------
+
+
+def _wrapper_class(collection, klass):
+    """reportlab's class for one item of a property collection, with a lookup that raises nothing.
+
+    An item (`bars.barLabels[(0, 3)]`) finds a property it does not hold in the items of shorter
+    index, then in the collection: reportlab first tries the item class's own `__getattr__`, and
+    when the class has none (every class a chart uses) the exception it raises and catches costs
+    more than the lookup. Such classes go straight to the same search.
+    """
+    wrapper = _reportlab_wrapper_class(collection, klass)
+    if not hasattr(klass, "__getattr__"):
+        wrapper.__getattr__ = _inherited
+    return wrapper
+
+
+def _inherited(item, name):
+    parent = item.__propholder_parent__()
+    children = parent._children
+    index = item.__propholder_index__
+    while index:
+        if index in children:
+            return getattr(children[index], name)
+        index = index[:-1]
+    return getattr(parent, name)
+
+
+_reportlab_wrapper_class = widgetbase.TypedPropertyCollection.wKlassFactory
+widgetbase.TypedPropertyCollection.wKlassFactory = _wrapper_class
