@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from hypothesis import given, settings, strategies as st
 from reportlab.platypus import Paragraph
 
-from exporter.render.pdf import _Paragraph, _styles
+from exporter.render.pdf import _styles
+from exporter.render.pdfparagraph import Paragraph as _Paragraph
 
 STYLES = _styles()
 # Text a report holds: letters of the embedded faces, digits, punctuation, spaces and line breaks;
@@ -128,3 +130,33 @@ def test_the_pdf_is_written_byte_for_byte_as_reportlab_writes_it(shipped_job, mo
     monkeypatch.setattr(widgetbase.TypedPropertyCollection, "wKlassFactory", reportlab_speed._reportlab_wrapper_class)
     monkeypatch.setattr(widgetbase, "_ItemWrapper", {})  # the item classes made so far are the shortcut's
     assert render(job) == ours
+
+
+WORDS = st.text(alphabet=st.sampled_from(list("aZéΩ€0.,-")), min_size=1, max_size=40)  # some longer than a line
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=st.lists(WORDS, max_size=60), spaces=st.sampled_from([" ", "  ", " \xa0", "\n", "\t "]),
+       widths=st.lists(st.floats(1, 500), min_size=1, max_size=3), style=st.sampled_from(sorted(STYLES)))
+def test_plain_lines_are_broken_as_platypus_breaks_them(words, spaces, widths, style):
+    text = spaces.join(words)
+    ours, theirs = _Paragraph(text, STYLES[style]), Paragraph(text, STYLES[style])
+    mine, platypus = ours.breakLines(widths), theirs.breakLines(widths)
+    assert (mine.kind, mine.lines, mine.ascent, mine.descent, mine.fontSize) == \
+           (platypus.kind, platypus.lines, platypus.ascent, platypus.descent, platypus.fontSize)
+    assert ours._width_max == theirs._width_max
+    assert ours._splitLongWordCount == theirs._splitLongWordCount
+
+
+@pytest.mark.parametrize("slack", [-0.5, 0.5, 1.5])
+def test_a_line_just_too_long_fits_as_far_as_its_spaces_may_shrink(slack):
+    """platypus lets a line's spaces shrink by the style's spaceShrinkage: the shortcut must break at the same word."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    style = STYLES["body"]
+    text = "aaa bbb ccc ddd"
+    shrink = style.spaceShrinkage * stringWidth(" ", style.fontName, style.fontSize)
+    width = stringWidth(text, style.fontName, style.fontSize) - shrink * (3 + slack)  # 3 words before the last
+    ours, theirs = _Paragraph(text, style), Paragraph(text, style)
+    assert ours.breakLines([width]).lines == theirs.breakLines([width]).lines
+    assert len(theirs.breakLines([width]).lines) == (1 if slack < 0 else 2)

@@ -157,3 +157,6 @@ def test_numbers_are_drawn_in_the_pages_own_content(long_pdf, folder):
     assert plain.count(b"/Type /Page\n") == len(pages_of(pdf, folder))
     assert b"/Subtype /Form" not in plain and b" Do\n" not in plain
     assert b"%later-" not in plain
+    # Each number is its own lines of operators: poppler reads every page without a syntax error.
+    read = subprocess.run([need("pdftotext"), str(folder / "streams.pdf"), "-"], capture_output=True, text=True)
+    assert read.returncode == 0 and read.stderr == "", read.stderr

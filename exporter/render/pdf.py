@@ -50,7 +50,6 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus.flowables import HRFlowable
-from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from ..core.document import (
     QA,
@@ -67,6 +66,7 @@ from ..core.messages import Words
 from ..source.glyphs import covered, font_folder
 from . import RenderJob, RenderOptions
 from .pdflater import Contents, Later, LaterCanvas
+from .pdfparagraph import Paragraph as _Paragraph
 from .theme import DEFAULT_THEME, PdfFonts, Theme
 from .vectorchart import chart_drawing
 
@@ -243,41 +243,6 @@ def _styles(theme: Theme = DEFAULT_THEME) -> dict[str, ParagraphStyle]:
         "toc1": ParagraphStyle("toc1", body, fontSize=9.5, leading=13, spaceAfter=0, leftIndent=16,
                                firstLineIndent=0, rightIndent=28),
     }
-
-
-class _Paragraph(Paragraph):
-    """A paragraph that keeps its lines for the width it was last wrapped to.
-
-    platypus wraps most paragraphs more than once at the same width (a table measures its cells,
-    then wraps them again to draw them; a frame tries a flowable, then places it): before this, half
-    of the PDF's line breaking was done twice. The lines depend only on the text, style and width.
-    """
-
-    _wrapped: tuple | None = None
-
-    def __init__(self, text, style, *args, **kwargs):
-        # Text without markup (no tag, no entity: most of a report) skips platypus's markup parser,
-        # a tenth of a render: one fragment in the style's font, as the parser would make it.
-        if isinstance(text, str) and not args and not kwargs and "<" not in text and "&" not in text:
-            plain = cleanBlockQuotedText(text)
-            if plain:
-                text, kwargs["frags"] = plain, [_plain_fragment(style).clone(text=plain, link=[], us_lines=[])]
-        super().__init__(text, style, *args, **kwargs)
-
-    def wrap(self, availWidth, availHeight):
-        if self._wrapped is not None and self._wrapped[0] == availWidth:
-            _, self.width, self.height, self.blPara, self._wrapWidths = self._wrapped
-            return self.width, self.height
-        size = super().wrap(availWidth, availHeight)
-        if getattr(self, "width", None) == availWidth:  # not when the width was too small to set a line in
-            self._wrapped = (availWidth, self.width, self.height, self.blPara, self._wrapWidths)
-        return size
-
-
-@functools.lru_cache(maxsize=64)
-def _plain_fragment(style: ParagraphStyle):
-    """The fragment platypus's parser makes of plain text in *style* (its text aside)."""
-    return Paragraph("x", style).frags[0]
 
 
 def _para(text: str, style: str, theme: Theme = DEFAULT_THEME) -> Paragraph:

@@ -18,14 +18,15 @@ report, 1.5 ms of its 25.)
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, Spacer, Table
+from reportlab.platypus import Spacer, Table
 from reportlab.platypus.tableofcontents import TableOfContents, drawPageNumbers
+
+from .pdfparagraph import Paragraph
 
 __all__ = ["Later", "LaterCanvas", "Contents"]
 
@@ -42,16 +43,17 @@ class Later:
 
     def draw(self, canvas: Canvas, name: str, draw: Callable[[Canvas], None]) -> None:
         """Draw *name* here; *draw* draws it at the end, in the current user space and graphics state."""
-        canvas._code.append(self._mark + name)
+        canvas._code.append(self._mark + name)  # the page's lines are joined by newlines
         self._late[name] = draw
 
     def fill_in(self, canvas: Canvas) -> None:
         """Replace every placeholder of the finished pages by what it draws."""
         drawn = {name: _drawn(canvas, draw) for name, draw in self._late.items()}
-        placeholder = re.compile(rf"^{re.escape(self._mark)}(\S+)$", re.MULTILINE)
         for page in canvas._doc.Pages.pages:
-            if self._mark in page.stream:
-                page.stream = placeholder.sub(lambda m: drawn[m.group(1)], page.stream)
+            first, *rest = page.stream.split(self._mark)  # each placeholder starts a part: its name, a newline
+            if rest:
+                page.stream = "".join([first, *(f"{drawn[name]}\n{after}" for name, after in
+                                                 (part.split("\n", 1) for part in rest))])
         self._late.clear()
 
 
