@@ -160,3 +160,36 @@ def test_a_line_just_too_long_fits_as_far_as_its_spaces_may_shrink(slack):
     ours, theirs = _Paragraph(text, style), Paragraph(text, style)
     assert ours.breakLines([width]).lines == theirs.breakLines([width]).lines
     assert len(theirs.breakLines([width]).lines) == (1 if slack < 0 else 2)
+
+
+WHITESPACE = list("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2005\u200a\u200b\u2028\u2029\u202f\u205f\u3000")
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from([*WHITESPACE, "a", "é", "Ω", "1", "-"]), max_size=40))
+def test_text_is_cleaned_as_platypus_cleans_it(text):
+    from reportlab.platypus.paragraph import cleanBlockQuotedText
+
+    from exporter.render.pdfparagraph import clean
+
+    assert clean(text) == cleanBlockQuotedText(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=st.text(alphabet=st.sampled_from([*WHITESPACE, "a", "Z", "é", "Ω", "1", "(", "%", "<", "&", ";"]),
+                     max_size=40),
+       index=st.integers(0, 500), level=st.sampled_from(["toc0", "toc1"]))
+def test_a_contents_entry_has_the_fragments_the_parser_makes(title, index, level):
+    from xml.sax.saxutils import escape
+
+    from exporter.render.pdflater import CALLBACK, entry_paragraph
+
+    text, key = escape(title), f"section-{index}"
+    ours = entry_paragraph(text, key, index, STYLES[level])
+    theirs = Paragraph(f'<a href="#{key}">{text}</a><onDraw name="{CALLBACK}" label="{index}"/>', STYLES[level])
+    assert ours.text == theirs.text
+
+    def parts(paragraph):  # a callback's definition compares by identity: by its contents here
+        return [{k: (v.__dict__ if k == "cbDefn" else v) for k, v in f.items()} for f in fragments(paragraph)]
+
+    assert parts(ours) == parts(theirs)
