@@ -615,7 +615,18 @@ def one_page(draw) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("chart", [*SAMPLES.values(), *ODD], ids=[*SAMPLES, *(c.title for c in ODD)])
+# Labels of every placement: slanted category names, values below a falling line, a multi-line name.
+LABELLED = [
+    Chart("Slanted names", "bar", tuple(f"Region number {i} with a long name" for i in range(6)),
+          (Series("s", (1.0, -2.5, 3.0, 4.25, -0.5, 2.0)),), y_label="EUR", value_labels=True),
+    Chart("Falling line", "line", ("a", "b", "c", "d"), (Series("s", (3.0, -1.0, -4.0, 2.0)), Series("t", (1, 2, 3, 4))),
+          x_label="Quarter", y_label="Change", value_labels=True),
+    Chart("Two-line name", "hbar", ("First\nsecond", "Other"), (Series("s", (1.0, 2.0)),), value_labels=True),
+]
+
+
+@pytest.mark.parametrize("chart", [*SAMPLES.values(), *ODD, *LABELLED],
+                         ids=[*SAMPLES, *(c.title for c in ODD), *(c.title for c in LABELLED)])
 def test_the_pdf_paints_charts_as_renderpdf_draws_them(chart, font, tmp_path):
     """The PDF draws its charts with shapepaint, not renderPDF: the page is the same, pixel for pixel."""
     drawing = chart_drawing(chart, THEME, width=451, font=font)
