@@ -176,20 +176,34 @@ def test_text_is_cleaned_as_platypus_cleans_it(text):
 
 
 @settings(max_examples=200, deadline=None)
-@given(title=st.text(alphabet=st.sampled_from([*WHITESPACE, "a", "Z", "é", "Ω", "1", "(", "%", "<", "&", ";"]),
-                     max_size=40),
-       index=st.integers(0, 500), level=st.sampled_from(["toc0", "toc1"]))
-def test_a_contents_entry_has_the_fragments_the_parser_makes(title, index, level):
-    from xml.sax.saxutils import escape
+@given(title=st.lists(st.text(alphabet=st.sampled_from(list("aZéΩ1(%.\xa0")), min_size=1, max_size=12),
+                      min_size=1, max_size=12).map(" ".join),
+       width=st.floats(60, 450), level=st.sampled_from(["toc0", "toc1"]))
+def test_a_plain_contents_entry_ends_where_the_parsed_one_does(title, width, level):
+    """A plain entry is drawn as one fragment: it must tell the same end (where the dots start) as the parsed
+    entry's callback, on the same lines."""
+    import io
 
-    from exporter.render.pdflater import CALLBACK, entry_paragraph
+    from reportlab.pdfgen.canvas import Canvas
 
-    text, key = escape(title), f"section-{index}"
-    ours = entry_paragraph(text, key, index, STYLES[level])
-    theirs = Paragraph(f'<a href="#{key}">{text}</a><onDraw name="{CALLBACK}" label="{index}"/>', STYLES[level])
-    assert ours.text == theirs.text
+    from exporter.render.pdflater import CALLBACK, entry_paragraph, parsed_entry
 
-    def parts(paragraph):  # a callback's definition compares by identity: by its contents here
-        return [{k: (v.__dict__ if k == "cbDefn" else v) for k, v in f.items()} for f in fragments(paragraph)]
+    ends = []
+    canvas = Canvas(io.BytesIO())
+    canvas.setNamedCB(CALLBACK, lambda c, _kind, _label: ends.append((c._curr_tx_info["cur_x"],
+                                                                       c._curr_tx_info["cur_y"])))
+    ours = entry_paragraph(title, "section-1", 1, STYLES[level], lambda c, x, y: ends.append((x, y)))
+    theirs = parsed_entry(title, "section-1", 1, STYLES[level])
+    assert type(ours).__name__ == "_PlainEntry"
+    assert ours.wrap(width, 1000) == theirs.wrap(width, 1000)
+    ours.drawOn(canvas, 0, 0)
+    theirs.drawOn(canvas, 0, 0)
+    assert len(ends) == 2 and ends[0] == pytest.approx(ends[1], abs=1e-9)
 
-    assert parts(ours) == parts(theirs)
+
+def test_a_contents_title_with_markup_or_loose_whitespace_is_parsed():
+    from exporter.render.pdflater import entry_paragraph
+
+    for title in ("Tom &amp; Jerry", "Bold <b>part</b>", " leading", "trailing ", "two  spaces", ""):
+        entry = entry_paragraph(title, "section-1", 1, STYLES["toc0"], lambda *_: None)
+        assert type(entry).__name__ == "Paragraph", title

@@ -160,3 +160,22 @@ def test_numbers_are_drawn_in_the_pages_own_content(long_pdf, folder):
     # Each number is its own lines of operators: poppler reads every page without a syntax error.
     read = subprocess.run([need("pdftotext"), str(folder / "streams.pdf"), "-"], capture_output=True, text=True)
     assert read.returncode == 0 and read.stderr == "", read.stderr
+
+
+def test_plain_contents_entries_draw_the_page_parsed_ones_draw(long_pdf, folder, monkeypatch):
+    """Titles of plain text are laid out as one fragment, not parsed: the contents pages look the same, pixel for
+    pixel, and keep a link per title line and per number."""
+    from exporter.render import pdflater
+
+    job, ours = long_pdf
+    monkeypatch.setattr(pdflater, "entry_paragraph", lambda text, key, index, style, _at_end:
+                        pdflater.parsed_entry(text, key, index, style))
+    theirs = render(job)
+    pictures = []
+    for name, pdf in (("plain", ours), ("parsed", theirs)):
+        (folder / f"{name}.pdf").write_bytes(pdf)
+        subprocess.run([need("pdftoppm"), "-png", "-r", "100", "-f", "2", "-l", "3", str(folder / f"{name}.pdf"),
+                        str(folder / name)], check=True)
+        pictures.append([picture.read_bytes() for picture in sorted(folder.glob(f"{name}-*.png"))])
+    assert len(pictures[0]) == 2 and pictures[0] == pictures[1]
+    assert ours.count(b"/Subtype /Link") == theirs.count(b"/Subtype /Link") > 60

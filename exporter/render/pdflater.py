@@ -22,10 +22,10 @@ import functools
 import secrets
 from collections.abc import Callable
 
-from reportlab.lib.abag import ABag
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Spacer, Table
+from reportlab.platypus.paragraph import paraFontSizeHeightOffset
 from reportlab.platypus.tableofcontents import TableOfContents, drawPageNumbers
 
 from .pdfparagraph import Paragraph, clean
@@ -106,24 +106,28 @@ class Contents(TableOfContents):
         return 0  # nothing to learn from a pass: the entries are known
 
     def wrap(self, availWidth, availHeight):
-        self.canv.setNamedCB(CALLBACK, lambda canvas, _kind, label: self._entry_end(canvas, int(label), availWidth))
+        def told(canvas: Canvas, _kind, label) -> None:  # the callback at the end of a title with markup
+            info = canvas._curr_tx_info
+            self._entry_end(canvas, info["cur_x"], info["cur_y"], index=int(label), width=availWidth)
+
+        self.canv.setNamedCB(CALLBACK, told)
         rows = []
         for index, (level, text, key) in enumerate(self.entries):
             style = self.getLevelStyle(level)
             if style.spaceBefore:
                 rows.append([Spacer(1, style.spaceBefore)])
-            rows.append([entry_paragraph(text, key, index, style)])
+            rows.append([entry_paragraph(text, key, index, style,
+                                         functools.partial(self._entry_end, index=index, width=availWidth))])
         # No sections, no entries (reportlab's own would show a placeholder line).
         self._table = Table(rows, colWidths=(availWidth,), style=self.tableStyle) if rows else Spacer(0, 0)
         self.width, self.height = self._table.wrapOn(self.canv, availWidth, availHeight)
         return self.width, self.height
 
-    def _entry_end(self, canvas: Canvas, index: int, width: float) -> None:
-        """Where an entry's title ends: draw its dots and page number later, and link the number now."""
+    def _entry_end(self, canvas: Canvas, x: float, y: float, index: int, width: float) -> None:
+        """An entry's title ends at (*x*, *y*): draw its dots and page number later, and link the number now."""
         level, _, key = self.entries[index]
         style = self.getLevelStyle(level)
         dot = " . " if 0 <= self.dotsMinLevel <= level else ""
-        x, y = canvas._curr_tx_info["cur_x"], canvas._curr_tx_info["cur_y"]  # where the paragraph's text ended
         matrix = canvas._currentMatrix
         rect = [0.0, 0.0, 0.0, 0.0]  # the number's box on the page, known at the end
 
@@ -139,31 +143,42 @@ class Contents(TableOfContents):
         canvas.linkAbsolute("", key, rect)  # reportlab reads the rectangle when it writes the file
 
 
-def entry_paragraph(text: str, key: str, index: int, style) -> Paragraph:
-    """A contents entry: its title (paragraph markup) linked to the heading *key*, and the callback at its end.
+def entry_paragraph(text: str, key: str, index: int, style, at_end: Callable[..., None]) -> Paragraph:
+    """A contents entry: its title (paragraph markup) linked to the heading *key*; where it ends is told to *at_end*.
 
-    A title without tags or entities gets the fragments platypus's parser would make, cloned from
-    the parse of a template entry in the same style: the parser was a fifth of the contents page.
+    A title of plain, clean text (most) is one fragment carrying the link, laid out by `Paragraph`'s
+    plain shortcuts: platypus's parser and its line breaking of several fragments were most of the
+    contents page. It tells where its text ends once drawn. Any other title is parsed, with a
+    callback fragment at its end (`CALLBACK`) that tells the same; both draw the same page
+    (tests/test_pdf_fast.py, tests/test_pdf_one_pass.py).
     """
-    start, finish = f'<a href="#{key}">', f'</a><onDraw name="{CALLBACK}" label="{index}"/>'
-    markup = start + text + finish
-    # The parser reads the markup with its whitespace cleaned (the tags' own spaces are single).
-    cleaned = clean(markup)
-    shown = cleaned[len(start):-len(finish)]
-    if "<" in text or "&" in text or not shown:
-        return Paragraph(markup, style)
-    title, end = _entry_fragments(style)
-    return Paragraph(cleaned, style, frags=[
-        title.clone(text=shown, link=[(0, f"#{key}")], us_lines=[]),
-        end.clone(cbDefn=ABag(kind="onDraw", label=str(index), name=CALLBACK), link=[], us_lines=[]),
-    ])
+    if "<" in text or "&" in text or not text or text != clean(text):
+        # Markup, or whitespace the parser keeps (at the ends, inside the link) and the plain lines drop.
+        return parsed_entry(text, key, index, style)
+    return _PlainEntry(text, style, key, at_end)
 
 
-@functools.lru_cache(maxsize=16)
-def _entry_fragments(style) -> tuple:
-    """The parser's two fragments of a contents entry in *style* (its title's text and target aside)."""
-    title, end = Paragraph(f'<a href="#k">t</a><onDraw name="{CALLBACK}" label="0"/>', style).frags
-    return title, end
+def parsed_entry(text: str, key: str, index: int, style) -> Paragraph:
+    """A contents entry as platypus's markup: the title in a link, then the callback that tells where it ends."""
+    return Paragraph(f'<a href="#{key}">{text}</a><onDraw name="{CALLBACK}" label="{index}"/>', style)
+
+
+class _PlainEntry(Paragraph):
+    def __init__(self, text: str, style, key: str, at_end: Callable[..., None]):
+        super().__init__(text, style)
+        self.frags[0].link = [(0, f"#{key}")]  # the fragment is this paragraph's own
+        self._at_end = at_end
+
+    def draw(self):
+        super().draw()
+        # Where platypus leaves the text of the last line, left-aligned: its origin and its width.
+        lines, style = self.blPara.lines, self.style
+        last = len(lines) - 1
+        x = style.leftIndent + (style.firstLineIndent if last == 0 else 0) + stringWidth(
+            " ".join(lines[last][1]), self.blPara.fontName, self.blPara.fontSize)
+        first_baseline = self.height - (self.blPara.fontSize if paraFontSizeHeightOffset else self.blPara.ascent)
+        y = first_baseline - last * style.leading
+        self._at_end(self.canv, x, y)
 
 
 def _number_box(number: str, style, x: float, y: float, width: float, matrix) -> list[float]:
