@@ -74,11 +74,13 @@ def _drawn(canvas: Canvas, draw: Callable[[Canvas], None]) -> str:
 
 
 class LaterCanvas(Canvas):
-    """A canvas that fills in the late numbers just before it writes the file."""
+    """A canvas that fills in the late numbers just before it writes the file (and keeps its words' widths)."""
 
     def __init__(self, *args, later: Later, **kwargs):
         super().__init__(*args, **kwargs)
         self.later = later
+        # (font, size, encoding) → word → width: what pdfparagraph measured in this document.
+        self.word_widths: dict[tuple, dict[str, float]] = {}
 
     def save(self):
         self.later.fill_in(self)

@@ -78,8 +78,13 @@ class Paragraph(platypus.Paragraph):
         lines: list[tuple[float, list[str]]] = []
         line: list[str] = []
         current, number, room, widest = -space, 0, widths[0], 0
+        # Words recur (a document's vocabulary is a few hundred words): their widths are remembered per
+        # document on a canvas that offers `word_widths` (pdflater.LaterCanvas), else per paragraph.
+        memo = getattr(getattr(self, "canv", None), "word_widths", {}).setdefault((font_name, size, encoding), {})
         for word in words:
-            word_width = instanceStringWidthTTF(font, word, size, encoding)
+            word_width = memo.get(word)
+            if word_width is None:
+                word_width = memo[word] = instanceStringWidthTTF(font, word, size, encoding)
             new = current + space + word_width
             limit = room + shrink * len(line)
             if new <= limit or not line:
