@@ -16,6 +16,10 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+import exporter.render.reportlab_speed  # noqa: F401 -- first, as in production: before any test imports reportlab.graphics
+
+# isort: split
+
 import pytest
 from aiosmtpd.controller import Controller
 

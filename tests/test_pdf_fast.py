@@ -56,6 +56,12 @@ def test_a_width_too_narrow_to_set_a_line_is_not_remembered():
     assert paragraph.wrap(200, 100) == Paragraph("Word", STYLES["body"]).wrap(200, 100)
 
 
+def test_chart_shapes_are_not_type_checked_here_either():
+    from reportlab.graphics import shapes, widgetbase
+
+    assert "__setattr__" not in vars(shapes.Shape) and "__setattr__" not in vars(widgetbase.Widget)  # conftest
+
+
 def test_chart_shapes_are_not_type_checked():
     # The check is built into the shape classes when reportlab.graphics is first imported: the setting must come
     # first, in a process that renders PDFs as a worker does.
@@ -105,8 +111,9 @@ def test_splitting_a_string_into_subsets_gives_what_reportlab_gives(texts):
 
 
 def test_the_pdf_is_written_byte_for_byte_as_reportlab_writes_it(shipped_job, monkeypatch):
-    """The shortcuts for names, numbers, known characters and chart properties change nothing in the file (the
-    compression level aside)."""
+    """reportlab_speed's shortcuts (names, numbers, known characters, chart properties) change nothing in the file:
+    the same render with reportlab's own functions back (both with the compression level and the other shortcuts
+    of pdfparagraph, pdflater and shapepaint, tested against platypus and renderPDF on their own)."""
     import dataclasses
 
     from reportlab.graphics import widgetbase
@@ -135,10 +142,10 @@ def test_the_pdf_is_written_byte_for_byte_as_reportlab_writes_it(shipped_job, mo
 class _Measured:
     """A canvas's memo of word widths, as pdflater.LaterCanvas keeps one per document."""
 
-    word_widths: dict = {}
+    def __init__(self):
+        self.word_widths: dict = {}
 
 
-MEASURED = _Measured()
 WORDS = st.text(alphabet=st.sampled_from(list("aZéΩ€0.,-")), min_size=1, max_size=40)  # some longer than a line
 
 
@@ -147,14 +154,16 @@ WORDS = st.text(alphabet=st.sampled_from(list("aZéΩ€0.,-")), min_size=1, max
        widths=st.lists(st.floats(1, 500), min_size=1, max_size=3), style=st.sampled_from(sorted(STYLES)))
 def test_plain_lines_are_broken_as_platypus_breaks_them(words, spaces, widths, style):
     text = spaces.join(words)
-    ours, theirs = _Paragraph(text, STYLES[style]), Paragraph(text, STYLES[style])
-    ours.canv = MEASURED  # the widths of words met before in this "document"
+    ours, again, theirs = _Paragraph(text, STYLES[style]), _Paragraph(text, STYLES[style]), Paragraph(text, STYLES[style])
+    ours.canv = again.canv = _Measured()  # one "document": the second paragraph finds every width measured
     mine, platypus = ours.breakLines(widths), theirs.breakLines(widths)
+    remembered = {key: dict(widths_) for key, widths_ in ours.canv.word_widths.items()}
+    assert (again.breakLines(widths).lines == platypus.lines and ours.canv.word_widths == remembered
+            and (remembered or not text.split()))
     assert (mine.kind, mine.lines, mine.ascent, mine.descent, mine.fontSize) == \
            (platypus.kind, platypus.lines, platypus.ascent, platypus.descent, platypus.fontSize)
     assert ours._width_max == theirs._width_max
     assert ours._splitLongWordCount == theirs._splitLongWordCount
-    assert MEASURED.word_widths or not words
 
 
 @pytest.mark.parametrize("slack", [-0.5, 0.5, 1.5])

@@ -155,7 +155,7 @@ def test_numbers_are_drawn_in_the_pages_own_content(long_pdf, folder):
                     str(folder / "plain.pdf")], check=True)
     plain = (folder / "plain.pdf").read_bytes()
     assert plain.count(b"/Type /Page\n") == len(pages_of(pdf, folder))
-    assert b"/Subtype /Form" not in plain and b" Do\n" not in plain
+    assert b"/Subtype /Form" not in plain
     assert b"%later-" not in plain
     # Each number is its own lines of operators: poppler reads every page without a syntax error.
     read = subprocess.run([need("pdftotext"), str(folder / "streams.pdf"), "-"], capture_output=True, text=True)
@@ -179,3 +179,35 @@ def test_plain_contents_entries_draw_the_page_parsed_ones_draw(long_pdf, folder,
         pictures.append([picture.read_bytes() for picture in sorted(folder.glob(f"{name}-*.png"))])
     assert len(pictures[0]) == 2 and pictures[0] == pictures[1]
     assert ours.count(b"/Subtype /Link") == theirs.count(b"/Subtype /Link") > 60
+
+
+
+def test_a_late_drawing_keeps_to_what_the_page_can_hold(shipped_job):
+    """A late number is text and lines; a late drawing that needs a page resource, or a name drawn twice, is refused
+    rather than drawn wrong."""
+    import io
+
+    from exporter.render.pdflater import Later, LaterCanvas
+
+    later = Later()
+    canvas = LaterCanvas(io.BytesIO(), later=later)
+    later.draw(canvas, "n", lambda late: late.drawString(0, 0, "1"))
+    with pytest.raises(ValueError, match="already drawn late"):
+        later.draw(canvas, "n", lambda late: None)
+    later.draw(canvas, "faded", lambda late: late.setFillAlpha(0.5))
+    canvas.showPage()
+    with pytest.raises(ValueError, match="cannot use transparency"):
+        canvas.save()
+
+
+@pytest.mark.parametrize("change", [{"alignment": 1}, {"alignment": 2}, {"autoLeading": "max"},
+                                    {"linkUnderline": 1}])
+def test_a_contents_style_the_plain_entry_cannot_follow_is_parsed(change):
+    from reportlab.lib.styles import ParagraphStyle
+
+    from exporter.render.pdf import _styles
+    from exporter.render.pdflater import entry_paragraph
+
+    style = ParagraphStyle("changed", _styles()["toc0"], **change)
+    assert type(entry_paragraph("Market size", "section-1", 1, _styles()["toc0"], print)).__name__ == "_PlainEntry"
+    assert type(entry_paragraph("Market size", "section-1", 1, style, print)).__name__ == "Paragraph"

@@ -22,11 +22,13 @@ import functools
 import secrets
 from collections.abc import Callable
 
+from reportlab.lib.enums import TA_LEFT
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Spacer, Table
 from reportlab.platypus.paragraph import paraFontSizeHeightOffset
 from reportlab.platypus.tableofcontents import TableOfContents, drawPageNumbers
+from reportlab.rl_config import platypus_link_underline
 
 from .pdfparagraph import Paragraph, clean
 
@@ -44,7 +46,14 @@ class Later:
         self._late: dict[str, Callable[[Canvas], None]] = {}
 
     def draw(self, canvas: Canvas, name: str, draw: Callable[[Canvas], None]) -> None:
-        """Draw *name* here; *draw* draws it at the end, in the current user space and graphics state."""
+        """Draw *name* here; *draw* draws it at the end, in the current user space and graphics state.
+
+        A late drawing may set fonts, colours and lines, and draw text and paths: anything that
+        needs a page resource of its own (transparency, an image, a link) belongs to the page itself.
+        One `Later` serves one document: a name drawn twice is a mistake.
+        """
+        if name in self._late:
+            raise ValueError(f"{name!r} is already drawn late in this document")
         canvas._code.append(self._mark + name)  # the page's lines are joined by newlines
         self._late[name] = draw
 
@@ -67,6 +76,13 @@ def _drawn(canvas: Canvas, draw: Callable[[Canvas], None]) -> str:
     try:
         draw(canvas)
         code = "\n".join([canvas._preamble, *canvas._code])
+        # A page's resources are gathered when the page ends: what a late drawing added here would be lost.
+        extra = [kind for kind, used in (("transparency or blending", canvas._extgstate._c),
+                                         ("a colour space", canvas._colorsUsed), ("a shading", canvas._shadingUsed),
+                                         ("an image or form", canvas._formsinuse), ("a link", canvas._annotationrefs))
+                 if used]
+        if extra:
+            raise ValueError(f"a late drawing cannot use {', '.join(extra)}: draw it on the page")
     finally:
         canvas._restartAccumulators()
         canvas.pop_state_stack()
@@ -154,8 +170,11 @@ def entry_paragraph(text: str, key: str, index: int, style, at_end: Callable[...
     callback fragment at its end (`CALLBACK`) that tells the same; both draw the same page
     (tests/test_pdf_fast.py, tests/test_pdf_one_pass.py).
     """
-    if "<" in text or "&" in text or not text or text != clean(text):
-        # Markup, or whitespace the parser keeps (at the ends, inside the link) and the plain lines drop.
+    if ("<" in text or "&" in text or not text or text != clean(text) or style.alignment != TA_LEFT
+            or getattr(style, "autoLeading", "") not in ("", "off", None) or getattr(style, "linkUnderline", None)
+            or platypus_link_underline):
+        # Markup, whitespace the parser keeps (at the ends, inside the link) and the plain lines drop, or a
+        # style whose lines do not start at the left indent, on the leading, without underlined links.
         return parsed_entry(text, key, index, style)
     return _PlainEntry(text, style, key, at_end)
 
@@ -166,6 +185,8 @@ def parsed_entry(text: str, key: str, index: int, style) -> Paragraph:
 
 
 class _PlainEntry(Paragraph):
+    """A plain title in a left-aligned style, told where it ends from its last line (a table cell never splits it)."""
+
     def __init__(self, text: str, style, key: str, at_end: Callable[..., None]):
         super().__init__(text, style)
         self.frags[0].link = [(0, f"#{key}")]  # the fragment is this paragraph's own

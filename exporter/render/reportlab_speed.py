@@ -19,14 +19,18 @@
 - **Chart properties.** An item of a property collection (a bar's label) looks a property up
   through an exception reportlab raises and catches each time; now without it. The same values.
 
-The replaced functions are reportlab 4.x and 5.x's (setup.cfg pins `<6`); nothing else in exporter
-uses reportlab, so the changes are the process's.
+The replaced functions are reportlab 4.x and 5.x's (setup.cfg pins `<6`). Nothing else in exporter
+draws with reportlab (the Word and Excel renderers only measure text with `pdfmetrics.stringWidth`,
+which none of this touches), so the changes are the process's. `useA85` also writes a theme's logo
+as binary.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import sys
+import warnings
 import zlib
 
 from reportlab import rl_config
@@ -38,6 +42,9 @@ __all__ = ["LEVEL"]
 LEVEL = 1  # zlib's fastest: streams are mostly text operators and font tables, which deflate well at any level
 
 rl_config.useA85 = 0  # streams as binary, not ASCII85 text
+if "reportlab.graphics.shapes" in sys.modules:  # too late: the shapes were built with their checks
+    warnings.warn("reportlab.graphics was imported before exporter.render.reportlab_speed: chart shapes keep "
+                  "their attribute checks (slower, the same pages)", RuntimeWarning, stacklevel=2)
 rl_config.shapeChecking = 0  # before reportlab.graphics is first imported, just below
 
 from reportlab.graphics import widgetbase  # noqa: E402 -- after the setting above

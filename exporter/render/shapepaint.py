@@ -10,7 +10,7 @@ the state only around a transform. The page draws the same paths, rectangles and
 A chart's labels (values, axis ticks, titles) are drawn straight from their properties, read once
 each: reportlab's `Label` reads most of them, inherited from the label's collection, about fifty
 times while making the strings it draws. A label with a box, outlined text, wrapping or a
-flowable is expanded as reportlab expands it.
+flowable is expanded as reportlab expands it (a flowable's is refused).
 
 Only what vectorchart's widgets produce is painted (groups, rectangles, lines, polylines,
 polygons, circles, ellipses, wedges, paths, strings, labels; no images, opacity or overprint):
@@ -19,6 +19,10 @@ kind, odd charts and labels of every placement both ways and compare the pages' 
 """
 
 from __future__ import annotations
+
+from . import reportlab_speed  # noqa: F401 -- first: shape checks off (see there)
+
+# isort: split
 
 from reportlab.graphics.charts.textlabels import Label
 from reportlab.graphics.renderbase import STATE_DEFAULTS, _expandUserNode
@@ -37,6 +41,7 @@ from reportlab.graphics.shapes import (
     Wedge,
     _renderPath,
     mmult,
+    numericXShift,
     rotate,
     translate,
 )
@@ -90,7 +95,7 @@ class _Painter:
         colour = shape.fillColor
         if colour is None:
             return False
-        _plain(shape, "fillOpacity")
+        _plain(shape, "fillOpacity", "fillOverprint", "overprintMask")
         if colour != self.fill:
             self.canvas.setFillColor(colour)
             self.fill = colour
@@ -100,7 +105,7 @@ class _Painter:
         colour = shape.strokeColor
         if colour is None:
             return False
-        _plain(shape, "strokeOpacity")
+        _plain(shape, "strokeOpacity", "strokeOverprint", "overprintMask")
         canvas = self.canvas
         if colour != self.stroke:
             canvas.setStrokeColor(colour)
@@ -175,7 +180,8 @@ class _Painter:
 
     def polygon(self, polygon: Polygon) -> None:
         fill, stroke = self._fill_with(polygon), self._stroke_with(polygon)
-        self.canvas.drawPath(self._points(polygon.points, close=True), stroke=stroke, fill=fill)
+        self.canvas.drawPath(self._points(polygon.points, close=True), stroke=stroke, fill=fill,
+                             fillMode=getattr(polygon, "fillMode", None))
 
     def _points(self, points, close: bool):
         path = self.canvas.beginPath()
@@ -237,7 +243,7 @@ class _Painter:
             raise TypeError("cannot paint a string with a text render mode")
         if string.fillColor is None:
             return
-        _plain(string, "fillOpacity")
+        _plain(string, "fillOpacity", "fillOverprint", "overprintMask")
         self._text(string.x, string.y, string.text, string.textAnchor, (string.fontName, string.fontSize),
                    string.fillColor, string.encoding)
 
@@ -255,6 +261,8 @@ class _Painter:
                 x -= width
             elif anchor == "middle":
                 x -= width * 0.5
+            elif anchor == "numeric":  # aligned on the decimal point, as renderPDF does
+                x -= numericXShift(anchor, text, width, *font, encoding)
             else:
                 raise TypeError(f"cannot paint a string anchored {anchor!r}")
         self.canvas.drawString(x, y, text)
@@ -264,7 +272,8 @@ class _Painter:
 
         A label's properties are mostly inherited from its collection (all the bar labels of a
         chart), and `_rawDraw` reads them about fifty times: a fifth of a chart. A label with a box,
-        outlined text, wrapping or a flowable is expanded as reportlab expands it.
+        outlined text, wrapping or a numeric anchor is expanded as reportlab expands it (and a
+        label holding a flowable is refused, as any shape this painter does not draw).
         """
         if (label.ddfKlass or getattr(label, "customDrawChanger", None) or label.boxFillColor
                 or (label.boxStrokeColor and label.boxStrokeWidth) or label.strokeColor or label.maxWidth
@@ -272,7 +281,7 @@ class _Painter:
             self.node(label.draw())
             return
         anchor, text_anchor = label._getBoxAnchor(), label._getTextAnchor()
-        if text_anchor not in ("start", "middle", "end"):
+        if text_anchor not in ("start", "middle", "end"):  # "numeric": its strings are painted as renderPDF does
             self.node(label.draw())
             return
         font = (label.fontName, label.fontSize)
@@ -315,12 +324,14 @@ _PLAIN_LABELS: dict[type, bool] = {}
 _LABEL_DRAWING = ("draw", "_rawDraw", "computeSize", "_computeSizeEnd", "_getBaseLineRatio")
 
 
-def _plain(shape, prop: str) -> None:
-    if getattr(shape, prop, None) is not None:
-        raise TypeError(f"cannot paint a {type(shape).__name__} with {prop}")
+def _plain(shape, *props: str) -> None:
+    """Refuse a shape drawn with transparency or overprint (renderPDF would set them; this painter does not)."""
+    for prop in props:
+        if getattr(shape, prop, None):  # None, False and 0 are the defaults
+            raise TypeError(f"cannot paint a {type(shape).__name__} with {prop}")
 
 
-# Most specific first: a Drawing is a Group, a PolyLine and a Polygon are kinds of their own.
+# Looked up by exact class first, then by isinstance in this order (a subclass of Path is a Path).
 _DRAW = {
     Group: _Painter.group,
     Drawing: _Painter.group,
