@@ -81,3 +81,43 @@ def test_workers_leave_a_stop_signal_to_the_coordinator():
         assert pool.submit(os.getpid).result(timeout=60) == pid
     finally:
         executors.stop_pool(pool)
+
+
+class _Cycle:
+    """An object in a reference cycle, as a rendering leaves them (a document and its parts)."""
+
+    def __init__(self):
+        self.me = self
+
+
+_LEFT: list = []  # in the worker: a weak reference to the cycle the previous item left behind
+
+
+def _leave_a_cycle(i: int) -> bool:
+    """Tell whether the previous item's cycle is gone, then leave one that survived the young collections."""
+    import gc
+    import weakref
+
+    gone = not _LEFT or _LEFT[-1]() is None
+    cycle = _Cycle()
+    gc.collect(0)
+    gc.collect(1)  # alive through both young collections: only a full one frees it once dropped
+    _LEFT.append(weakref.ref(cycle))
+    return gone
+
+
+def test_a_worker_frees_what_each_item_left_before_the_next():
+    """A worker's memory stays at one report's: the cycles each rendering leaves are collected after it."""
+    pool = executors.start_pool(1)
+    try:
+        results = [r for _, r in executors.run_processes(_leave_a_cycle, range(4), lambda: False, 1, pool)]
+        assert results == [True, True, True, True]
+        assert pool.submit(_frozen).result(timeout=60) > 1000  # the imports are out of the collector's sight
+    finally:
+        executors.stop_pool(pool)
+
+
+def _frozen() -> int:
+    import gc
+
+    return gc.get_freeze_count()

@@ -17,6 +17,7 @@ cluster and gets the function's return value back, pickled; `distributed` is imp
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import itertools
 import logging
@@ -105,6 +106,26 @@ def _import(modules: tuple[str, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in modules:
         importlib.import_module(name)
+    # What the imports made lives as long as the worker: out of the collector's sight, so that
+    # `_collected`'s collection after each item only walks what that item left behind.
+    gc.collect()
+    gc.freeze()
+
+
+def _collected(work: Callable[[I], R], item: I) -> R:
+    """*work*(*item*) in a worker, then a full collection of the garbage it left.
+
+    A rendering leaves reference cycles behind (python-docx and openpyxl objects, with the XML trees
+    and buffers they hold), which only a full collection frees; Python runs one when the objects that
+    survived its young collections grow by a quarter, so a worker that had rendered a few hundred reports
+    held many reports' garbage at once: its peak grew with the catalog (1,000 reports: 136 MiB against
+    102 MiB for 100). Collected after each item, it stays at one report's (about 3 ms a report, with
+    the imports frozen).
+    """
+    try:
+        return work(item)
+    finally:
+        gc.collect()
 
 
 def run_processes(work: Callable[[I], R], items: Iterable[I], should_stop: Callable[[], bool],
@@ -113,7 +134,8 @@ def run_processes(work: Callable[[I], R], items: Iterable[I], should_stop: Calla
     own = pool is None
     pool = start_pool(workers) if pool is None else pool
     try:
-        yield from run_windowed(pool.submit, work, items, should_stop, workers * (1 + AHEAD_PER_WORKER))
+        yield from run_windowed(pool.submit, functools.partial(_collected, work), items, should_stop,
+                                workers * (1 + AHEAD_PER_WORKER))
     finally:
         if own:
             stop_pool(pool)
