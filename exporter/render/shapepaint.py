@@ -20,6 +20,8 @@ kind, odd charts and labels of every placement both ways and compare the pages' 
 
 from __future__ import annotations
 
+import contextlib
+
 from . import reportlab_speed  # noqa: F401 -- first: shape checks off (see there)
 
 # isort: split
@@ -149,17 +151,23 @@ class _Painter:
             raise TypeError(f"cannot paint a {kind.__name__}")
         draw(self, node)
 
-    def group(self, group: Group) -> None:
-        transform = tuple(group.transform)
-        if transform != _IDENTITY:
-            saved = self._saved()
-            self.canvas.saveState()
-            self.canvas.transform(*transform)
-            for child in group.getContents():
-                self.node(child)
+    @contextlib.contextmanager
+    def _transformed(self, transform: tuple):
+        """Paint in *transform*'s space, in a graphics state of its own (none needed for the identity)."""
+        if tuple(transform) == _IDENTITY:
+            yield
+            return
+        saved = self._saved()
+        self.canvas.saveState()
+        self.canvas.transform(*transform)
+        try:
+            yield
+        finally:
             self.canvas.restoreState()
             self._restore(saved)
-        else:
+
+    def group(self, group: Group) -> None:
+        with self._transformed(group.transform):
             for child in group.getContents():
                 self.node(child)
 
@@ -275,15 +283,14 @@ class _Painter:
         outlined text, wrapping or a numeric anchor is expanded as reportlab expands it (and a
         label holding a flowable is refused, as any shape this painter does not draw).
         """
-        if (label.ddfKlass or getattr(label, "customDrawChanger", None) or label.boxFillColor
-                or (label.boxStrokeColor and label.boxStrokeWidth) or label.strokeColor or label.maxWidth
-                or label.useAscentDescent):
-            self.node(label.draw())
-            return
-        anchor, text_anchor = label._getBoxAnchor(), label._getTextAnchor()
+        plain = not (label.ddfKlass or getattr(label, "customDrawChanger", None) or label.boxFillColor
+                     or (label.boxStrokeColor and label.boxStrokeWidth) or label.strokeColor or label.maxWidth
+                     or label.useAscentDescent)
+        text_anchor = label._getTextAnchor() if plain else None
         if text_anchor not in ("start", "middle", "end"):  # "numeric": its strings are painted as renderPDF does
             self.node(label.draw())
             return
+        anchor = label._getBoxAnchor()
         font = (label.fontName, label.fontSize)
         lines = (label._text or "").split("\n")
         left_pad, right_pad, top_pad = label.leftPadding, label.rightPadding, label.topPadding
@@ -297,17 +304,14 @@ class _Painter:
                 else -inner_width * 0.5)
         x = {"start": left, "middle": left + inner_width * 0.5, "end": left + inner_width}[text_anchor]
         y = top - leading / 1.2  # the baseline: reportlab's ratio of 1/1.2 without ascent and descent
-        transform = mmult(mmult(_IDENTITY, translate(label.x + label.dx, label.y + label.dy)), rotate(label.angle))
         colour = label.fillColor
-        saved = self._saved()
-        self.canvas.saveState()
-        self.canvas.transform(*transform)
-        if colour is not None:
+        if colour is None:
+            return
+        # The group `_rawDraw` makes: translated to the label's origin, then rotated.
+        with self._transformed(mmult(translate(label.x + label.dx, label.y + label.dy), rotate(label.angle))):
             for line in lines:
                 self._text(x, y, line, text_anchor, font, colour)
                 y -= leading
-        self.canvas.restoreState()
-        self._restore(saved)
 
 
 def _plain_label(kind: type) -> bool:
