@@ -144,6 +144,13 @@ def pdftotext(pdf: bytes, tmp_path: Path) -> str:
     return out.stdout.decode("utf-8")
 
 
+def page_png(pdf: Path, page: int, dpi: int, out: Path) -> Path:
+    """Page *page* of *pdf* as poppler draws it at *dpi*, written to *out* (a .png path)."""
+    subprocess.run([need("pdftoppm"), "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile",
+                    str(pdf), str(out.with_suffix(""))], check=True, capture_output=True, timeout=120)
+    return out
+
+
 def colour_share(pdf: Path, page: int, colour: str, tmp_path: Path) -> float:
     """The share of page *page*'s pixels in *colour* (six hex digits), rendered as a viewer would.
 
@@ -152,11 +159,8 @@ def colour_share(pdf: Path, page: int, colour: str, tmp_path: Path) -> float:
     """
     from PIL import Image
 
-    prefix = tmp_path / f"page{page}"
-    subprocess.run([need("pdftoppm"), "-png", "-r", "40", "-f", str(page), "-l", str(page), "-singlefile", str(pdf),
-                    str(prefix)], check=True, capture_output=True, timeout=120)
     target = tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4))
-    with Image.open(prefix.with_suffix(".png")) as image:
+    with Image.open(page_png(pdf, page, 40, tmp_path / f"page{page}.png")) as image:
         rgb = image.convert("RGB")
         counts = rgb.getcolors(maxcolors=1 << 24) or []
         total = rgb.width * rgb.height

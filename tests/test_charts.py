@@ -44,7 +44,7 @@ from exporter.render.shapepaint import paint
 from exporter.render.theme import DEFAULT_THEME, Theme
 from exporter.render.vectorchart import chart_drawing
 
-from conftest import flat, libreoffice, need, pdftotext
+from conftest import flat, libreoffice, need, page_png, pdftotext
 
 NS = {
     "c": "http://schemas.openxmlformats.org/drawingml/2006/chart",
@@ -596,9 +596,7 @@ def test_odd_charts_draw_in_every_format(chart, font):
 def page_pixels(pdf: bytes, tmp_path, name: str) -> bytes:
     """The page as poppler draws it at 150 dpi (PNG bytes)."""
     (tmp_path / f"{name}.pdf").write_bytes(pdf)
-    subprocess.run([need("pdftoppm"), "-png", "-r", "150", "-singlefile", str(tmp_path / f"{name}.pdf"),
-                    str(tmp_path / name)], check=True)
-    return (tmp_path / f"{name}.png").read_bytes()
+    return page_png(tmp_path / f"{name}.pdf", 1, 150, tmp_path / f"{name}.png").read_bytes()
 
 
 def one_page(draw) -> bytes:

@@ -21,7 +21,7 @@ from exporter.core.document import Paragraph, Section
 from exporter.render import RenderJob
 from exporter.render.pdf import render
 
-from conftest import flat, need
+from conftest import flat, need, page_png
 
 
 def long_job(base: RenderJob, count: int = 60) -> RenderJob:
@@ -137,10 +137,7 @@ def test_numbers_drawn_at_the_end_are_embedded_glyphs_that_show(long_pdf, folder
                               check=True, capture_output=True, text=True).stdout
         words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(\d+)</word>',
                            html)
-        image = folder / f"page-{page}"
-        subprocess.run([need("pdftoppm"), "-png", "-r", "72", "-f", str(page), "-l", str(page), "-singlefile",
-                        str(path), str(image)], check=True)
-        picture = Image.open(f"{image}.png").convert("L")
+        picture = Image.open(page_png(path, page, 72, folder / f"page-{page}.png")).convert("L")
         assert words
         for x0, y0, x1, y1, digits in words:
             box = picture.crop((int(float(x0)), int(float(y0)), int(float(x1)) + 1, int(float(y1)) + 1))
@@ -174,10 +171,9 @@ def test_plain_contents_entries_draw_the_page_parsed_ones_draw(long_pdf, folder,
     pictures = []
     for name, pdf in (("plain", ours), ("parsed", theirs)):
         (folder / f"{name}.pdf").write_bytes(pdf)
-        subprocess.run([need("pdftoppm"), "-png", "-r", "100", "-f", "2", "-l", "3", str(folder / f"{name}.pdf"),
-                        str(folder / name)], check=True)
-        pictures.append([picture.read_bytes() for picture in sorted(folder.glob(f"{name}-*.png"))])
-    assert len(pictures[0]) == 2 and pictures[0] == pictures[1]
+        pictures.append([page_png(folder / f"{name}.pdf", page, 100, folder / f"{name}-{page}.png").read_bytes()
+                         for page in (2, 3)])
+    assert pictures[0] == pictures[1]
     assert ours.count(b"/Subtype /Link") == theirs.count(b"/Subtype /Link") > 60
 
 
