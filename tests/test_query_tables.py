@@ -326,6 +326,9 @@ def test_params_may_not_hide_the_date_or_a_filter(tmp_path):
     (b"tables:\n- source:\n    database: crm\n", True),
     (b"{tables: [{id: a, source: {database: crm, sql: x}}]}\n", True),
     (b"tables:\r\n  - id: a\r\n    source: {database: crm, sql: x}\r\n", True),
+    (b"tables: [{id: a,\nsource: {database: crm, sql: x}}]\n", True),  # a flow mapping's entry at column 0
+    (b"tables:\n- id: a\n  \"sour\\x63e\": {database: crm, sql: x}\n", True),  # the key spelled with an escape
+    (b"keywords: [pumps, devices]\nsource: https://example.com/report  # the citation\n", False),
 ])
 def test_only_a_report_that_may_declare_a_query_is_parsed_again(text, may):
     from exporter.runs.catalog import _may_query
@@ -371,3 +374,13 @@ def test_snapshots_go_when_nothing_builds_from_them(tmp_path):
     assert build() == ["crm-accounts", "crm-accounts.dach", "notes.txt", "notes_kept"]
     report.unlink()
     assert build() == ["notes.txt", "notes_kept"]
+
+
+def test_a_report_file_gone_before_its_queries_ran_is_its_own_problem(tmp_path):
+    """A data file that cannot be read (removed, unreadable) is that report's invalid data, not the build's crash."""
+    from exporter.core.errors import DataError
+    from exporter.runs.catalog import ReportSource, run_queries
+
+    with pytest.raises(DataError) as raised:
+        run_queries(ReportSource.at(tmp_path / "gone.yaml"), dict, tmp_path / "snapshots", {})
+    assert "gone.yaml" in str(raised.value)

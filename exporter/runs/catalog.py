@@ -350,11 +350,22 @@ def list_reports(workspace: Workspace) -> list[ListedReport]:
 
 
 def _may_query(text: bytes) -> bool:
-    """Whether the YAML *text* may declare a query table: a line other than a comment or the top-level
-    `source:` (a market report's citation) names "source". A cheap test before parsing; False is sure."""
+    """Whether the YAML *text* may declare a query table. A cheap test before parsing; False is sure.
+
+    False only when the one line naming "source" (comments aside) is the top-level `source:`, a market
+    report's citation: not a flow collection's entry carried over from the line before (after a `,`, `{`
+    or `[`), and no escape anywhere could spell the key another way.
+    """
+    if b"\\" in text:
+        return True
+    before = b""  # the last line that is neither blank nor a comment
     for line in text.splitlines():
-        if b"source" in line and not line.startswith(b"source:") and not line.lstrip().startswith(b"#"):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(b"#"):
+            continue
+        if b"source" in line and not (line.startswith(b"source:") and not before.endswith((b",", b"{", b"["))):
             return True
+        before = line.split(b" #", 1)[0].rstrip()
     return False
 
 
@@ -369,7 +380,11 @@ def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]]
     *databases* loads DATA/databases.yaml when a query first needs it.
     """
     own = folder / str(unit.set_id)
-    if not _may_query(unit.path.read_bytes()):  # most reports: no query table, and no second YAML parse
+    try:
+        text: bytes | None = unit.path.read_bytes()
+    except OSError:
+        text = None  # read_yaml below says what is wrong, as the report's own problem
+    if text is not None and not _may_query(text):  # most reports: no query table, and no second YAML parse
         _drop(own)  # the rows of a query the report no longer has
         return unit
     doc = read_yaml(unit.path)
