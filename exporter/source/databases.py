@@ -133,11 +133,10 @@ def engine_for(database: Database, env: Mapping[str, str]):
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
+    resolved = database.resolved_url(env)  # an unset variable: its error names the database already
     try:
-        url = _parse(database.resolved_url(env))
+        url = _parse(resolved)
     except BuildError as exc:
-        if str(exc).startswith("database "):  # an unset variable: already names the database
-            raise
         origin = ", as its environment references give it" if _ENV_REFERENCE.search(database.url) else ""
         raise BuildError(f"{database.describe()}: the URL{origin} {exc}") from None
     backend = url.get_backend_name()
