@@ -252,4 +252,6 @@ def test_a_fire_time_lost_to_a_late_start_pings_fail(tmp_path, data, hc):
     done = run_job(tmp_path, data, calendar_job(hc.url, f"{fired.minute} {fired.hour} * * *"))
     assert done.returncode == 0, done.stderr
     assert hc.paths() == ["/fail"]
-    assert "skipped" in hc.requests[0][2] and "late" in hc.requests[0][2]
+    body = hc.requests[0][2]
+    assert body.startswith("run ") and ": skipped: started " in body and " min after the fire time " in body
+    assert "run it with `exporter run-job nightly`" in body  # the way to build what was lost, for this job

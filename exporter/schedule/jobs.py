@@ -109,11 +109,9 @@ def _closed_or_not_due(workspace: Workspace, timetable: Timetable, job: JobSpec,
     """None when the crontab line's run is at a fire time of the job; else why it builds nothing."""
     now = run.clock()
     decision = cron_decision(trigger_for(job, timetable.zone, calendar=timetable.calendar_of(job)), now,
-                             dt.timedelta(seconds=seconds(timetable.misfire_grace)))
+                             dt.timedelta(seconds=seconds(timetable.misfire_grace)), job.id)
     if decision.action == "run":
         return None
-    if decision.action == "late":
-        decision = dataclasses.replace(decision, reason=decision.reason.replace("{job}", job.id))
     if decision.action == "not due":  # the line fires on every candidate day: most of them are not the job's
         log.info("job %s: nothing to do: %s", job.id, decision.reason)
         return JobSkipped(None, decision.reason)

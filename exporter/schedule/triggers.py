@@ -476,15 +476,16 @@ _LONGEST_GAP = dt.timedelta(hours=3)  # cron runs a skipped fixed time at once i
 
 @dataclass(frozen=True)
 class Decision:
-    """What `run-job --trigger cron` does now: ``run``, ``closed`` (a fire on a closed day) or ``not due``."""
+    """What `run-job --trigger cron` does now: ``run``, ``closed`` (a fire on a closed day), ``late`` (a fire time
+    the start came too long after) or ``not due``."""
 
     action: str
     reason: str
     fire: dt.datetime | None = None  # the fire time this run stands for (run) or that the closed day took
 
 
-def cron_decision(trigger, now: dt.datetime, grace: dt.timedelta = dt.timedelta(0)) -> Decision:
-    """Decide, for the job's crontab line started at *now*, whether the job fires, is closed, or is not due.
+def cron_decision(trigger, now: dt.datetime, grace: dt.timedelta = dt.timedelta(0), job_id: str = "JOB") -> Decision:
+    """Decide, for the job *job_id*'s crontab line started at *now*, whether it fires, is closed, is late or is not due.
 
     The start stands for the line's latest time that cron starts at most `LATE_START` before *now*
     (a time whose wall-clock time does not exist, in the hour skipped when clocks go forward, is
@@ -503,7 +504,7 @@ def cron_decision(trigger, now: dt.datetime, grace: dt.timedelta = dt.timedelta(
             late = int((_utc(now) - _utc(missed)).total_seconds() // 60)
             return Decision("late", f"started {late} min after the fire time {_shown(missed, zone)}, more than "
                                     f"{int(LATE_START.total_seconds() // 60)} min late: not built (run it with "
-                                    f"`exporter run-job {{job}}`); {then}", missed)
+                                    f"`exporter run-job {job_id}`); {then}", missed)
         return Decision("not due", f"not a time of the job's crontab line; {then}")
     reason = trigger.calendar.reason(_local_day(moment, zone))
     if reason is not None and _fires_at(trigger.raw, moment):
