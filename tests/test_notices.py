@@ -191,7 +191,7 @@ def test_a_run_stopped_at_its_deadline_tells_the_owners_what_stays_published(sit
 
     from exporter.core.workspace import Workspace
     from exporter.runs.record import RunContext
-    from exporter.schedule.service import _alerts
+    from exporter.schedule.jobs import alerts_for
     from exporter.schedule.watch import Watch
 
     shutil.copy(site.report, site.data / "reports" / "other.yaml")  # not the job's: not in its notice
@@ -200,7 +200,7 @@ def test_a_run_stopped_at_its_deadline_tells_the_owners_what_stays_published(sit
     assert site.run_job().returncode == 0
     workspace = Workspace(site.data, site.out, schedule_file=site.schedule)
     run = RunContext(trigger="schedule", env=site.env, clock=lambda: dt.datetime(2026, 11, 30, 2, 30, tzinfo=dt.UTC))
-    Watch(workspace, "nightly", run, _alerts(workspace, "nightly")).stopped_at_deadline(
+    Watch(workspace, "nightly", run, alerts_for(workspace, "nightly")).stopped_at_deadline(
         "20261130T020000.000Z-abcdef", "stopped: the run deadline of 3600 s was exceeded")
     [(rcpts, subject, body)] = inbox.take()
     assert rcpts == ["ops@example.com"]

@@ -34,6 +34,15 @@ def find(timetable: Timetable, job_id: str, where: Workspace) -> JobSpec:
     raise UsageError(f"{where.schedule}: no job {job_id!r} (jobs: {known})")
 
 
+def alerts_for(workspace: Workspace, job_id: str) -> Alerts:
+    """The job's health check and owners, from the timetable as it is now (what of it is valid, if it does not load)."""
+    try:
+        timetable = load_schedule(workspace)
+        return Alerts.of(timetable, find(timetable, job_id, workspace))
+    except (ExporterError, OSError):
+        return Alerts.salvaged(workspace.schedule, job_id)
+
+
 def run_job_argv(job_id: str, workspace: Workspace, *, trigger: str, executable: str, options: tuple[str, ...] = (),
                  catch_up: int = 0) -> list[str]:
     """The `exporter run-job` command line for *job_id*: what a crontab line and the service's child run.

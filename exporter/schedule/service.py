@@ -31,11 +31,11 @@ from ..core.workspace import Workspace
 from ..runs.history import RunHistory
 from ..runs.lock import SCHEDULER_LOCK_NAME, exclusive_run
 from ..runs.record import Clock, RunContext, new_run_id, utc_now
-from .jobs import load_schedule, run_job_argv
+from .jobs import alerts_for, load_schedule, run_job_argv
 from .systemd import WATCHDOG_JOB_ID, Notifier, add_watchdog
 from .timetable import JobSpec, Timetable, seconds
 from .triggers import cron_of, outdated, trigger_for
-from .watch import Alerts, Watch
+from .watch import Watch
 
 log = logging.getLogger(__name__)
 
@@ -379,16 +379,6 @@ def scheduled_build(
     return code
 
 
-def _alerts(workspace: Workspace, job_id: str) -> Alerts:
-    """The job's health check and owners, from the timetable as it is now (what of it is valid, if it is not)."""
-    try:
-        timetable = load_schedule(workspace)
-        job = next(j for j in timetable.jobs if j.id == job_id)
-    except (ExporterError, OSError, StopIteration):
-        return Alerts.salvaged(workspace.schedule, job_id)
-    return Alerts.of(timetable, job)
-
-
 _OUTCOMES = {0: "done", 1: "failed", 2: "invalid data", 75: "skipped: another run holds the lock"}
 
 
@@ -421,7 +411,7 @@ def _run_child(job_id: str, workspace: Workspace, deadline: float) -> int:
             with RunHistory(workspace.state) as history:
                 run_id = history.fail_latest_of(child.pid, now, reason)
             # The stopped child never got to ping its health check or tell the owners: its run failed.
-            Watch(workspace, job_id, RunContext(trigger="schedule"), _alerts(workspace, job_id)).stopped_at_deadline(
+            Watch(workspace, job_id, RunContext(trigger="schedule"), alerts_for(workspace, job_id)).stopped_at_deadline(
                 run_id, reason)
             return child.returncode
     finally:

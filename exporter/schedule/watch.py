@@ -69,22 +69,24 @@ class Watch:
         self.workspace, self.job_id, self.run, self.alerts = workspace, job_id, run, alerts
         self._owners: dict[str, tuple[str, ...]] = {}
 
+    def _ping(self, event: str, body: str = "") -> None:
+        """Ping the job's health check (if it has one) with *event*; a ping that fails is logged, never raised."""
+        self._guarded(lambda: ping(self.alerts.healthcheck_url, event, self.run.env, body=body))
+
     def started(self) -> None:
-        self._guarded(lambda: ping(self.alerts.healthcheck_url, "start", self.run.env))
+        self._ping("start")
 
     def finished(self, result: BuildResult) -> None:
         """Ping the outcome of a run that went through, and open or end its episodes."""
         def report() -> None:
             checks = self._checks(result)
             failing = [c for c in checks if c.error is not None]
+            # Each ping is guarded on its own: one that fails in an unforeseen way must not keep the owners uninformed.
             if failing:
-                self._guarded(lambda: ping(self.alerts.healthcheck_url, "fail", self.run.env,
-                                           body=_summary(result.run_id, failing)))
+                self._ping("fail", _summary(result.run_id, failing))
             elif not result.stopped:
                 counts = {s: sum(o.status == s for o in result.outcomes) for s in ("built", "unchanged")}
-                self._guarded(lambda: ping(self.alerts.healthcheck_url, "success", self.run.env, body=(
-                    f"run {result.run_id}: ok: built {counts['built']}, unchanged {counts['unchanged']}")))
-            # Guarded on its own: a ping that fails in an unforeseen way must not keep the owners uninformed.
+                self._ping("success", f"run {result.run_id}: ok: built {counts['built']}, unchanged {counts['unchanged']}")
             send_notices(self.workspace, checks, run_id=result.run_id, env=self.run.env, now=self.run.clock())
 
         with logs.context(run_id=result.run_id):
@@ -94,14 +96,14 @@ class Watch:
         """Ping failure and tell the owners of a run that raised (it could not start, or stopped on an error)."""
         def report() -> None:
             checks = self._checks_of_error(exc)
-            self._guarded(lambda: ping(self.alerts.healthcheck_url, "fail", self.run.env, body=_summary(None, checks)))
+            self._ping("fail", _summary(None, checks))
             send_notices(self.workspace, checks, run_id=None, env=self.run.env, now=self.run.clock())
 
         self._guarded(report)
 
     def skipped(self, exc: LockBusy) -> None:
         """Another run holds the lock and builds: not a failure, but the start ping needs its end."""
-        self._guarded(lambda: ping(self.alerts.healthcheck_url, "success", self.run.env, body=f"skipped: {exc}"))
+        self._ping("success", f"skipped: {exc}")
 
     def stopped_at_deadline(self, run_id: str | None, reason: str) -> None:
         """A run the service stopped at its run_deadline failed, though what it published before stays:
@@ -111,16 +113,14 @@ class Watch:
                           subject=f"exporter: job {self.job_id} stopped at its run deadline",
                           lead=(f"The scheduled job {self.job_id} ran past its run deadline and was stopped. The "
                                 "reports it published before stay published; the others keep their last good files."))
-            self._guarded(lambda: ping(self.alerts.healthcheck_url, "fail", self.run.env,
-                                       body=f"run {run_id}: {reason}" if run_id else reason))
+            self._ping("fail", f"run {run_id}: {reason}" if run_id else reason)
             send_notices(self.workspace, [check], run_id=run_id, env=self.run.env, now=self.run.clock())
 
         self._guarded(report)
 
     def closed_or_late(self, *, late: bool, summary: str) -> None:
         """A crontab line that builds nothing: a closed day (success) or a fire time lost to a late start (fail)."""
-        self._guarded(lambda: ping(self.alerts.healthcheck_url, "fail" if late else "success", self.run.env,
-                                   body=summary))
+        self._ping("fail" if late else "success", summary)
 
     def _checks(self, result: BuildResult) -> list[Check]:
         errors: dict[str, list[str]] = {}
