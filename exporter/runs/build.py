@@ -42,7 +42,6 @@ from .catalog import (
     load,
     prune_snapshots,
     published_variants,
-    report_ids,
     run_queries,
     select,
     source_date,
@@ -145,12 +144,14 @@ def run_build(workspace: Workspace, selection: Selection = Selection(), *, run: 
         sources = [dataclasses.replace(s, theme=selection.theme) for s in sources]
     if keep < 0:
         raise UsageError(f"keep must be 0 or more, not {keep}")
-    recipients = _recipients(workspace, delivery) if delivery is not None else None
+    catalog = [s.id for s in found]
+    recipients = _recipients(workspace, delivery, catalog) if delivery is not None else None
     check_state(workspace)
 
     def body(history: RunHistory, run_id: str) -> BuildResult:
         check_output(workspace)  # recorded in the history as the run's error
-        result = _build(workspace, sources, formats, selection.force, created, run, workers, keep, history, run_id)
+        result = _build(workspace, sources, formats, selection.force, created, run, workers, keep, history, run_id,
+                        catalog)
         result.problems = strays
         if recipients is not None and delivery is not None:
             ready = [o.report_id for o in result.outcomes if o.status in ("built", "unchanged")]
@@ -175,8 +176,9 @@ def run_deliver(workspace: Workspace, ids: tuple[str, ...] = (), *, delivery: De
                 run: RunContext | None = None) -> BuildResult:
     """Deliver the published sets of the selected reports (nothing is built), under the run lock."""
     run = run or RunContext()
-    sources = select(discover_all(workspace)[0], ids)  # delivering needs no stray file's data
-    recipients = _recipients(workspace, delivery)
+    found = discover_all(workspace)[0]
+    sources = select(found, ids)  # delivering needs no stray file's data
+    recipients = _recipients(workspace, delivery, [s.id for s in found])
     check_state(workspace)
 
     def body(history: RunHistory, run_id: str) -> BuildResult:
@@ -186,10 +188,10 @@ def run_deliver(workspace: Workspace, ids: tuple[str, ...] = (), *, delivery: De
     return recorded(workspace.state, run, body, metrics=workspace)
 
 
-def _recipients(workspace: Workspace, delivery: Delivery) -> LoadedRecipients:
+def _recipients(workspace: Workspace, delivery: Delivery, catalog: list[str]) -> LoadedRecipients:
     from ..delivery.recipients import load_recipients
 
-    loaded = load_recipients(workspace.recipients, report_ids(workspace))
+    loaded = load_recipients(workspace.recipients, catalog)
     loaded.lists(delivery.lists)  # an unknown list name is a usage error before anything runs
     return loaded
 
@@ -207,8 +209,8 @@ def _deliver(workspace: Workspace, recipients: LoadedRecipients, delivery: Deliv
 
 def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str, ...], force: bool,
            created: dt.datetime | None, run: RunContext, workers: Workers, keep: int, history: RunHistory,
-           run_id: str) -> BuildResult:
-    """Build *sources* into the output folder; the caller holds the run lock."""
+           run_id: str, catalog: list[str]) -> BuildResult:
+    """Build *sources* into the output folder; the caller holds the run lock. *catalog*: every report's id."""
     epoch = int(created.timestamp()) if created else None
     themes = theme_files(themes_dir(workspace.data_dir))
     listed = sources
@@ -223,7 +225,7 @@ def _build(workspace: Workspace, sources: list[ReportSource], formats: tuple[str
         warnings: list[Problem] = []
         invalid: dict[str, list[Problem]] = {}
         variants = _variants(workspace, sources, current, warnings, invalid)
-        prune_snapshots(workspace.snapshots, report_ids(workspace),
+        prune_snapshots(workspace.snapshots, catalog,
                         {s.id: variants[s.id] for s in sources if s.id not in invalid})
         units = []
         for source in sources:
