@@ -318,6 +318,24 @@ def test_params_may_not_hide_the_date_or_a_filter(tmp_path):
     assert result.returncode == 2
     assert ("tables[0].params: params.region would hide the filter on 'Region', which is bound as :region; "
             "choose another name") in result.stderr
+    report.write_text(report.read_text(encoding="utf-8").replace("params: {region: EMEA}", "params: {as_of: 2020-01-01}"),
+                      encoding="utf-8")
+    result = exporter("validate", "--data-dir", str(data))
+    assert result.returncode == 2
+    assert ("tables[0].params: params.as_of would hide the as-of date, which is bound as :as_of; choose another name"
+            in result.stderr), result.stderr
+
+
+def test_two_filter_columns_bound_as_one_name_are_refused(tmp_path):
+    from types import SimpleNamespace
+
+    from exporter.source.queries import Located, param_problems
+
+    spec = SimpleNamespace(id="deals", source=SimpleNamespace(sql="SELECT :region"), params={})  # what it reads
+    where = Located(tmp_path / "r.yaml", 3, 0, spec)
+    problems = param_problems(where, spec, {}, ["Region", "region"])
+    assert [str(p) for p in problems] == [
+        f"{tmp_path / 'r.yaml'}:3: tables[0].source: two variant filter columns are both bound as :region; rename one"]
 
 
 @pytest.mark.parametrize("text, may", [
