@@ -12,6 +12,8 @@ from fontTools.ttLib import TTFont
 from exporter.source.cmap import code_points
 from exporter.source.glyphs import covered, default_fonts
 
+EXAMPLE_REPORT = Path(__file__).resolve().parent.parent / "examples" / "sales-pipeline" / "data" / "reports" / "sales-pipeline.yaml"
+
 SYSTEM_FONTS = sorted(p for p in Path("/usr/share/fonts").rglob("*") if p.suffix.lower() in (".ttf", ".ttc", ".otf"))
 
 
@@ -51,6 +53,27 @@ def test_a_workbook_build_imports_neither_fonttools_nor_numpy_nor_python_docx():
             "print(sorted(m for m in ('fontTools', 'numpy', 'docx') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_themed_workbook_build_imports_no_fonttools_either():
+    # A theme's own fonts are checked (web font? PostScript outlines?) from their headers, as their glyphs are.
+    code = ("import sys; from pathlib import Path; from exporter.runs.catalog import ReportSource, load;"
+            "from exporter.render.xlsx import render;"
+            f"job = load(ReportSource.at(Path({str(EXAMPLE_REPORT)!r}))).job; assert job.options.theme.pdf_fonts;"
+            "render(job); print('fontTools' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_a_font_says_what_outlines_it_has(tmp_path):
+    from exporter.source.cmap import outlines
+
+    assert [outlines(path) for path in default_fonts()] == ["glyf"] * 4
+    for head, kind in ((b"wOFF", "woff"), (b"wOF2", "woff"), (b"OTTO", "cff")):
+        (tmp_path / "font").write_bytes(head + bytes(40))
+        assert outlines(tmp_path / "font") == kind
+    (tmp_path / "font").write_bytes(b"not a font at all")
+    assert outlines(tmp_path / "font") is None  # left to fontTools, which says why
 
 
 def test_numpy_stays_importable_after_openpyxl():

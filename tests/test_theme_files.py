@@ -353,3 +353,15 @@ def test_validate_checks_every_theme_and_the_one_a_build_would_use(tmp_path):
     assert f"{data / 'themes' / 'unused.yaml'}:1: page_size: Input should be 'A4' or 'Letter'" in result.stderr
     bad_name = exporter("validate", "--data-dir", str(data), "--theme", "Unused")
     assert bad_name.returncode == 2 and "--theme 'Unused' is not a theme name" in bad_name.stderr
+
+
+@pytest.mark.parametrize(("head", "message"), [
+    (b"wOF2", "is a web font (WOFF); give the TrueType file (.ttf)"),
+    (b"OTTO", "has PostScript (CFF) outlines; the PDF needs a TrueType font (glyf outlines), e.g. a .ttf"),
+])
+def test_a_font_the_pdf_cannot_embed_is_named_for_what_it_is(tmp_path, head, message):
+    data = break_theme(tmp_path, "pdf: fonts/DejaVuSerif.ttf", "pdf: fonts/Other.ttf")
+    (data / "themes" / "fonts" / "Other.ttf").write_bytes(head + bytes(60))
+    result = exporter("validate", "--data-dir", str(data))
+    assert result.returncode == 2
+    assert f"acme.yaml:8: fonts.pdf: 'fonts/Other.ttf' {message}" in result.stderr, result.stderr

@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-__all__ = ["code_points"]
+__all__ = ["code_points", "outlines"]
 
 # The subtables fontTools' getBestCmap prefers, best first: (platform, encoding).
 PREFERRED = ((3, 10), (0, 6), (0, 4), (3, 1), (0, 3), (0, 2), (0, 1), (0, 0))
@@ -35,9 +35,26 @@ def code_points(path: Path, *, limit: int = BMP_END) -> set[int] | None:
         return None
 
 
-def _cmap_table(file) -> bytes | None:
+def outlines(path: Path) -> str | None:
+    """The outlines of the font at *path* (the first font of a collection), from its header and table list:
+    "glyf" (TrueType), "cff" (PostScript) or "woff" (a web font, packed); None when the file does not say."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(4)
+            if head in (b"wOFF", b"wOF2"):
+                return "woff"
+            file.seek(0)
+            tables = _tables(file)
+    except (struct.error, OSError):
+        return None
+    if tables is None:
+        return "cff" if head == b"OTTO" else None
+    return "glyf" if b"glyf" in tables else "cff"
+
+
+def _tables(file) -> dict[bytes, tuple[int, int]] | None:
+    """A TrueType font's table directory: tag → (offset, length); None for any other kind of file."""
     head = file.read(12)
-    offset = 0
     if head[:4] == b"ttcf":  # a collection: the first font's table directory
         file.seek(12)
         (offset,) = struct.unpack(">I", file.read(4))
@@ -45,15 +62,23 @@ def _cmap_table(file) -> bytes | None:
         head = file.read(12)
     if head[:4] not in (b"\x00\x01\x00\x00", b"true"):
         return None  # CFF outlines, WOFF, …
-    (tables,) = struct.unpack(">H", head[4:6])
-    directory = file.read(16 * tables)
-    for i in range(tables):
+    (count,) = struct.unpack(">H", head[4:6])
+    directory = file.read(16 * count)
+    tables = {}
+    for i in range(count):
         tag, _checksum, start, length = struct.unpack_from(">4sIII", directory, 16 * i)
-        if tag == b"cmap":
-            file.seek(start)
-            data = file.read(length)
-            return data if len(data) == length else None
-    return None
+        tables[tag] = (start, length)
+    return tables
+
+
+def _cmap_table(file) -> bytes | None:
+    tables = _tables(file)
+    if tables is None or b"cmap" not in tables:
+        return None
+    start, length = tables[b"cmap"]
+    file.seek(start)
+    data = file.read(length)
+    return data if len(data) == length else None
 
 
 def _mapped(cmap: bytes, limit: int) -> set[int] | None:

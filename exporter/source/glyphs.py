@@ -56,7 +56,7 @@ def _code_points(path: Path) -> set[int]:
     from fontTools.ttLib import TTFont
 
     with TTFont(path, lazy=True, fontNumber=0) as font:
-        return {c for c in font.getBestCmap() if c <= 0xFFFF}
+        return {c for c, name in font.getBestCmap().items() if c <= 0xFFFF and name != ".notdef"}  # as code_points
 
 
 def _strings(value, path: tuple) -> Iterator[tuple[tuple, str]]:

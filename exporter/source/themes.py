@@ -21,6 +21,7 @@ from ..core.errors import DataError, Problem
 from ..core.ids import valid_id
 from ..core.model import Line, _Strict
 from ..core.theme import DEFAULT_THEME, PAGE_SIZES_MM, PUBLISHER, PdfFonts, Theme
+from .cmap import outlines
 from .reader import ParsedYaml, dotted, read_yaml
 from .validate import parse_model
 
@@ -227,17 +228,18 @@ class _Files:
 
 
 def _font_problem(path: Path) -> str | None:
-    from fontTools.ttLib import TTFont, TTLibError
+    kind = outlines(path)  # from the file's header: fontTools (5 MiB) only for a file that does not say
+    if kind is None:
+        from fontTools.ttLib import TTFont, TTLibError
 
-    try:
-        with TTFont(path, lazy=True, fontNumber=0) as font:
-            outlines = "glyf" in font
-            packed = font.flavor is not None  # WOFF/WOFF2: fontTools unpacks them, reportlab cannot
-    except (TTLibError, OSError, AssertionError) as exc:
-        return f" is not a font file: {exc}"
-    if packed:
+        try:
+            with TTFont(path, lazy=True, fontNumber=0) as font:
+                kind = "woff" if font.flavor is not None else "glyf" if "glyf" in font else "cff"
+        except (TTLibError, OSError, AssertionError) as exc:
+            return f" is not a font file: {exc}"
+    if kind == "woff":  # fontTools unpacks them, reportlab cannot
         return " is a web font (WOFF); give the TrueType file (.ttf)"
-    if not outlines:  # CFF (PostScript) outlines: reportlab cannot embed them
+    if kind == "cff":  # PostScript outlines: reportlab cannot embed them
         return " has PostScript (CFF) outlines; the PDF needs a TrueType font (glyf outlines), e.g. a .ttf"
     return None
 
