@@ -62,6 +62,14 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def remove_path(path: Path) -> None:
+    """Remove the file, link or folder (with what it holds) at *path*, if there is one; a link's target stays."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def remove_leftovers(folder: Path) -> list[Path]:
     """Remove the temporary files and folders an interrupted run left in *folder*."""
     removed = []
@@ -69,10 +77,7 @@ def remove_leftovers(folder: Path) -> list[Path]:
         if not parent.is_dir():
             continue
         for path in parent.glob(TEMP_PREFIX + "*"):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+            remove_path(path)
             removed.append(path)
     return removed
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from ..core.numbers import NumberFormat, long_date, short_date
 from ..core.theme import DEFAULT_THEME, Theme
 from ..core.workspace import Workspace
 from ..layout import edition_title, lay_out
+from ..publish.files import remove_path
 from ..publish.manifest import Inputs, PublishedSet, file_sha256
 from ..render import RenderJob, RenderOptions
 from ..source.databases import Database
@@ -385,12 +385,12 @@ def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]]
     except OSError:
         text = None  # read_yaml below says what is wrong, as the report's own problem
     if text is not None and not _may_query(text):  # most reports: no query table, and no second YAML parse
-        _drop(own)  # the rows of a query the report no longer has
+        remove_path(own)  # the rows of a query the report no longer has
         return unit
     doc = read_yaml(unit.path)
     raw = doc.data.get("tables") if isinstance(doc.data, dict) else None
     if not (isinstance(raw, list) and any(isinstance(t, dict) and "source" in t for t in raw)):
-        _drop(own)
+        remove_path(own)
         return unit
     try:
         report = validate(doc).report
@@ -403,7 +403,7 @@ def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]]
     if unit.variant is not None and unit.snapshots and not any(
             set(bind_names(spec.source.sql)) & {filter_param(c) for c in filter_columns}
             for _, spec in queried if spec.source is not None):
-        _drop(own)  # rows of its own from when it had them
+        remove_path(own)  # rows of its own from when it had them
         return unit  # the same rows as the report's own set: run once
     known = databases()
     problems: list[Problem] = []
@@ -428,7 +428,7 @@ def run_queries(unit: ReportSource, databases: Callable[[], dict[str, Database]]
         raise DataError(problems)
     written = {path.name for _, path in snapshots}
     for stale in (p for p in own.iterdir() if p.name not in written) if own.is_dir() else ():
-        _drop(stale)  # a table the report no longer queries
+        remove_path(stale)  # a table the report no longer queries
     return dataclasses.replace(unit, snapshots=tuple(snapshots))
 
 
@@ -450,11 +450,4 @@ def prune_snapshots(folder: Path, catalog: Iterable[str], variants: Mapping[str,
         gone = set_id.report not in reports or (
             set_id.is_variant and set_id.report in variants and set_id.variant not in set(variants[set_id.report]))
         if gone:
-            _drop(entry)
-
-
-def _drop(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink(missing_ok=True)
+            remove_path(entry)
