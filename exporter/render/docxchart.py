@@ -16,7 +16,8 @@ from docx.oxml.ns import nsdecls
 from docx.oxml.parser import parse_xml
 
 from ..core.document import Chart
-from .nativechart import C_NS, CHART_CONTENT_TYPE, chart_space_xml, clean, data_workbook
+from ..core.text import xml_safe
+from .nativechart import C_NS, CHART_CONTENT_TYPE, chart_space_xml, data_workbook
 from .theme import Theme
 
 __all__ = ["add_docx_chart"]
@@ -68,7 +69,7 @@ def add_docx_chart(
         _INLINE.format(cx=int(width_emu), cy=int(height_emu), id=host.next_id, number=number, rid=rid)
     )
     doc_pr = inline.find(f"{{{inline.nsmap['wp']}}}docPr")
-    doc_pr.set("descr", clean(description))  # set, not formatted in: lxml escapes it
+    doc_pr.set("descr", xml_safe(description))  # set, not formatted in: lxml escapes it
     paragraph.add_run().element.add_drawing(inline)
 
 

@@ -18,7 +18,6 @@ from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy 
 
 import datetime as dt
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -51,12 +50,13 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..core.document import Chart
 from ..core.numbers import AUTO_DECIMALS, NumberFormat
+from ..core.text import xml_safe
 from .chartscale import basis_shown, derived_at, label_format, labels_below, nice_range, value_extent
 from .ooxml import Parts, write_package
 from .theme import Theme
 
 __all__ = ["ChartCells", "data_table", "excel_format", "build_chart", "chart_space_xml", "data_workbook",
-           "CHART_CONTENT_TYPE", "C_NS", "clean"]
+           "CHART_CONTENT_TYPE", "C_NS"]
 
 C_NS = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -96,7 +96,7 @@ def data_table(chart: Chart) -> tuple[tuple[str, ...], list[tuple]]:
     "Derived (estimate)").
     """
     basis = chart.has_derived and len(chart.series) == 1
-    header = (clean(chart.x_label) or "Category", *(clean(s.name) for s in chart.series))
+    header = (xml_safe(chart.x_label) or "Category", *(xml_safe(s.name) for s in chart.series))
     if basis:
         header += ("Basis",)
     rows = []
@@ -310,7 +310,7 @@ def _series(chart: Chart, i: int, series, cells: ChartCells, look: _Look, label_
         idx=i,
         order=i,
         tx=SeriesLabel(strRef=StrRef(
-            f=cells.ref(col, 0), strCache=StrData(ptCount=1, pt=[StrVal(idx=0, v=clean(series.name))])
+            f=cells.ref(col, 0), strCache=StrData(ptCount=1, pt=[StrVal(idx=0, v=xml_safe(series.name))])
         )),
         cat=_categories(chart, cells),
         val=NumDataSource(numRef=NumRef(
@@ -376,7 +376,7 @@ def _categories(chart: Chart, cells: ChartCells) -> AxDataSource:
         # Years stay numbers, as in the cells; "0" keeps 2024 from showing as 2,024.
         points = [NumVal(idx=k, v=c) for k, c in enumerate(chart.categories)]
         return AxDataSource(numRef=NumRef(f=f, numCache=NumData(formatCode="0", ptCount=n, pt=points)))
-    points = [StrVal(idx=k, v=clean(str(c))) for k, c in enumerate(chart.categories)]
+    points = [StrVal(idx=k, v=xml_safe(str(c))) for k, c in enumerate(chart.categories)]
     return AxDataSource(strRef=StrRef(f=f, strCache=StrData(ptCount=n, pt=points)))
 
 
@@ -414,11 +414,11 @@ def _label_settings(look: _Look, code: str, position: str, colour: str | None) -
 def _title(chart: Chart, look: _Look, with_title: bool) -> Title | None:
     lines = []
     if with_title and chart.title:
-        lines.append((clean(chart.title), TITLE_SIZE, True))
+        lines.append((xml_safe(chart.title), TITLE_SIZE, True))
     if basis_shown(chart):
         # One series cannot have two legend entries, so the title says which colour is which.
         reported, derived = chart.basis_labels
-        lines.append((f"Dark: {clean(reported)}  ·  Light: {clean(derived)}", SUBTITLE_SIZE, False))
+        lines.append((f"Dark: {xml_safe(reported)}  ·  Light: {xml_safe(derived)}", SUBTITLE_SIZE, False))
     return look.title(*lines) if lines else None
 
 
@@ -435,9 +435,9 @@ def _axes(made: BarChart | LineChart, chart: Chart, look: _Look) -> None:
     else:
         categories.axPos, values.axPos = "b", "l"
     if chart.x_label:
-        categories.title = look.title((clean(chart.x_label), AXIS_TITLE_SIZE, True))
+        categories.title = look.title((xml_safe(chart.x_label), AXIS_TITLE_SIZE, True))
     if chart.y_label:
-        values.title = look.title((clean(chart.y_label), AXIS_TITLE_SIZE, True))
+        values.title = look.title((xml_safe(chart.y_label), AXIS_TITLE_SIZE, True))
     categories.txPr = look.text(TICK_SIZE, wrap=True)
     values.txPr = look.text(TICK_SIZE)
     categories.majorTickMark = values.majorTickMark = None
@@ -566,13 +566,5 @@ def _value(values: Sequence[float | None], i: int) -> float | None:
 
 
 def _category(category: str | int) -> str | int:
-    return clean(category) if isinstance(category, str) else category
+    return xml_safe(category) if isinstance(category, str) else category
 
-
-# Characters XML 1.0 cannot carry: lxml refuses them, so they are dropped from every text.
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def clean(text: str) -> str:
-    """*text* without the characters XML 1.0 cannot carry."""
-    return _NOT_XML.sub("", text)

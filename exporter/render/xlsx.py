@@ -61,6 +61,7 @@ from ..core.document import QA, Bullets, Chart, Column, Dataset, Document, Figur
 from ..core.errors import BuildError
 from ..core.messages import Words
 from ..core.numbers import PLAIN, NumberFormat, needed_decimals
+from ..core.text import xml_safe
 from . import RenderJob, RenderOptions
 from .exceltemplate import open_template
 from .nativechart import ChartCells, build_chart, data_table, excel_format
@@ -1009,10 +1010,9 @@ _EXCEL_DAY_ZERO = dt.date(1899, 12, 30).toordinal()
 # What a text needs done before it goes between <t> and </t>: markup escaped; characters XML
 # cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF) removed.
 _NEEDS_CARE = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml_text(value: str) -> str:
     """Return *value* cut to what a cell holds, without characters XML cannot carry, escaped."""
-    value = _NOT_XML.sub("", value)[:CELL_TEXT_LIMIT]
+    value = xml_safe(value)[:CELL_TEXT_LIMIT]
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
