@@ -27,19 +27,10 @@ def utc_naive(when: dt.datetime) -> dt.datetime:
     return when
 
 
-def reproducible_zip(package: bytes, when: dt.datetime, *, replace: Mapping[str, bytes] | None = None) -> bytes:
-    """Rewrite *package* with all entries dated *when*, content types first and the rest sorted.
-
-    *replace* maps entry names to new contents.
-    """
-    out = io.BytesIO()
-    repack(io.BytesIO(package), out, when, replace=replace)
-    return out.getvalue()
-
-
 def repack(package: IO[bytes], out: IO[bytes], when: dt.datetime, *,
            replace: Mapping[str, bytes] | None = None) -> None:
-    """Copy the zip *package* to *out* as `reproducible_zip` does, streaming each entry (parts may be large)."""
+    """Copy the zip *package* to *out* with all entries dated *when*, content types first and the rest sorted,
+    streaming each entry (parts may be large). *replace* maps entry names to new contents."""
     replace = replace or {}
     stamp = _stamp(when)
     with zipfile.ZipFile(package) as source, zipfile.ZipFile(out, "w") as target:
@@ -54,7 +45,7 @@ def repack(package: IO[bytes], out: IO[bytes], when: dt.datetime, *,
 
 
 def write_package(entries: Mapping[str, bytes], when: dt.datetime) -> bytes:
-    """Return a zip of *entries* (member name to contents), the same bytes `reproducible_zip` gives.
+    """Return a zip of *entries* (member name to contents), the same bytes `repack` gives.
 
     For a writer that holds its parts' contents already (python-docx's parts): each is compressed
     once, instead of being zipped by the library, unzipped and zipped again.

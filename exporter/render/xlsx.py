@@ -163,7 +163,7 @@ MAX_DATA_WIDTH = 60  # characters; longer texts are cut off on screen, not in th
 FILTER_BUTTON_POINTS = 12  # the filter button beside a header label
 CELL_TEXT_LIMIT = 32_767  # characters in an Excel cell
 INTEGER_FORMAT = "#,##0"
-SPOOL_BYTES = 1 << 19  # the uncompressed package stays in memory up to this (the report alone: 0.1 MiB)
+SPOOL_BYTES = 1 << 19  # a workbook with data sheets is packed in memory up to this, then in a temporary file
 
 
 def render(job: RenderJob) -> bytes:
