@@ -137,10 +137,12 @@ def need(tool: str) -> str:
     return path
 
 
-def pdftotext(pdf: bytes, tmp_path: Path) -> str:
+def pdftotext(pdf: bytes, tmp_path: Path, *options: str) -> str:
+    """The text poppler reads from *pdf*: laid out as on the page, or as *options* say (``-bbox``: each word's box)."""
     src = tmp_path / "in.pdf"
     src.write_bytes(pdf)
-    out = subprocess.run([need("pdftotext"), "-layout", str(src), "-"], check=True, capture_output=True)
+    out = subprocess.run([need("pdftotext"), *(options or ("-layout",)), str(src), "-"], check=True,
+                         capture_output=True)
     return out.stdout.decode("utf-8")
 
 

@@ -638,9 +638,7 @@ def test_the_pdf_paints_charts_as_renderpdf_draws_them(chart, font, tmp_path):
 
 def word_boxes(pdf: bytes, tmp_path) -> str:
     """Each word of the page with its box, as poppler reads them (finer than the pixels)."""
-    (tmp_path / "boxes.pdf").write_bytes(pdf)
-    return subprocess.run([need("pdftotext"), "-bbox", str(tmp_path / "boxes.pdf"), "-"], check=True,
-                          capture_output=True, text=True).stdout
+    return pdftotext(pdf, tmp_path, "-bbox")
 
 
 def test_shapes_and_strings_beyond_the_charts_paint_as_renderpdf_draws_them(font, tmp_path):
@@ -672,7 +670,6 @@ def test_shapes_a_chart_never_draws_are_refused(tmp_path):
     from reportlab.graphics.shapes import Drawing, Image, Rect
     from reportlab.pdfgen.canvas import Canvas
 
-    from exporter.render.shapepaint import paint
 
     for shape in (Rect(0, 0, 10, 10, fillOpacity=0.5), Rect(0, 0, 10, 10, fillOverprint=True),
                   Image(0, 0, 10, 10, str(tmp_path / "none.png"))):
