@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import exporter.render.reportlab_speed  # noqa: F401 -- first, as in production: before any test imports reportlab.graphics
@@ -270,3 +271,61 @@ def smtp():
     recorder.port = controller.port
     yield recorder
     controller.stop()
+
+
+TOKEN = "5f1c2e0a-secret-token"  # of the health check the tests ping: it must never reach logs or messages
+
+
+class HealthChecks:
+    """A stand-in healthchecks.io: records every request; ``script`` says how to answer the next ones.
+
+    Steps: "500" (answer 500), "hang" (answer nothing until the test ends); when it runs out, 200 OK.
+    """
+
+    def __init__(self):
+        self.requests: list[tuple[str, str, str]] = []  # (method, path, body)
+        self.script: list[str] = []
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        watch = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                with watch.lock:
+                    watch.requests.append((self.command, self.path, body))
+                    step = watch.script.pop(0) if watch.script else None
+                if step == "hang":
+                    watch.release.wait(60)
+                    return
+                self.send_response(500 if step == "500" else 200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ping/{TOKEN}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def paths(self) -> list[str]:
+        return [path.removeprefix(f"/ping/{TOKEN}") or "(success)" for _, path, _ in self.requests]
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hc():
+    server = HealthChecks()
+    yield server
+    server.stop()

@@ -7,8 +7,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,65 +14,9 @@ import pytest
 from exporter.runs.lock import exclusive_run
 from exporter.schedule.pings import request_for
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, TOKEN
 
 REPORT_ID = "us-intrathecal-pump-market"
-TOKEN = "5f1c2e0a-secret-token"
-
-
-class HealthChecks:
-    """A stand-in healthchecks.io: records every request; ``script`` says how to answer the next ones.
-
-    Steps: "500" (answer 500), "hang" (answer nothing until the test ends); when it runs out, 200 OK.
-    """
-
-    def __init__(self):
-        self.requests: list[tuple[str, str, str]] = []  # (method, path, body)
-        self.script: list[str] = []
-        self.lock = threading.Lock()
-        self.release = threading.Event()
-        watch = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                with watch.lock:
-                    watch.requests.append((self.command, self.path, body))
-                    step = watch.script.pop(0) if watch.script else None
-                if step == "hang":
-                    watch.release.wait(60)
-                    return
-                self.send_response(500 if step == "500" else 200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"OK")
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ping/{TOKEN}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def paths(self) -> list[str]:
-        return [path.removeprefix(f"/ping/{TOKEN}") or "(success)" for _, path, _ in self.requests]
-
-    def stop(self):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def hc():
-    server = HealthChecks()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

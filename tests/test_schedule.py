@@ -193,7 +193,7 @@ def test_sigint_stops_the_service_too(tmp_path, data):
 
 
 def test_a_run_past_its_deadline_is_stopped_and_recorded_as_failed(tmp_path, data):
-    from test_pings import HealthChecks
+    from conftest import HealthChecks
 
     many_reports(data, 12)  # a build of some seconds
     out = tmp_path / "out"
