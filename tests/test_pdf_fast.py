@@ -225,3 +225,78 @@ def test_a_contents_title_with_markup_or_loose_whitespace_is_parsed():
     for title in ("Tom &amp; Jerry", "Bold <b>part</b>", " leading", "trailing ", "two  spaces", ""):
         entry = entry_paragraph(title, "section-1", 1, STYLES["toc0"], lambda *_: None)
         assert type(entry).__name__ == "Paragraph", title
+
+
+def _canvas():
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    return Canvas(io.BytesIO())
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=TEXT, style=st.sampled_from(sorted(STYLES)), alignment=st.sampled_from([0, 1, 2, 4]),
+       indents=st.tuples(st.sampled_from([0, 12.5, -6]), st.sampled_from([0, 8, 20.25])),
+       last_line=st.sampled_from([0, 1, 3]), leading=st.sampled_from(["", "max", "min"]),
+       alpha=st.sampled_from([None, 1, 0.5]), width=st.floats(40, 400), at=st.tuples(st.floats(0, 500), st.floats(0, 800)))
+def test_plain_lines_are_drawn_with_the_operators_platypus_draws(text, style, alignment, indents, last_line, leading,
+                                                                  alpha, width, at):
+    """The same operators in the same order (colours, text objects, subsets, word spacing, line moves), from
+    `draw` and `drawOn`, for every alignment; with the subsets of the font assigned alike."""
+    from reportlab.lib.colors import Color
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase.pdfmetrics import getFont
+
+    base = STYLES[style]
+    color = base.textColor if alpha is None else Color(0.2, 0.4, 0.6, alpha=alpha)
+    look = ParagraphStyle("drawn", base, alignment=alignment, firstLineIndent=indents[0], leftIndent=indents[1],
+                          justifyLastLine=last_line, autoLeading=leading, textColor=color)
+    code = []
+    for kind in (_Paragraph, Paragraph):
+        canvas = _canvas()
+        for draw in ("drawOn", "draw"):
+            paragraph = kind(text, look)
+            paragraph.wrap(width, 1000)
+            if kind is _Paragraph and alpha != 0.5 and text.split():  # else platypus draws it
+                assert paragraph._plain_code(_canvas()) is not None
+            if draw == "drawOn":
+                paragraph.drawOn(canvas, *at)
+            else:
+                paragraph.canv = canvas
+                paragraph.draw()
+        subsets = getattr(getFont(look.fontName).state.get(canvas._doc), "subsets", None)
+        code.append((canvas._code, subsets, canvas._doc._pdfVersion, canvas._extgstate._d))
+    assert code[0] == code[1]
+    assert any("Tj" in line for line in code[0][0]) or not text.split()
+
+
+def test_a_paragraph_platypus_must_draw_itself_is_drawn_by_platypus():
+    """A link, a background or a bullet: platypus's own drawing (the operators are still its own)."""
+    from reportlab.lib.styles import ParagraphStyle
+
+    for text, look in (('see <a href="https://example.com">this</a>', STYLES["body"]),
+                       ("on a tint", ParagraphStyle("tint", STYLES["body"], backColor="#eeeeee")),
+                       ("a point", STYLES["body"])):
+        code = []
+        for kind in (_Paragraph, Paragraph):
+            canvas = _canvas()
+            paragraph = kind(text, look, bulletText="•") if text == "a point" else kind(text, look)
+            paragraph.wrap(300, 1000)
+            if kind is _Paragraph:
+                assert paragraph._plain_code(_canvas()) is None
+            paragraph.drawOn(canvas, 10, 10)
+            code.append(canvas._code)
+        assert code[0] == code[1]
+
+
+def test_the_pdf_is_the_same_with_platypus_drawing_every_paragraph(shipped_job, monkeypatch):
+    from reportlab import platypus
+
+    from exporter.render import pdfparagraph
+    from exporter.render.pdf import render
+
+    ours = render(shipped_job)
+    monkeypatch.setattr(pdfparagraph.Paragraph, "draw", platypus.Paragraph.draw)
+    monkeypatch.setattr(pdfparagraph.Paragraph, "drawOn", platypus.Paragraph.drawOn)
+    assert render(shipped_job) == ours

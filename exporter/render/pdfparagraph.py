@@ -8,6 +8,9 @@ Each shortcut gives what platypus itself gives (tests/test_pdf_fast.py checks th
   hyphenation, bidi, shaping).
 - **Lines are remembered per width.** platypus wraps most paragraphs more than once at the same
   width (a table measures its cells, then wraps them again to draw them).
+- **Plain lines are written as PDF operators directly**: the same operators, in the same order and
+  the same number format, as platypus's `drawPara` writes through a text object and the canvas's
+  state stack, which cost a sixth of a render.
 """
 
 from __future__ import annotations
@@ -15,11 +18,18 @@ from __future__ import annotations
 import functools
 
 from reportlab import platypus
-from reportlab.lib.rl_accel import instanceStringWidthTTF
+from reportlab.lib.colors import CMYKColor, Color
+from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
+from reportlab.lib.rl_accel import escapePDF, fp_str, instanceStringWidthTTF
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus.paragraph import cleanBlockQuotedText, split as paragraph_split, strip as paragraph_strip
+from reportlab.platypus.paragraph import (
+    cleanBlockQuotedText,
+    paraFontSizeHeightOffset,
+    split as paragraph_split,
+    strip as paragraph_strip,
+)
 
 __all__ = ["Paragraph", "clean", "plain_fragment"]
 
@@ -115,6 +125,166 @@ class Paragraph(platypus.Paragraph):
         if getattr(self, "width", None) == availWidth:  # not when the width was too small to set a line in
             self._wrapped = (availWidth, self.width, self.height, self.blPara, self._wrapWidths)
         return size
+
+    def draw(self):
+        code = self._plain_code(self.canv)
+        if code is None:
+            super().draw()
+        else:
+            self.canv._code.extend(code)
+
+    def drawOn(self, canvas, x, y, _sW=0):
+        # platypus's drawOn saves the canvas's state, translates, draws and restores: the same
+        # operators, without the state stack, for a paragraph whose drawing never reads the canvas's
+        # state (a subclass's own draw may: a heading's bookmark reads the current matrix).
+        if type(self).draw is Paragraph.draw and not getattr(self, "_showBoundary", None):
+            code = self._plain_code(canvas)
+            if code is not None:
+                canvas._code.extend(("q", f"{fp_str(1, 0, 0, 1, self._hAlignAdjust(x, _sW), y)} cm", *code, "Q"))
+                return
+        super().drawOn(canvas, x, y, _sW)
+
+    def _plain_code(self, canvas) -> list[str] | None:
+        """The operators platypus's `drawPara` writes for these lines, or None where it would do more.
+
+        Lines of one fragment (`blPara.kind == 0`) in a TrueType font, without a border, background,
+        bullet, link, underline, per-line offsets or right-to-left text, in an opaque colour the canvas
+        has no reason to change: what `drawPara` writes is then `q`, the colour, one text object and
+        `Q`, and it changes nothing on the canvas that outlives its `Q` but the fonts' subsets.
+        """
+        blPara, style = getattr(self, "blPara", None), self.style
+        if (blPara is None or blPara.kind != 0 or not blPara.lines or getattr(self, "debug", 0) or self.bulletText
+                or style.backColor or (style.borderColor and style.borderWidth) or hasattr(self, "_offsets")
+                or style.wordWrap == "RTL" or style.shaping or style.alignment not in _LINE_OPERATORS
+                or getattr(blPara, "us_lines", True) or getattr(blPara, "link", True) or not canvas.bottomup
+                or getattr(canvas, "_enforceColorSpace", None)):
+            return None
+        color = blPara.textColor
+        if not isinstance(color, Color) or isinstance(color, CMYKColor):
+            return None
+        alpha = getattr(color, "alpha", None)
+        if alpha is not None and canvas._extgstate.getValue("ca") != alpha:
+            return None
+        font = pdfmetrics.getFont(blPara.fontName)
+        if type(font) is not TTFont:
+            return None
+        leading = style.leading
+        auto = getattr(self, "autoLeading", getattr(style, "autoLeading", ""))
+        if auto == "max":
+            leading = max(leading, blPara.ascent - blPara.descent)
+        elif auto == "min":
+            leading = blPara.ascent - blPara.descent
+        if alpha is not None:
+            canvas._doc.ensureMinPdfVersion("transparency")
+        top = self.height - (blPara.fontSize if paraFontSizeHeightOffset else getattr(blPara, "ascent", blPara.fontSize))
+        text = _Text(font, canvas._doc, f"{fp_str(blPara.fontSize)} Tf {fp_str(leading)} TL",
+                     f"1 0 0 1 {fp_str(style.leftIndent, top)} Tm")
+        draw_line = _LINE_OPERATORS[style.alignment]
+        lines = blPara.lines
+        last_index = len(lines) - 1
+        justify_last = not getattr(self, "_JustifyLast", False)
+        words_on_last = style.justifyLastLine
+        offset = style.firstLineIndent
+        for index, (extra, words) in enumerate(lines):
+            last = justify_last and index == last_index
+            if last and words_on_last and len(words) > words_on_last:
+                last = False
+            draw_line(text, offset if index == 0 else 0, extra, words, last)
+        text.code.append("ET")
+        return ["q", f"{fp_str(color.red, color.green, color.blue)} rg", " ".join(text.code), "Q"]
+
+
+class _Text:
+    """The operators of reportlab's `PDFTextObject` for lines of plain text in one TrueType font."""
+
+    __slots__ = ("code", "_font", "_doc", "_font_operators", "_subset")
+
+    def __init__(self, font: TTFont, doc, font_operators: str, origin: str):
+        self.code = ["BT", origin]
+        self._font, self._doc, self._font_operators, self._subset = font, doc, font_operators, -1
+
+    def move(self, dx: float) -> None:
+        """`setXPos`: a `Td`, merged into the one just written as `moveCursor` merges it."""
+        if -1e-6 <= dx <= 1e-6:
+            return
+        code, dy = self.code, 0.0
+        if code[-1].endswith(" Td"):
+            previous = code[-1].split()
+            if len(previous) == 3:
+                del code[-1]
+            else:
+                code[-1] = "".join(previous[:-4])
+            dx += float(previous[-3])
+            dy -= float(previous[-2])
+        code.append(f"{fp_str(dx, -dy)} Td")
+
+    def line(self, text: str) -> None:
+        """`_textOut(text, 1)`: the text in its subsets (a subset's name set where it changes), then `T*`."""
+        parts = []
+        for subset, piece in self._font.splitString(text, self._doc):
+            if subset != self._subset:
+                parts.append(f"{self._font.getSubsetInternalName(subset, self._doc)} {self._font_operators}")
+                self._subset = subset
+            parts.append(f"({escapePDF(piece)}) Tj")
+        self.code.append(f"{' '.join(parts)} T*")
+
+    def spaced(self, text: str, word_space: float) -> None:
+        self.code.append(f"{fp_str(word_space)} Tw")
+        self.line(text)
+        self.code.append("0 Tw")
+
+
+# platypus's _leftDrawParaLine, _centerDrawParaLine, _rightDrawParaLine and _justifyDrawParaLine.
+
+
+def _spaces(words: list[str], text: str) -> int:
+    return len(words) + text.count("\xa0") - 1
+
+
+def _left(text: _Text, offset: float, extra: float, words: list[str], last: bool) -> None:
+    line = " ".join(words)
+    text.move(offset)
+    spaces = 0 if extra > -1e-8 else _spaces(words, line)
+    if spaces <= 0:
+        text.line(line)
+    else:
+        text.spaced(line, extra / spaces)
+    text.move(-offset)
+
+
+def _center(text: _Text, offset: float, extra: float, words: list[str], last: bool, share: float = 0.5) -> None:
+    line = " ".join(words)
+    spaces = 0 if extra > -1e-8 else _spaces(words, line)
+    if spaces <= 0:
+        move = offset + share * extra
+        text.move(move)
+        text.line(line)
+    else:
+        move = offset
+        text.code.append(f"{fp_str(extra / spaces)} Tw")
+        text.move(move)
+        text.line(line)
+        text.code.append("0 Tw")
+    text.move(-move)
+
+
+def _right(text: _Text, offset: float, extra: float, words: list[str], last: bool) -> None:
+    _center(text, offset, extra, words, last, share=1.0)
+
+
+def _justify(text: _Text, offset: float, extra: float, words: list[str], last: bool) -> None:
+    text.move(offset)
+    line = " ".join(words)
+    simple = -1e-8 < extra <= 1e-8 or (last and extra > -1e-8)
+    spaces = 0 if simple else _spaces(words, line)
+    if spaces <= 0:
+        text.line(line)
+    else:
+        text.spaced(line, extra / spaces)
+    text.move(-offset)
+
+
+_LINE_OPERATORS = {TA_LEFT: _left, TA_CENTER: _center, TA_RIGHT: _right, TA_JUSTIFY: _justify}
 
 
 def clean(text: str) -> str:
