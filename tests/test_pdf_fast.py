@@ -290,13 +290,45 @@ def test_a_paragraph_platypus_must_draw_itself_is_drawn_by_platypus():
         assert code[0] == code[1]
 
 
-def test_the_pdf_is_the_same_with_platypus_drawing_every_paragraph(shipped_job, monkeypatch):
-    from reportlab import platypus
+def test_the_pdf_is_the_same_with_reportlab_drawing_every_paragraph_and_string(shipped_job, monkeypatch):
+    """Paragraphs by platypus's drawPara, chart strings by `Canvas.drawString`: the same file, every chart kind
+    included."""
+    import dataclasses
 
-    from exporter.render import pdfparagraph
+    from reportlab import platypus
+    from test_charts import ODD, SAMPLES
+
+    from exporter.core.document import Section
+    from exporter.render import pdfparagraph, shapepaint
     from exporter.render.pdf import render
 
-    ours = render(shipped_job)
+    document = dataclasses.replace(shipped_job.document, sections=(
+        *shipped_job.document.sections, Section("Every kind of chart", 1, (*SAMPLES.values(), *ODD), "charts")))
+    job = dataclasses.replace(shipped_job, document=document)
+    ours = render(job)
     monkeypatch.setattr(pdfparagraph.Paragraph, "draw", platypus.Paragraph.draw)
     monkeypatch.setattr(pdfparagraph.Paragraph, "drawOn", platypus.Paragraph.drawOn)
-    assert render(shipped_job) == ours
+    monkeypatch.setattr(shapepaint, "string_operators", lambda *args: None)
+    assert render(job) == ours
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.tuples(TEXT.map(lambda t: t.replace("\n", " ")), st.sampled_from([6, 8.5, 11]),
+                                st.floats(-50, 600), st.floats(-50, 800)), max_size=6))
+def test_a_string_is_written_as_draw_string_writes_it(texts):
+    """The operators, and the subsets the font gives the characters, are drawString's."""
+    from reportlab.pdfbase.pdfmetrics import getFont
+
+    from exporter.render.pdf import register_fonts
+    from exporter.render.pdftext import string_operators
+
+    name = register_fonts()
+    ours, theirs = _canvas(), _canvas()
+    for text, size, x, y in texts:
+        for canvas in (ours, theirs):
+            canvas.setFont(name, size)
+        ours._code.append(string_operators(ours, x, y, text))
+        theirs.drawString(x, y, text)
+    assert ours._code == theirs._code
+    font = getFont(name)
+    assert getattr(font.state.get(ours._doc), "subsets", None) == getattr(font.state.get(theirs._doc), "subsets", None)

@@ -20,7 +20,7 @@ import functools
 from reportlab import platypus
 from reportlab.lib.colors import CMYKColor, Color
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
-from reportlab.lib.rl_accel import escapePDF, fp_str, instanceStringWidthTTF
+from reportlab.lib.rl_accel import fp_str, instanceStringWidthTTF
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -30,6 +30,8 @@ from reportlab.platypus.paragraph import (
     split as paragraph_split,
     strip as paragraph_strip,
 )
+
+from .pdftext import TextOperators
 
 __all__ = ["Paragraph", "clean", "plain_fragment"]
 
@@ -177,7 +179,7 @@ class Paragraph(platypus.Paragraph):
         if alpha is not None:
             canvas._doc.ensureMinPdfVersion("transparency")
         top = self.height - (blPara.fontSize if paraFontSizeHeightOffset else getattr(blPara, "ascent", blPara.fontSize))
-        text = _Text(font, canvas._doc, f"{fp_str(blPara.fontSize)} Tf {fp_str(leading)} TL",
+        text = TextOperators(font, canvas._doc, f"{fp_str(blPara.fontSize)} Tf {fp_str(leading)} TL",
                      f"1 0 0 1 {fp_str(style.leftIndent, top)} Tm")
         draw_line = _LINE_OPERATORS[style.alignment]
         lines = blPara.lines
@@ -194,46 +196,6 @@ class Paragraph(platypus.Paragraph):
         return ["q", f"{fp_str(color.red, color.green, color.blue)} rg", " ".join(text.code), "Q"]
 
 
-class _Text:
-    """The operators of reportlab's `PDFTextObject` for lines of plain text in one TrueType font."""
-
-    __slots__ = ("code", "_font", "_doc", "_font_operators", "_subset")
-
-    def __init__(self, font: TTFont, doc, font_operators: str, origin: str):
-        self.code = ["BT", origin]
-        self._font, self._doc, self._font_operators, self._subset = font, doc, font_operators, -1
-
-    def move(self, dx: float) -> None:
-        """`setXPos`: a `Td`, merged into the one just written as `moveCursor` merges it."""
-        if -1e-6 <= dx <= 1e-6:
-            return
-        code, dy = self.code, 0.0
-        if code[-1].endswith(" Td"):
-            previous = code[-1].split()
-            if len(previous) == 3:
-                del code[-1]
-            else:
-                code[-1] = "".join(previous[:-4])
-            dx += float(previous[-3])
-            dy -= float(previous[-2])
-        code.append(f"{fp_str(dx, -dy)} Td")
-
-    def line(self, text: str) -> None:
-        """`_textOut(text, 1)`: the text in its subsets (a subset's name set where it changes), then `T*`."""
-        parts = []
-        for subset, piece in self._font.splitString(text, self._doc):
-            if subset != self._subset:
-                parts.append(f"{self._font.getSubsetInternalName(subset, self._doc)} {self._font_operators}")
-                self._subset = subset
-            parts.append(f"({escapePDF(piece)}) Tj")
-        self.code.append(f"{' '.join(parts)} T*")
-
-    def spaced(self, text: str, word_space: float) -> None:
-        self.code.append(f"{fp_str(word_space)} Tw")
-        self.line(text)
-        self.code.append("0 Tw")
-
-
 # platypus's _leftDrawParaLine, _centerDrawParaLine, _rightDrawParaLine and _justifyDrawParaLine.
 
 
@@ -241,7 +203,7 @@ def _spaces(words: list[str], text: str) -> int:
     return len(words) + text.count("\xa0") - 1
 
 
-def _left(text: _Text, offset: float, extra: float, words: list[str], last: bool) -> None:
+def _left(text: TextOperators, offset: float, extra: float, words: list[str], last: bool) -> None:
     line = " ".join(words)
     text.move(offset)
     spaces = 0 if extra > -1e-8 else _spaces(words, line)
@@ -252,7 +214,7 @@ def _left(text: _Text, offset: float, extra: float, words: list[str], last: bool
     text.move(-offset)
 
 
-def _center(text: _Text, offset: float, extra: float, words: list[str], last: bool, share: float = 0.5) -> None:
+def _center(text: TextOperators, offset: float, extra: float, words: list[str], last: bool, share: float = 0.5) -> None:
     line = " ".join(words)
     spaces = 0 if extra > -1e-8 else _spaces(words, line)
     if spaces <= 0:
@@ -268,11 +230,11 @@ def _center(text: _Text, offset: float, extra: float, words: list[str], last: bo
     text.move(-move)
 
 
-def _right(text: _Text, offset: float, extra: float, words: list[str], last: bool) -> None:
+def _right(text: TextOperators, offset: float, extra: float, words: list[str], last: bool) -> None:
     _center(text, offset, extra, words, last, share=1.0)
 
 
-def _justify(text: _Text, offset: float, extra: float, words: list[str], last: bool) -> None:
+def _justify(text: TextOperators, offset: float, extra: float, words: list[str], last: bool) -> None:
     text.move(offset)
     line = " ".join(words)
     simple = -1e-8 < extra <= 1e-8 or (last and extra > -1e-8)

@@ -50,6 +50,8 @@ from reportlab.graphics.shapes import (
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from .pdftext import string_operators
+
 __all__ = ["paint"]
 
 _IDENTITY = (1, 0, 0, 1, 0, 0)
@@ -273,7 +275,11 @@ class _Painter:
                 x -= numericXShift(anchor, text, width, *font, encoding)
             else:
                 raise TypeError(f"cannot paint a string anchored {anchor!r}")
-        self.canvas.drawString(x, y, text)
+        code = string_operators(self.canvas, x, y, text)
+        if code is None:
+            self.canvas.drawString(x, y, text)
+        else:
+            self.canvas._code.append(code)
 
     def label(self, label: Label) -> None:
         """A chart label: the strings `Label._rawDraw` makes of a plain one, each property read once.
