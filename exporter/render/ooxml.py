@@ -2,6 +2,11 @@
 
 python-docx and openpyxl stamp every zip entry with the wall clock; rewriting the package with
 fixed entry dates and a fixed order makes equal input give equal bytes.
+
+The entries are deflated by ISA-L (python-isal) rather than zlib: the same Deflate format, about ten
+times faster on a report's parts (zlib also sets up 256 KiB of state for each of a package's twenty
+parts), for a package about 8 % larger than zlib's default level makes it (the shipped report's
+workbook: 1.5 → 0.13 ms, 16.3 → 17.6 KB).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import shutil
 import zipfile
 from collections.abc import Mapping
 from typing import IO
+
+from isal import isal_zlib
 
 # The range a zip entry's DOS date can hold.
 ZIP_EPOCH = dt.datetime(1980, 1, 1)
@@ -91,6 +98,26 @@ def _order(name: str) -> tuple[bool, str]:
 def _entry(name: str, stamp: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=stamp)
     info.compress_type = zipfile.ZIP_DEFLATED
+    info._compresslevel = FAST  # type: ignore[attr-defined]  # zipfile's own field for the level
     info.create_system = 0  # the same bytes whichever OS renders
     info.external_attr = 0
     return info
+
+
+class _IsalLevel(int):
+    """A compression level that asks zipfile for ISA-L's compressor (any other level keeps zlib's)."""
+
+
+FAST = _IsalLevel(1)  # ISA-L's levels are 0-3; 1 deflates about as well as zlib's 1, ten times faster
+_zlib_compressor = zipfile._get_compressor  # type: ignore[attr-defined]
+
+
+def _get_compressor(compress_type, compresslevel=None):
+    # zipfile makes each entry's compressor here (Python 3.11 to 3.14): only the entries this
+    # module marks get ISA-L's, so every other zip written in the process is zlib's as before.
+    if compress_type == zipfile.ZIP_DEFLATED and type(compresslevel) is _IsalLevel:
+        return isal_zlib.compressobj(int(compresslevel), isal_zlib.DEFLATED, -15)
+    return _zlib_compressor(compress_type, compresslevel)
+
+
+zipfile._get_compressor = _get_compressor  # type: ignore[attr-defined]
