@@ -416,22 +416,28 @@ def _fit_rows(ws: Worksheet) -> None:
         (rng.min_row, rng.min_col): range(rng.min_col, rng.max_col + 1) for rng in ws.merged_cells.ranges
     }
     # The workbook's style lists, read by index: `cell.alignment` and `cell.font` make a proxy
-    # object per call, which cost more than the measuring below.
+    # object per call, which cost more than the measuring below. Only the cells written are read
+    # (`iter_rows` would make an empty cell at every gap of the sheet's rectangle).
     book = ws.parent
     wrapping = {n for n, alignment in enumerate(book._alignments) if alignment.wrap_text}
     fonts = book._fonts
-    for row in ws.iter_rows():
-        lines = 1
-        for cell in row:
-            style = cell._style
-            if style is None or style.alignmentId not in wrapping or not isinstance(cell.value, str):
-                continue
-            cols = merged.get((cell.row, cell.column), range(cell.column, cell.column + 1))
-            width = sum(ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in cols)
-            font = fonts[style.fontId]
-            lines = max(lines, _lines(cell.value, width, bold=bool(font.b), size=float(font.sz or SIZE)))
-        if lines > 1:
-            ws.row_dimensions[row[0].row].height = _row_height(lines)
+    widths: dict[int, float] = {}
+    rows: dict[int, int] = {}
+    for (row, column), cell in ws._cells.items():
+        style, text = cell._style, cell._value
+        if style is None or style.alignmentId not in wrapping or not isinstance(text, str):
+            continue
+        width = 0.0
+        for c in merged.get((row, column), (column,)):
+            if c not in widths:
+                widths[c] = ws.column_dimensions[get_column_letter(c)].width or 8.43
+            width += widths[c]
+        font = fonts[style.fontId]
+        lines = _lines(text, width, bold=bool(font.b), size=float(font.sz or SIZE))
+        if lines > rows.get(row, 1):
+            rows[row] = lines
+    for row in sorted(rows):
+        ws.row_dimensions[row].height = _row_height(rows[row])
 
 
 def _row_height(lines: int) -> float:
