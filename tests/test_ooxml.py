@@ -46,3 +46,21 @@ def test_other_zips_of_the_process_keep_zlib():
             zf.writestr("part.xml", PART)
         expected = _deflate(zlib, zlib.Z_DEFAULT_COMPRESSION if level is None else level, PART)
         assert _raw(out.getvalue(), "part.xml") == expected
+
+
+def test_a_repacked_package_keeps_zlib_for_its_large_parts():
+    """Streamed data sheets are repetitive XML, which zlib's default level packs a third smaller than ISA-L's."""
+    from exporter.render.ooxml import repack
+
+    source = io.BytesIO()
+    with zipfile.ZipFile(source, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", PART)
+        zf.writestr("[Content_Types].xml", b"<Types/>")
+    source.seek(0)
+    out = io.BytesIO()
+    repack(source, out, dt.datetime(2026, 11, 23))
+    package = out.getvalue()
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        assert zf.namelist() == ["[Content_Types].xml", "xl/worksheets/sheet1.xml"]
+        assert zf.read("xl/worksheets/sheet1.xml") == PART
+    assert _raw(package, "xl/worksheets/sheet1.xml") == _deflate(zlib, zlib.Z_DEFAULT_COMPRESSION, PART)
