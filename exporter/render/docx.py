@@ -26,9 +26,9 @@ from docx.oxml.simpletypes import ST_HpsMeasure
 from docx.shared import Emu, Inches, Mm, Pt, RGBColor, Twips
 from docx.text.paragraph import Paragraph as DocxParagraph
 from lxml import etree  # type: ignore[import-untyped]
-from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..core.document import QA, WORKBOOK_ONLY, Block, Bullets, Chart, Document, Figures, Meta, Paragraph, Table
+from ..core.helvetica import string_width
 from ..core.messages import Words
 from . import RenderJob, RenderOptions
 from .docxchart import add_docx_chart
@@ -699,7 +699,7 @@ def _add_cards(body: _Body, block: Figures) -> None:
     room = width / 12700 - CARD_PADDING_PT  # EMU to points
     spread = 1.0 if look.theme.office_font in METRIC_HELVETICA else OTHER_FONT_SPREAD
     fits = [size for size in CARD_VALUE_SIZES
-            if max(stringWidth(f.text, "Helvetica-Bold", size) for f in figures) * spread <= room]
+            if max(string_width(f.text, "Helvetica-Bold", size) for f in figures) * spread <= room]
     size = fits[0] if fits else CARD_VALUE_SIZES[-1]
     tbl = table._tbl
     grid = [str(Emu(col.w).twips) for col in tbl.tblGrid.gridCol_lst]  # as add_row sizes a new cell

@@ -46,9 +46,9 @@ from openpyxl.drawing.text import (
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.writer.excel import ExcelWriter
 from openpyxl.xml.functions import Element
-from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..core.document import Chart
+from ..core.helvetica import string_width
 from ..core.numbers import AUTO_DECIMALS, NumberFormat
 from ..core.text import xml_safe
 from .chartscale import basis_shown, derived_at, label_format, labels_below, nice_range, value_extent
@@ -278,7 +278,7 @@ def _hbar_layout(chart: Chart, width_cm: float, height_cm: float, made: BarChart
     """
     width, height = width_cm * POINTS_PER_CM, height_cm * POINTS_PER_CM
     tick = TICK_SIZE / 100
-    names = max((stringWidth(str(c), "Helvetica", tick) for c in chart.categories), default=0)
+    names = max((string_width(str(c), "Helvetica", tick) for c in chart.categories), default=0)
     if names <= HBAR_NAMES_SHARE * width:
         return None
     axis_title = AXIS_TITLE_SIZE / 100 * LINE_SPACING

@@ -21,10 +21,10 @@
 - **Chart properties.** An item of a property collection (a bar's label) looks a property up
   through an exception reportlab raises and catches each time; now without it. The same values.
 
-The replaced functions are reportlab 5.1's (setup.cfg pins `>=5.1,<6`; the tests compare each with the original). Nothing else in exporter
-draws with reportlab (the Word and Excel renderers only measure text with `pdfmetrics.stringWidth`,
-which none of this touches), so the changes are the process's. `useA85` also writes a theme's logo
-as binary.
+The replaced functions are reportlab 5.1's (setup.cfg pins `>=5.1,<6`; the tests compare each with
+the original). Nothing else in exporter uses reportlab (the Word and Excel renderers measure text
+with core.helvetica's table of reportlab's widths), so the changes are the process's. `useA85` also
+writes a theme's logo as binary.
 """
 
 from __future__ import annotations

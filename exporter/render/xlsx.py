@@ -55,10 +55,10 @@ from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.pagebreak import ColBreak, RowBreak
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
-from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from ..core.document import QA, Bullets, Chart, Column, Dataset, Document, Figure, Figures, Paragraph, Scenario, Sheet
 from ..core.errors import BuildError
+from ..core.helvetica import string_width
 from ..core.messages import Words
 from ..core.numbers import PLAIN, NumberFormat, needed_decimals
 from ..core.text import xml_safe
@@ -479,9 +479,8 @@ def _lines(text: str, width: float, bold: bool = False, size: float = SIZE) -> i
     return count
 
 
-# Words recur from row to row and report to report; reportlab measures each in C, but its Python
-# layers around that cost more than the measuring (a tenth of a render before this cache).
-_word_width = functools.lru_cache(maxsize=16_384)(stringWidth)
+# Words recur from row to row and report to report: each is measured once.
+_word_width = functools.lru_cache(maxsize=16_384)(string_width)
 
 
 # --- sheets ----------------------------------------------------------------------------------
@@ -495,6 +494,7 @@ def _summary(ws: Worksheet, doc: Document) -> None:
     ws.row_dimensions[1].height = 28
     logo = _look().theme.logo
     if logo is not None:
+        openpyxl_lean.with_images()
         image = SheetImage(str(logo))
         image.width, image.height = round(image.width * LOGO_HEIGHT_PX / image.height), LOGO_HEIGHT_PX
         ws.row_dimensions[1].height = LOGO_HEIGHT_PX * 0.75 + 6
@@ -803,7 +803,8 @@ def _save(wb: Workbook, when: dt.datetime, out: IO[bytes], streams: dict[str, _S
     parts are kept in memory and zipped once (`ooxml.write_package`). With data sheets, whose rows
     stream in (*streams*, by sheet title), openpyxl packs the workbook uncompressed into memory, or
     into a temporary file once it outgrows `SPOOL_BYTES`; its entries are then compressed into
-    *out* one by one, streamed (`ooxml.repack`). Both give the same bytes for the same parts.
+    *out* one by one, streamed (`ooxml.repack`). Both give the same parts in the same order and
+    dates (the first deflates them faster, the second smaller: see ooxml).
     """
     if not streams:
         parts = Parts()
@@ -920,15 +921,15 @@ def _data_width(label: str, fmt: str | None, sample: Sequence, declared: NumberF
     Values are measured as the *declared* format shows them (currency, percent), else as *fmt* does.
     """
     size = _look().size
-    points = stringWidth(label, "Helvetica-Bold", size) + FILTER_BUTTON_POINTS
+    points = string_width(label, "Helvetica-Bold", size) + FILTER_BUTTON_POINTS
     for value in sample:
         if value is None:
             continue
         shown = declared.text(value) if declared is not None and not isinstance(value, str) else _shown(value, fmt)
         if isinstance(value, str):
-            points = max(points, stringWidth(shown[: 2 * MAX_DATA_WIDTH], "Helvetica", size))
+            points = max(points, string_width(shown[: 2 * MAX_DATA_WIDTH], "Helvetica", size))
         else:  # digits, separators and dashes: about one width unit each
-            points = max(points, len(shown) * stringWidth("0", "Helvetica", size))
+            points = max(points, len(shown) * string_width("0", "Helvetica", size))
     return round(min((points + 6) / 5.5 + 1, MAX_DATA_WIDTH), 1)
 
 
