@@ -17,9 +17,10 @@ writes what a reader needs to see, the way the libraries' tutorials do it:
 - **XLSX** (openpyxl): the same sheets with the same cell values: the Summary (title, facts, key
   figures with their unit, period and basis, and for a document report its texts), one sheet per
   chart (named after it) with the data behind it and a native chart bound to those cells, the Assumptions inputs
-  and formulas, the layout's record sheets, and each data table in full. Not included: fonts,
-  fills, borders, number formats, row heights, page setup, properties, write-only streaming,
-  reproducible zip.
+  and formulas, the layout's record sheets, and each data table in full. When the report's theme
+  names an Excel template, the sheets are added to it, as the renderer adds them (the template's
+  sheets, styles and pictures are part of the file). Not included: fonts, fills, borders, number
+  formats, row heights, page setup, properties, write-only streaming, reproducible zip.
 - **PDF** (reportlab platypus): the same flowing text with the same embedded TrueType font
   (DejaVu Sans: the text must show, whatever its script), each table (and block of key figures)
   as a grid of paragraphs (so long cells wrap), each chart as a plain reportlab vector chart of
@@ -250,13 +251,22 @@ def xlsx_scenario(ws, s: Scenario) -> None:
 
 
 def bare_xlsx(job: RenderJob) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook, load_workbook
 
     doc = job.document
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Summary"
-    taken = {"summary"}
+    template = job.options.theme.excel_template
+    if template is None:
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "Summary"
+    else:
+        from exporter.core.openpyxl_lean import with_images
+
+        with_images()  # openpyxl keeps the template's pictures only with Pillow
+        wb = load_workbook(template)
+        wb.template = False
+        ws = wb.create_sheet("Summary")
+    taken = {"summary", *(sheet.title.casefold() for sheet in wb.worksheets)}
     xlsx_summary(ws, doc)
     charts = 0
     for section, block in doc.blocks():
