@@ -1,10 +1,10 @@
 """Native Office charts: the one module that owns DrawingML chart XML.
 
-A `Chart` block becomes an openpyxl chart object whose series point at the cells holding its
+A `Chart` block becomes a chart part (`c:chartSpace`) whose series point at the cells holding its
 data (`data_table`, laid out at `ChartCells`) *and* carry a copy of the values (the caches), so
 that readers that never calculate a workbook (phone previews, Word and LibreOffice opening a
-DOCX) still draw every bar. The workbook adds that object to a sheet; the DOCX gets the same
-object's `c:chartSpace` XML (`chart_space_xml`) as a chart part of its own
+DOCX) still draw every bar. The workbook adds it to a sheet as a chart openpyxl's writer places
+(`build_chart`); the DOCX gets the same XML (`chart_space_xml`) as a chart part of its own
 (`docxchart.add_docx_chart`), bound to a sheet "Sheet1" of a small embedded workbook
 (`data_workbook`) so that Word's "Edit Data" opens the numbers. Nothing else in the code base
 writes chart XML. python-docx is not imported here: a workbook build does without it.
@@ -21,31 +21,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml.etree import fromstring  # type: ignore[import-untyped]
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, LineChart, PieChart
-from openpyxl.chart.axis import ChartLines
-from openpyxl.chart.data_source import AxDataSource, NumData, NumDataSource, NumRef, NumVal, StrData, StrRef, StrVal
-from openpyxl.chart.label import DataLabel, DataLabelList
-from openpyxl.chart.layout import Layout, ManualLayout
-from openpyxl.chart.legend import Legend
-from openpyxl.chart.marker import DataPoint, Marker
-from openpyxl.chart.series import Series, SeriesLabel
-from openpyxl.chart.shapes import GraphicalProperties
-from openpyxl.chart.text import RichText, Text
-from openpyxl.chart.title import Title
-from openpyxl.drawing.line import LineProperties
-from openpyxl.drawing.text import (
-    CharacterProperties,
-    Font as TypeFace,
-    Paragraph as DrawingParagraph,
-    ParagraphProperties,
-    RegularTextRun,
-    RichTextProperties,
-)
+from openpyxl.chart._chart import ChartBase
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.writer.excel import ExcelWriter
-from openpyxl.xml.functions import Element
 
 from ..core.document import Chart
 from ..core.helvetica import string_width
@@ -167,44 +147,31 @@ def _literal(text: str) -> str:
     return '\\"'.join(f'"{part}"' if part else "" for part in text.split('"'))
 
 
-# --- the openpyxl chart ------------------------------------------------------------------------
+# --- the chart part's XML ----------------------------------------------------------------------
+#
+# Written as text, element by element in the order and form openpyxl's chart objects serialised
+# them (tests/test_chart_xml.py holds that output and compares): the default namespace on the
+# chartSpace, DrawingML elements declaring their "a" prefix each, numbers as "%.16g", text escaped
+# as lxml escapes it. Building the chart as openpyxl objects, then serialising them, was a third
+# of a workbook's render (2.5 ms a chart).
+
+A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
+_A = f' xmlns:a="{A_NS}"'
 
 
-class _Finished:
-    """What openpyxl's `ChartBase._write` leaves out, added to the chartSpace tree it builds.
+class NativeChart(ChartBase):
+    """A chart whose part is written already: what openpyxl's workbook writer reads of a chart.
 
-    Without ``autoTitleDeleted`` Excel and LibreOffice title a one-series chart that has no
-    title with the series' name. openpyxl writes a data label's number format without
-    ``sourceLinked``, which LibreOffice then takes as linked: it shows the cells' format (all
-    the decimals of 3.7281041629) instead of the label's.
+    The writer anchors it on its sheet (`anchor`, `width` and `height` in cm), names its part
+    (`path`, from the `_id` it gives) and writes `_write()`'s tree there. None of ChartBase's own
+    parts (series, axes, legend) is made: the XML has them.
     """
 
+    def __init__(self, xml: str, width_cm: float, height_cm: float):  # not ChartBase's: nothing of it is written
+        self._xml, self.width, self.height = xml, width_cm, height_cm
+
     def _write(self):
-        tree = super()._write()
-        if self.title is None:
-            tree.find("chart").insert(0, Element("autoTitleDeleted", val="1"))  # its place: after the title
-        for labels in (*tree.iter("dLbls"), *tree.iter("dLbl")):
-            number_format = labels.find("numFmt")
-            if number_format is not None:
-                number_format.set("sourceLinked", "0")
-        return tree
-
-
-# openpyxl's serialisable classes list what they write in class attributes that a subclass
-# would otherwise get empty (its metaclass builds them from the class body alone).
-class _BarChart(_Finished, BarChart):
-    tagname = BarChart.tagname
-    __attrs__, __nested__, __elements__ = BarChart.__attrs__, BarChart.__nested__, BarChart.__elements__
-
-
-class _LineChart(_Finished, LineChart):
-    tagname = LineChart.tagname
-    __attrs__, __nested__, __elements__ = LineChart.__attrs__, LineChart.__nested__, LineChart.__elements__
-
-
-class _PieChart(_Finished, PieChart):
-    tagname = PieChart.tagname
-    __attrs__, __nested__, __elements__ = PieChart.__attrs__, PieChart.__nested__, PieChart.__elements__
+        return fromstring(self._xml.encode("utf-8"))
 
 
 def build_chart(
@@ -215,61 +182,58 @@ def build_chart(
     width_cm: float = DEFAULT_SIZE_CM[0],
     height_cm: float = DEFAULT_SIZE_CM[1],
     title: bool = True,
-) -> BarChart | LineChart | PieChart:
-    """Return an openpyxl chart of *chart* bound to its `data_table` at *cells*, values cached.
+) -> NativeChart:
+    """Return the chart of *chart*, bound to its `data_table` at *cells* with the values cached, for a sheet.
 
     *title* False leaves the chart's title to a caption outside it (a DOCX figure caption); the
     line telling reported from derived points stays.
     """
-    return _build(chart, theme, cells, width_cm, height_cm, title=title, frame=True)
+    return NativeChart(_chart_space(chart, theme, cells, width_cm, height_cm, title=title, frame=True),
+                       width_cm, height_cm)
 
 
-def _build(chart: Chart, theme: Theme, cells: ChartCells, width_cm: float, height_cm: float, *,
-           title: bool, frame: bool) -> BarChart | LineChart | PieChart:
+def _chart_space(chart: Chart, theme: Theme, cells: ChartCells, width_cm: float, height_cm: float, *,
+                 title: bool, frame: bool) -> str:
+    """The chart part's `c:chartSpace` element."""
     if not chart.series or not chart.categories:
         raise ValueError(f"chart {chart.title!r} has no categories or no series")
     look = _Look(theme)
     kind = chart.kind
-    made: BarChart | LineChart | PieChart
-    if kind == "pie":
-        made = _PieChart(varyColors=True)
-        made.firstSliceAng = 0
-    elif kind == "line":
-        made = _LineChart(marker=True)
-        made.grouping = "standard"
-    else:
-        made = _BarChart()
-        made.type = "bar" if kind == "hbar" else "col"
-        made.grouping = "stacked" if kind == "stacked" else "clustered"
-        made.gapWidth = BAR_GAP
-        if kind == "stacked":
-            made.overlap = 100  # the segments of a category on top of each other, not side by side
-    made.width, made.height = width_cm, height_cm
-    made.roundedCorners = False  # absent, Word and Excel draw the chart's frame with rounded corners
-    # A white ground (over a sheet's gridlines) with a thin frame in a workbook; none in a document.
-    made.graphical_properties = GraphicalProperties(
-        solidFill="FFFFFF",
-        ln=LineProperties(solidFill=look.rule, w=GRID_WIDTH) if frame else LineProperties(noFill=True),
-    )
-
     drawn = chart.series[:1] if kind == "pie" else chart.series  # a pie shows one series
     labels = excel_format(chart.format, (v for s in drawn for v in s.values))
-    for i, series in enumerate(drawn):
-        made.series.append(_series(chart, i, series, cells, look, labels))
+    series = "".join(_series(chart, i, s, cells, look, labels) for i, s in enumerate(drawn))
+    if kind == "pie":
+        plot = f'<pieChart><varyColors val="1"/>{series}<firstSliceAng val="0"/></pieChart>'
+    elif kind == "line":
+        plot = f'<lineChart><grouping val="standard"/>{series}<marker val="1"/>{_AXIS_IDS}</lineChart>'
+    else:
+        direction = "bar" if kind == "hbar" else "col"
+        grouping = "stacked" if kind == "stacked" else "clustered"
+        # Stacked: the segments of a category on top of each other, not side by side.
+        overlap = '<overlap val="100"/>' if kind == "stacked" else ""
+        plot = (f'<barChart><barDir val="{direction}"/><grouping val="{grouping}"/>{series}'
+                f'<gapWidth val="{BAR_GAP}"/>{overlap}{_AXIS_IDS}</barChart>')
+    title_lines = _title_lines(chart, title)
+    legend = kind == "pie" or len(drawn) > 1
+    layout = _hbar_layout(chart, width_cm, height_cm, title_lines, legend) if kind == "hbar" else ""
+    axes = "" if kind == "pie" else _axes(chart, look)
+    # Without autoTitleDeleted Excel and LibreOffice title a one-series chart that has no title
+    # with the series' name.
+    heading = look.title(title_lines) if title_lines else '<autoTitleDeleted val="1"/>'
+    key = f'<legend><legendPos val="b"/><overlay val="0"/>{look.text(LEGEND_SIZE)}</legend>' if legend else ""
+    # A white ground (over a sheet's gridlines) with a thin frame in a workbook; none in a document.
+    ground = _shape(fill="FFFFFF", line=look.rule, width=GRID_WIDTH) if frame else _shape(fill="FFFFFF", no_line=True)
+    # roundedCorners: absent, Word and Excel draw the chart's frame with rounded corners.
+    return (f'<chartSpace xmlns="{C_NS}"><roundedCorners val="0"/><chart>{heading}<plotArea>{layout}{plot}{axes}'
+            f'</plotArea>{key}<plotVisOnly val="1"/><dispBlanksAs val="gap"/></chart>{ground}</chartSpace>')
 
-    made.title = _title(chart, look, title)
-    made.legend = (
-        Legend(legendPos="b", overlay=False, txPr=look.text(LEGEND_SIZE)) if kind == "pie" or len(drawn) > 1 else None
-    )
-    if kind != "pie":
-        _axes(made, chart, look)
-    if kind == "hbar":
-        made.layout = _hbar_layout(chart, width_cm, height_cm, made)
-    return made
+
+_AXIS_IDS = '<axId val="10"/><axId val="100"/>'
 
 
-def _hbar_layout(chart: Chart, width_cm: float, height_cm: float, made: BarChart) -> Layout | None:
-    """Place the plot of a bar chart with long category names, or None to leave it to the reader.
+def _hbar_layout(chart: Chart, width_cm: float, height_cm: float, title_lines: list[tuple[str, int, bool]],
+                 legend: bool) -> str:
+    """Place the plot of a bar chart with long category names, or "" to leave it to the reader.
 
     LibreOffice neither wraps nor cuts the names left of horizontal bars: it narrows the plot
     until they fit, down to a sliver. Past `HBAR_NAMES_SHARE` of the width the plot is placed
@@ -280,138 +244,106 @@ def _hbar_layout(chart: Chart, width_cm: float, height_cm: float, made: BarChart
     tick = TICK_SIZE / 100
     names = max((string_width(str(c), "Helvetica", tick) for c in chart.categories), default=0)
     if names <= HBAR_NAMES_SHARE * width:
-        return None
+        return ""
     axis_title = AXIS_TITLE_SIZE / 100 * LINE_SPACING
     left = PAD + (axis_title + PAD if chart.x_label else 0) + min(names, HBAR_NAMES_MAX * width) + PAD
-    title = sum(size / 100 * LINE_SPACING for size in _title_sizes(made))
+    title = sum(size / 100 * LINE_SPACING for _, size, _ in title_lines)
     top = PAD + title + (PAD if title else 0)
     bottom = PAD + tick * LINE_SPACING + PAD + (axis_title + PAD if chart.y_label else 0)
-    if made.legend is not None:
+    if legend:
         bottom += LEGEND_SIZE / 100 * LINE_SPACING + PAD
     right = 2 * PAD
-    return Layout(manualLayout=ManualLayout(
-        layoutTarget="inner", xMode="edge", yMode="edge",
-        x=left / width, y=top / height, w=1 - (left + right) / width, h=1 - (top + bottom) / height,
-    ))
+    place = (left / width, top / height, 1 - (left + right) / width, 1 - (top + bottom) / height)
+    return ('<layout><manualLayout><layoutTarget val="inner"/><xMode val="edge"/><yMode val="edge"/>'
+            '<wMode val="factor"/><hMode val="factor"/>'
+            + "".join(f'<{name} val="{_number(value)}"/>' for name, value in zip("xywh", place))
+            + "</manualLayout></layout>")
 
 
-def _title_sizes(made) -> list[int]:
-    """The text sizes (1/100 pt) of the chart title's lines."""
-    if made.title is None:
-        return []
-    return [p.pPr.defRPr.sz for p in made.title.tx.rich.p]
-
-
-def _series(chart: Chart, i: int, series, cells: ChartCells, look: _Look, label_code: str) -> Series:
+def _series(chart: Chart, i: int, series, cells: ChartCells, look: _Look, label_code: str) -> str:
     n = len(chart.categories)
     col = 1 + i
-    values = [_value(series.values, k) for k in range(n)]
-    made = Series(
-        idx=i,
-        order=i,
-        tx=SeriesLabel(strRef=StrRef(
-            f=cells.ref(col, 0), strCache=StrData(ptCount=1, pt=[StrVal(idx=0, v=xml_safe(series.name))])
-        )),
-        cat=_categories(chart, cells),
-        val=NumDataSource(numRef=NumRef(
-            f=cells.ref(col, 1, n),
-            numCache=NumData(
-                formatCode=label_code,
-                ptCount=n,
-                # A missing value has no point at all: a gap, not a zero bar.
-                pt=[NumVal(idx=k, v=v) for k, v in enumerate(values) if v is not None],
-            ),
-        )),
-    )
+    name = _text(xml_safe(series.name))
+    points = "".join(f'<pt idx="{k}"><v>{_number(v)}</v></pt>'
+                     for k in range(n) if (v := _value(series.values, k)) is not None)  # a gap, not a zero bar
     colour = look.series(i)
     kind = chart.kind
     if kind == "line":
-        made.smooth = False  # openpyxl leaves it unset and some readers then smooth the line
-        made.graphicalProperties = GraphicalProperties(ln=LineProperties(solidFill=colour, w=LINE_WIDTH))
-        made.marker = _marker(colour)
+        # smooth: openpyxl left it unset and some readers then smooth the line.
+        shape, after = _shape(line=colour, width=LINE_WIDTH) + _marker(colour), '<smooth val="0"/>'
     elif kind == "pie":
-        made.graphicalProperties = GraphicalProperties(ln=LineProperties(solidFill="FFFFFF", w=GRID_WIDTH))
-        for k in range(n):  # the slices told apart by the series colours, in category order
-            point = DataPoint(idx=k)
-            point.graphicalProperties = GraphicalProperties(
-                solidFill=look.series(k), ln=LineProperties(solidFill="FFFFFF", w=GRID_WIDTH)
-            )
-            made.dPt.append(point)
+        shape, after = _shape(line="FFFFFF", width=GRID_WIDTH), ""
     else:
-        made.graphicalProperties = GraphicalProperties(solidFill=colour, ln=LineProperties(solidFill=colour))
-        made.invertIfNegative = False  # else Excel draws negative bars white
+        # invertIfNegative: else Excel draws negative bars white.
+        shape, after = _shape(fill=colour, line=colour) + '<invertIfNegative val="0"/>', ""
+    dots = []
+    if kind == "pie":  # the slices told apart by the series colours, in category order
+        dots += [f'<dPt><idx val="{k}"/>{_shape(fill=look.series(k), line="FFFFFF", width=GRID_WIDTH)}</dPt>'
+                 for k in range(n)]
     if basis_shown(chart):
         for k in range(n):
             if not derived_at(series, k):
                 continue
-            point = DataPoint(idx=k)
             if kind == "line":
-                point.marker = _marker(look.secondary)
                 # Excel colours a point's marker from its marker properties, LibreOffice from the
                 # point's line, which in Excel is the segment leading to the point: drawn lighter
                 # too, the line fades where the estimates begin.
-                point.graphicalProperties = GraphicalProperties(
-                    solidFill=look.secondary, ln=LineProperties(solidFill=look.secondary, w=LINE_WIDTH)
-                )
+                dots.append(f'<dPt><idx val="{k}"/>{_marker(look.secondary)}'
+                            f'{_shape(fill=look.secondary, line=look.secondary, width=LINE_WIDTH)}</dPt>')
             else:
-                point.graphicalProperties = GraphicalProperties(
-                    solidFill=look.secondary, ln=LineProperties(solidFill=look.secondary)
-                )
-                point.invertIfNegative = False
-            made.dPt.append(point)
+                dots.append(f'<dPt><idx val="{k}"/><invertIfNegative val="0"/>'
+                            f'{_shape(fill=look.secondary, line=look.secondary)}</dPt>')
+    labels = ""
     if chart.value_labels:
-        made.dLbls = _data_labels(kind, look, label_code)
         below = labels_below(chart)
-        for k in range(n):
-            if (i, k) in below:  # under the point: another line's label is above it
-                point_label = DataLabel(idx=k, **_label_settings(look, label_code, "b", None))
-                made.dLbls.dLbl.append(point_label)
-    return made
+        # Under the point where another line's label is above it.
+        one_by_one = "".join(f"<dLbl><idx val=\"{k}\"/>{_label_settings(look, label_code, 'b', None)}</dLbl>"
+                             for k in range(n) if (i, k) in below)
+        labels = f"<dLbls>{one_by_one}{_data_labels(kind, look, label_code)}</dLbls>"
+    return (f'<ser><idx val="{i}"/><order val="{i}"/><tx><strRef><f>{_text(cells.ref(col, 0))}</f><strCache>'
+            f'<ptCount val="1"/><pt idx="0"><v>{name}</v></pt></strCache></strRef></tx>{shape}{"".join(dots)}'
+            f'{labels}{_categories(chart, cells)}<val><numRef><f>{_text(cells.ref(col, 1, n))}</f><numCache>'
+            f'<formatCode>{_text(label_code)}</formatCode><ptCount val="{n}"/>{points}</numCache></numRef></val>'
+            f'{after}</ser>')
 
 
-def _categories(chart: Chart, cells: ChartCells) -> AxDataSource:
+def _categories(chart: Chart, cells: ChartCells) -> str:
     n = len(chart.categories)
-    f = cells.ref(0, 1, n)
+    f = _text(cells.ref(0, 1, n))
     if all(isinstance(c, int) and not isinstance(c, bool) for c in chart.categories):
         # Years stay numbers, as in the cells; "0" keeps 2024 from showing as 2,024.
-        points = [NumVal(idx=k, v=c) for k, c in enumerate(chart.categories)]
-        return AxDataSource(numRef=NumRef(f=f, numCache=NumData(formatCode="0", ptCount=n, pt=points)))
-    points = [StrVal(idx=k, v=xml_safe(str(c))) for k, c in enumerate(chart.categories)]
-    return AxDataSource(strRef=StrRef(f=f, strCache=StrData(ptCount=n, pt=points)))
+        years = [c for c in chart.categories if isinstance(c, int)]
+        points = "".join(f'<pt idx="{k}"><v>{_number(c)}</v></pt>' for k, c in enumerate(years))
+        return f'<cat><numRef><f>{f}</f><numCache><formatCode>0</formatCode><ptCount val="{n}"/>{points}</numCache></numRef></cat>'
+    points = "".join(f'<pt idx="{k}"><v>{_text(xml_safe(str(c)))}</v></pt>' for k, c in enumerate(chart.categories))
+    return f'<cat><strRef><f>{f}</f><strCache><ptCount val="{n}"/>{points}</strCache></strRef></cat>'
 
 
-def _marker(colour: str) -> Marker:
-    return Marker(
-        symbol="circle",
-        size=MARKER_SIZE,
-        spPr=GraphicalProperties(solidFill=colour, ln=LineProperties(solidFill=colour)),
-    )
+def _marker(colour: str) -> str:
+    return f'<marker><symbol val="circle"/><size val="{MARKER_SIZE}"/>{_shape(fill=colour, line=colour)}</marker>'
 
 
-def _data_labels(kind: str, look: _Look, code: str) -> DataLabelList:
+def _data_labels(kind: str, look: _Look, code: str) -> str:
     # Stacked segments carry their value inside (Excel refuses "outEnd" there: the file would
     # need repair), in white on the segment's colour; elsewhere labels sit outside the bar or
     # slice, in grey on white (inside a dark slice grey would not read).
     position = {"stacked": "ctr", "line": "t"}.get(kind, "outEnd")
-    return DataLabelList(**_label_settings(look, code, position, "FFFFFF" if kind == "stacked" else None))
+    return _label_settings(look, code, position, "FFFFFF" if kind == "stacked" else None)
 
 
-def _label_settings(look: _Look, code: str, position: str, colour: str | None) -> dict:
-    """The settings of value labels (of a series, or of one point): the value alone, formatted."""
-    return dict(
-        numFmt=code,
-        showVal=True,
-        showLegendKey=False,
-        showCatName=False,
-        showSerName=False,
-        showPercent=False,
-        showBubbleSize=False,
-        dLblPos=position,
-        txPr=look.text(LABEL_SIZE, colour=colour),
-    )
+def _label_settings(look: _Look, code: str, position: str, colour: str | None) -> str:
+    """The settings of value labels (of a series, or of one point): the value alone, formatted.
+
+    sourceLinked="0": else LibreOffice shows the cells' format (all the decimals of 3.7281041629)
+    instead of the label's.
+    """
+    return (f'<numFmt formatCode="{_attribute(code)}" sourceLinked="0"/>{look.text(LABEL_SIZE, colour=colour)}'
+            f'<dLblPos val="{position}"/><showLegendKey val="0"/><showVal val="1"/><showCatName val="0"/>'
+            '<showSerName val="0"/><showPercent val="0"/><showBubbleSize val="0"/>')
 
 
-def _title(chart: Chart, look: _Look, with_title: bool) -> Title | None:
+def _title_lines(chart: Chart, with_title: bool) -> list[tuple[str, int, bool]]:
+    """The chart title's lines: (text, size in 1/100 pt, bold)."""
     lines = []
     if with_title and chart.title:
         lines.append((xml_safe(chart.title), TITLE_SIZE, True))
@@ -419,40 +351,59 @@ def _title(chart: Chart, look: _Look, with_title: bool) -> Title | None:
         # One series cannot have two legend entries, so the title says which colour is which.
         reported, derived = chart.basis_labels
         lines.append((f"Dark: {xml_safe(reported)}  ·  Light: {xml_safe(derived)}", SUBTITLE_SIZE, False))
-    return look.title(*lines) if lines else None
+    return lines
 
 
-def _axes(made: BarChart | LineChart, chart: Chart, look: _Look) -> None:
-    categories, values = made.x_axis, made.y_axis
-    # openpyxl 3.1 writes delete="1" on axes unless told otherwise, hiding them in Excel.
-    categories.delete = values.delete = False
+def _axes(chart: Chart, look: _Look) -> str:
     if chart.kind == "hbar":
         # Bars read top-down in category order: the category axis runs from the top, and the value
         # axis, which would follow it to the top, is kept at the bottom by crossing at the maximum.
-        categories.axPos, values.axPos = "l", "b"
-        categories.scaling.orientation = "maxMin"
-        values.crosses = "max"
+        positions, orientation, crosses = ("l", "b"), "maxMin", '<crosses val="max"/>'
     else:
-        categories.axPos, values.axPos = "b", "l"
-    if chart.x_label:
-        categories.title = look.title((xml_safe(chart.x_label), AXIS_TITLE_SIZE, True))
-    if chart.y_label:
-        values.title = look.title((xml_safe(chart.y_label), AXIS_TITLE_SIZE, True))
-    categories.txPr = look.text(TICK_SIZE, wrap=True)
-    values.txPr = look.text(TICK_SIZE)
-    categories.majorTickMark = values.majorTickMark = None
-    # Labels below the axis line even when values go negative, where the axis line sits mid-plot.
-    categories.tickLblPos = "low"
+        positions, orientation, crosses = ("b", "l"), "minMax", ""
+    x_title = look.title([(xml_safe(chart.x_label), AXIS_TITLE_SIZE, True)]) if chart.x_label else ""
+    y_title = look.title([(xml_safe(chart.y_label), AXIS_TITLE_SIZE, True)]) if chart.y_label else ""
     low, high = value_extent(chart)
     bottom, top, step = nice_range(low, high)
-    values.scaling.min, values.scaling.max, values.majorUnit = bottom, top, step
-    values.number_format = _axis_format(chart.format, step)
-    values.numFmt.sourceLinked = False  # the cells' format would otherwise win
     # Gridlines would cross the value labels; without labels they help read the values off.
-    values.majorGridlines = (
-        None if chart.value_labels
-        else ChartLines(spPr=GraphicalProperties(ln=LineProperties(solidFill=look.rule, w=GRID_WIDTH)))
-    )
+    grid = "" if chart.value_labels else f"<majorGridlines>{_shape(line=look.rule, width=GRID_WIDTH)}</majorGridlines>"
+    # delete="0": openpyxl 3.1 wrote delete="1" unless told otherwise, hiding the axes in Excel.
+    # tickLblPos "low": labels below the axis line even when values go negative, where the axis
+    # line sits mid-plot. The value axis' number format is not linked: the cells' would win.
+    categories = (f'<catAx><axId val="10"/><scaling><orientation val="{orientation}"/></scaling><delete val="0"/>'
+                  f'<axPos val="{positions[0]}"/>{x_title}<majorTickMark val="none"/><minorTickMark val="none"/>'
+                  f'<tickLblPos val="low"/>{look.text(TICK_SIZE, wrap=True)}<crossAx val="100"/>'
+                  '<lblOffset val="100"/></catAx>')
+    values = (f'<valAx><axId val="100"/><scaling><orientation val="minMax"/><max val="{_number(top)}"/>'
+              f'<min val="{_number(bottom)}"/></scaling><delete val="0"/><axPos val="{positions[1]}"/>{grid}{y_title}'
+              f'<numFmt formatCode="{_attribute(_axis_format(chart.format, step))}" sourceLinked="0"/>'
+              f'<majorTickMark val="none"/><minorTickMark val="none"/>{look.text(TICK_SIZE)}<crossAx val="10"/>'
+              f'{crosses}<majorUnit val="{_number(step)}"/></valAx>')
+    return categories + values
+
+
+def _shape(fill: str | None = None, line: str | None = None, width: int | None = None, *, no_line: bool = False) -> str:
+    """Shape properties (`c:spPr`): a solid fill, and a solid (or no) outline *width* EMU wide."""
+    parts = f'<a:solidFill{_A}><a:srgbClr val="{fill}"/></a:solidFill>' if fill else ""
+    if line or no_line:
+        stroke = "<a:noFill/>" if no_line else f'<a:solidFill><a:srgbClr val="{line}"/></a:solidFill>'
+        thickness = f' w="{width}"' if width is not None else ""
+        parts += f'<a:ln{_A}{thickness}>{stroke}<a:prstDash val="solid"/></a:ln>'
+    return f"<spPr>{parts}</spPr>"
+
+
+def _number(value: float) -> str:
+    return "%.16g" % value  # noqa: UP031 -- openpyxl's form: 2022 for 2022.0, 0.1 for 0.1
+
+
+def _text(text: str) -> str:
+    """*text* as element text, escaped as lxml escapes it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _attribute(text: str) -> str:
+    """*text* as an attribute value, escaped as lxml escapes it."""
+    return (_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;"))
 
 
 class _Look:
@@ -460,7 +411,7 @@ class _Look:
 
     def __init__(self, theme: Theme):
         self.theme = theme
-        self.font = theme.office_font
+        self.font = _attribute(theme.office_font)
         self.ink = theme.ink.upper()
         self.muted = theme.muted.upper()
         self.rule = theme.rule.upper()
@@ -469,28 +420,24 @@ class _Look:
     def series(self, i: int) -> str:
         return self.theme.series_colour(i).upper()
 
-    def chars(self, size: int, bold: bool = False, colour: str | None = None) -> CharacterProperties:
-        """Chart text in the office font; *size* in 1/100 pt. Titles in ink, the rest muted."""
+    def chars(self, tag: str, size: int, bold: bool = False, colour: str | None = None) -> str:
+        """Chart text properties in the office font; *size* in 1/100 pt. Titles in ink, the rest muted."""
         colour = colour or (self.ink if bold else self.muted)
-        return CharacterProperties(latin=TypeFace(typeface=self.font), sz=size, b=bold, solidFill=colour)
+        return (f'<a:{tag} sz="{size}" b="{int(bold)}"><a:solidFill><a:srgbClr val="{colour}"/></a:solidFill>'
+                f'<a:latin typeface="{self.font}"/></a:{tag}>')
 
-    def text(self, size: int, colour: str | None = None, *, wrap: bool = False) -> RichText:
-        """Text properties for labels (ticks, data labels, legend)."""
-        props = self.chars(size, colour=colour)
-        body = RichTextProperties(wrap="square") if wrap else None
-        # r=[]: else openpyxl adds an empty text run, which is no text property.
-        paragraph = DrawingParagraph(pPr=ParagraphProperties(defRPr=props), r=[], endParaRPr=props)
-        return RichText(bodyPr=body, p=[paragraph])
+    def text(self, size: int, colour: str | None = None, *, wrap: bool = False) -> str:
+        """Text properties (`c:txPr`) for labels (ticks, data labels, legend)."""
+        body = f'<a:bodyPr{_A} wrap="square"/>' if wrap else f"<a:bodyPr{_A}/>"
+        return (f'<txPr>{body}<a:p{_A}><a:pPr>{self.chars("defRPr", size, colour=colour)}</a:pPr>'
+                f'{self.chars("endParaRPr", size, colour=colour)}</a:p></txPr>')
 
-    def title(self, *lines: tuple[str, int, bool]) -> Title:
-        """A title of one or more lines, each (text, size in 1/100 pt, bold)."""
-        paragraphs = []
-        for text, size, bold in lines:
-            props = self.chars(size, bold)
-            paragraphs.append(
-                DrawingParagraph(pPr=ParagraphProperties(defRPr=props), r=[RegularTextRun(rPr=props, t=text)])
-            )
-        return Title(tx=Text(rich=RichText(p=paragraphs)), overlay=False)
+    def title(self, lines: list[tuple[str, int, bool]]) -> str:
+        """A title (`c:title`) of one or more lines, each (text, size in 1/100 pt, bold)."""
+        paragraphs = "".join(
+            f'<a:p{_A}><a:pPr>{self.chars("defRPr", size, bold)}</a:pPr><a:r>{self.chars("rPr", size, bold)}'
+            f"<a:t>{_text(text)}</a:t></a:r></a:p>" for text, size, bold in lines)
+        return f'<title><tx><rich><a:bodyPr{_A}/>{paragraphs}</rich></tx><overlay val="0"/></title>'
 
 
 # --- DOCX --------------------------------------------------------------------------------------
@@ -503,18 +450,13 @@ def chart_space_xml(chart: Chart, theme: Theme, *, title: bool = True, workbook_
     is all Word and LibreOffice need to draw it. *workbook_rid* is the chart part's relationship
     to an embedded workbook with that sheet (`data_workbook`), which Word's "Edit Data" opens.
     """
-    made = _build(chart, theme, ChartCells(DOCX_SHEET), *DEFAULT_SIZE_CM, title=title, frame=False)
-    # openpyxl builds the tree with un-namespaced tags and a literal xmlns attribute; read back
-    # from its text it is an ordinary namespaced tree that can be extended.
-    space = etree.fromstring(etree.tostring(made._write()))
+    space = _chart_space(chart, theme, ChartCells(DOCX_SHEET), *DEFAULT_SIZE_CM, title=title, frame=False)
     if workbook_rid is not None:
-        external = etree.SubElement(space, f"{{{C_NS}}}externalData", nsmap={"r": R_NS})
-        external.set(f"{{{R_NS}}}id", workbook_rid)
-        etree.SubElement(external, f"{{{C_NS}}}autoUpdate", val="0")
-        # Its place in the sequence: after chart, spPr and txPr (the last of which openpyxl writes).
-        anchor = [child for child in space if etree.QName(child).localname in ("chart", "spPr", "txPr")][-1]
-        anchor.addnext(external)
-    return etree.tostring(space, xml_declaration=True, encoding="UTF-8", standalone=True)
+        # Its place in the sequence: after chart and spPr, the part's last elements.
+        external = (f'<externalData xmlns:r="{R_NS}" r:id="{_attribute(workbook_rid)}"><autoUpdate val="0"/>'
+                    "</externalData>")
+        space = space[: -len("</chartSpace>")] + external + "</chartSpace>"
+    return b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n" + space.encode("utf-8")
 
 
 def data_workbook(chart: Chart) -> bytes:
