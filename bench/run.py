@@ -25,7 +25,9 @@ the same run, on the same machine, with the same data:
   binaries and psycopg are installed) holding the same rows vs the CSV build, alternating, same run;
   10,000-row tables in the DOCX and PDF vs python-docx and reportlab (`bench/tables.py`);
 - catalog: time and peak memory of `exporter build -j 2` (all three formats) over catalogs of 100
-  and 1,000 reports: peak memory should not grow with the catalog.
+  and 1,000 reports: peak memory should not grow with the catalog; and the smaller catalog built
+  again, in the same run, by the `exporter` package of the commit before issue 19 (`--against`;
+  `git archive` of it, run with this checkout's virtual environment).
 
 Peak memory: each command runs in a fresh wrapper (`bench/peak.py`). "max" is the kernel's peak
 RSS of the largest single process of the command's tree; with workers, "sum" is the highest
@@ -63,6 +65,8 @@ from bench.tables import REPORT_ID as TABLE_REPORT, write_table_report  # noqa: 
 SHIPPED = ROOT / "data" / "reports" / "us-intrathecal-pump-market.yaml"
 # The `kind: document` example (sections of blocks, charts aggregated from its CSV table).
 EXAMPLE = ROOT / "examples" / "sales-pipeline" / "data" / "reports" / "sales-pipeline.yaml"
+# The last commit before the work of issue 19 (performance), whose catalog throughput it asks to double.
+BEFORE_ISSUE_19 = "a6923e4"
 SECTIONS = ("warm", "libreoffice", "cold", "noop", "throughput", "tables", "catalog")
 FORMATS = ("docx", "xlsx", "pdf")
 
@@ -88,6 +92,7 @@ class Settings:
     throughput_runs: int
     lo_batch: int
     catalogs: tuple[int, ...]
+    against: str = ""  # the commit the catalog's throughput is compared with
 
 
 FULL = Settings(repeat=15, runs=5, noop_reports=40, throughput_reports=40, throughput_runs=2, lo_batch=10, catalogs=(100, 1000))
@@ -101,9 +106,10 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def env() -> dict[str, str]:
+def env(first: Path | None = None) -> dict[str, str]:
+    """The children's environment: this checkout importable (after *first*, a folder whose packages win)."""
     e = dict(os.environ)
-    e["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), e.get("PYTHONPATH")]))
+    e["PYTHONPATH"] = os.pathsep.join(filter(None, [first and str(first), str(ROOT), e.get("PYTHONPATH")]))
     e.pop("SOURCE_DATE_EPOCH", None)
     return e
 
@@ -118,16 +124,17 @@ def exporter(*args: str) -> list[str]:
     return [script, *args] if script else py("-m", "exporter", *args)
 
 
-def child_json(cmd: list[str]) -> dict:
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=ROOT)
+def child_json(cmd: list[str], first: Path | None = None) -> dict:
+    # From *first* when given: `python -m` puts its working folder first on the path.
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env(first), cwd=first or ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()[-1500:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def peak(cmd: list[str], *, tree: bool = False, check: bool = True) -> dict:
+def peak(cmd: list[str], *, tree: bool = False, check: bool = True, first: Path | None = None) -> dict:
     """Run *cmd* in a fresh `bench.peak` wrapper: wall time, rc, peak RSS (see bench/peak.py)."""
-    result = child_json(py("-m", "bench.peak", *(["--tree"] if tree else []), "--", *cmd))
+    result = child_json(py("-m", "bench.peak", *(["--tree"] if tree else []), "--", *cmd), first)
     if check and result["rc"] != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {result['rc']}: {result['stderr'].strip()[-1500:]}")
     return result
@@ -634,18 +641,33 @@ def _postgres(work: Path, csv_path: Path, doc_rows: int, sources: dict[str, Path
 
 def bench_catalog(s: Settings, work: Path, state: dict) -> list[Row]:
     results = {}
+    against = None
     for n in s.catalogs:
         data, out = work / f"cat{n}-data", work / f"cat{n}-out"
         log(f"catalog of {n}: generating")
         write_catalog(data, n)
         log(f"catalog of {n}: exporter build -j 2")
-        results[n] = peak(exporter("-q", "build", "--data-dir", str(data), "--output-dir", str(out), "-j", "2"),
-                          tree=True)
+        build = ("-q", "build", "--data-dir", str(data), "--output-dir", str(out), "-j", "2")
+        results[n] = peak(exporter(*build), tree=True)
         shutil.rmtree(out, ignore_errors=True)
+        if n == min(s.catalogs):  # the smallest catalog again, built by the code before issue 19
+            log(f"catalog of {n}: exporter build -j 2 at {s.against}")
+            against = _build_at(s.against, build, work)
+            shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(data, ignore_errors=True)
     rows = [Row(f"Catalog of {n:,} reports × 3 formats, `exporter build -j 2`, fresh output",
                 f"{secs(r['wall_s'])} ({n / r['wall_s']:.2f} reports/s; {context(r)})", "—", peak_ours=mib(r))
             for n, r in results.items()]
+    if results:
+        n = min(s.catalogs)
+        label = f"Catalog of {n:,} reports × 3 formats, `-j 2`: this commit vs {s.against} (before issue 19), same run"
+        if isinstance(against, str):
+            rows.append(Row(label, "—", f"not measured: {against}"))
+        else:
+            ours, theirs = n / results[n]["wall_s"], n / against["wall_s"]
+            rows.append(Row(label, f"{ours:.2f} reports/s", f"{theirs:.2f} reports/s ({secs(against['wall_s'])})",
+                            f"{ours / theirs:.2f}×", "≥ 2×", verdict(ours / theirs >= 2),
+                            mib(results[n]), mib(against)))
     if len(results) >= 2:
         small, large = min(results), max(results)
         for key, label in (("maxrss_mib", "largest process"), ("tree_mib", "sum over processes")):
@@ -653,6 +675,24 @@ def bench_catalog(s: Settings, work: Path, state: dict) -> list[Row]:
             rows.append(Row(f"Peak memory flat in catalog size: {large:,} vs {small:,} reports ({label})",
                             f"{a:.0f} MiB", f"{b:.0f} MiB", f"{a / b:.2f}×", "≤ 1.10×", verdict(a / b <= 1.10)))
     return rows
+
+
+def _build_at(commit: str, build: tuple[str, ...], work: Path) -> dict | str:
+    """Run `python -m exporter` *build* with the `exporter` package of *commit* (this checkout's
+    virtual environment and bench); its peak result, or why it could not run."""
+    tree = work / f"exporter-at-{commit}"
+    tree.mkdir(exist_ok=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", commit, "exporter"], capture_output=True, cwd=ROOT)
+    if archive.returncode != 0:
+        return f"`git archive {commit}` failed ({archive.stderr.decode(errors='replace').strip()[:200]})"
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    code = f"import exporter, sys; sys.exit(exporter.__file__.startswith({str(tree)!r}) is False)"
+    if subprocess.run(py("-c", code), env=env(tree), cwd=tree).returncode != 0:
+        return f"{commit}'s exporter package is not the one imported"
+    result = peak(py("-m", "exporter", *build), tree=True, check=False, first=tree)
+    if result["rc"] != 0:
+        return f"its build exited {result['rc']}: {result['stderr'].strip()[-200:]}"
+    return result
 
 
 BENCHES = {
@@ -693,8 +733,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, smaller catalogs (a few minutes)")
     parser.add_argument("--catalog", help="catalog sizes for the memory rows, e.g. 100,1000")
     parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
+    parser.add_argument("--against", default=BEFORE_ISSUE_19,
+                        help=f"the commit whose build the catalog row compares with (default {BEFORE_ISSUE_19})")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
+    settings.against = args.against
     if args.catalog:
         settings.catalogs = tuple(int(n) for n in args.catalog.split(","))
     sections = args.only.split(",") if args.only else list(SECTIONS)
