@@ -260,9 +260,6 @@ def bare_xlsx(job: RenderJob) -> bytes:
         ws = wb.active
         ws.title = "Summary"
     else:
-        from exporter.core.openpyxl_lean import with_images
-
-        with_images()  # openpyxl keeps the template's pictures only with Pillow
         wb = load_workbook(template)
         wb.template = False
         ws = wb.create_sheet("Summary")

@@ -15,7 +15,7 @@ from exporter.render.pdfparagraph import Paragraph as _Paragraph
 STYLES = _styles()
 # Text a report holds: letters of the embedded faces, digits, punctuation, spaces and line breaks;
 # "&" and "<" (escaped to entities, or markup) take platypus's own parser.
-TEXT = st.text(alphabet=st.sampled_from(list("aZé€Ω–…0 1\n\t.,;:()'\"%/-")), max_size=300)
+TEXT = st.text(alphabet=st.sampled_from(list("aZé€Ω–…0 1\n\r\t.,;:()'\"%/-\\")), max_size=300)
 
 
 def fragments(paragraph) -> list[dict]:

@@ -4,11 +4,11 @@ openpyxl imports NumPy whenever it is installed (matplotlib, which draws the mai
 it) only so that NumPy numbers pass as cell values. exporter never gives it any, and NumPy costs
 every process that writes a workbook or a Word chart about 12 MiB and 50 ms (the 100,000-row sheet's
 memory target, bench/tables.py). It imports Pillow (2 MiB) for pictures, which only a theme's logo
-and an Excel template holding pictures need: `with_images()` gives it Pillow then. So both are
-hidden for openpyxl's first import, and only then:
+and an Excel template holding pictures need: openpyxl gets a stand-in that imports Pillow the first
+time it is used. So both are hidden for openpyxl's first import, and only then:
 
 - a process that has NumPy or Pillow loaded already keeps it, and openpyxl sees it as usual;
-- both stay importable afterwards (openpyxl then accepts plain Python numbers only, all we give);
+- NumPy stays importable afterwards (openpyxl then accepts plain Python numbers only, all we give);
 - only while no other thread runs: a hidden module fails any import of it meanwhile.
 
 It lives in core because both source (checking Excel templates) and render import openpyxl.
@@ -16,12 +16,29 @@ It lives in core because both source (checking Excel templates) and render impor
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import threading
 
-__all__ = ["with_images"]
+__all__: list[str] = []
 
 _HIDDEN = ("numpy", "PIL")
+
+
+class _Pillow:
+    """Pillow's `Image` module, imported when openpyxl first reads from it.
+
+    openpyxl tests the module's truth before it reads or adds a picture (without Pillow it drops a
+    loaded workbook's pictures), then uses `Image.open` and the `Image.Image` class.
+    """
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str):
+        from PIL import Image
+
+        return getattr(Image, name)
 
 
 def _import_openpyxl() -> None:
@@ -36,21 +53,11 @@ def _import_openpyxl() -> None:
         for name in hidden:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
+    if "PIL" in hidden and importlib.util.find_spec("PIL") is not None:
+        from openpyxl.drawing import image
+        from openpyxl.reader import drawings
 
-
-def with_images() -> None:
-    """Give openpyxl Pillow, which it needs to add a picture to a sheet or to keep a template's.
-
-    openpyxl looks for it once, at import: `drawing.image` (adding one) and `reader.drawings`
-    (which drops a loaded workbook's pictures without it).
-    """
-    from openpyxl.drawing import image
-    from openpyxl.reader import drawings
-
-    if not image.PILImage:
-        from PIL import Image
-
-        image.PILImage = drawings.PILImage = Image
+        image.PILImage = drawings.PILImage = _Pillow()
 
 
 _import_openpyxl()

@@ -18,7 +18,8 @@ from .. import __version__
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
-LIBRARIES = ("python-docx", "openpyxl", "reportlab", "matplotlib", "pydantic", "PyYAML", "babel", "fonttools")
+# isal: it deflates the PDF's streams and the Word and Excel packages, so its version shapes their bytes too.
+LIBRARIES = ("python-docx", "openpyxl", "reportlab", "isal", "matplotlib", "pydantic", "PyYAML", "babel", "fonttools")
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ and theme colours. Checked with openpyxl 3.1:
 
 from __future__ import annotations
 
-from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy (see there)
+from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy and Pillow (see there)
 
 # isort: split
 
@@ -28,7 +28,6 @@ from openpyxl import Workbook, load_workbook
 
 def open_template(path: Path) -> Workbook:
     """Open the workbook template at *path* as a workbook to add sheets to."""
-    openpyxl_lean.with_images()  # else openpyxl drops the template's pictures
     book = load_workbook(path, rich_text=True)
     book.template = False  # a .xltx is saved as a workbook (.xlsx content type)
     book.custom_doc_props.props.clear()  # file paths, matter numbers, …: not for clients

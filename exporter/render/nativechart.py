@@ -12,7 +12,7 @@ writes chart XML. python-docx is not imported here: a workbook build does withou
 
 from __future__ import annotations
 
-from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy (see there)
+from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy and Pillow (see there)
 
 # isort: split
 

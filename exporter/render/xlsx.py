@@ -23,7 +23,7 @@ workbook's lists once rather than on every assignment.
 
 from __future__ import annotations
 
-from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy (see there)
+from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy and Pillow (see there)
 
 # isort: split
 
@@ -494,7 +494,6 @@ def _summary(ws: Worksheet, doc: Document) -> None:
     ws.row_dimensions[1].height = 28
     logo = _look().theme.logo
     if logo is not None:
-        openpyxl_lean.with_images()
         image = SheetImage(str(logo))
         image.width, image.height = round(image.width * LOGO_HEIGHT_PX / image.height), LOGO_HEIGHT_PX
         ws.row_dimensions[1].height = LOGO_HEIGHT_PX * 0.75 + 6

@@ -298,7 +298,7 @@ def _excel_template_problem(path: Path) -> str | None:
     if unkept:
         return (f" holds {', '.join(unkept)}, which the workbook could not keep: remove them from the template"
                 " (pictures, charts, styles, defined names and cover sheets are kept)")
-    from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy (see there)
+    from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy and Pillow (see there)
     # isort: split
     from openpyxl import load_workbook
 
