@@ -121,32 +121,3 @@ def _frozen() -> int:
     import gc
 
     return gc.get_freeze_count()
-
-
-def test_the_fork_server_ends_after_the_pool_stops():
-    """stop_pool does not wait for the fork server's exit, but the server does end (and is reaped)."""
-    import os
-    import time
-    from multiprocessing import forkserver
-
-    pool = executors.start_pool(1)
-    try:
-        assert pool.submit(int).result(timeout=60) == 0
-        server = forkserver._forkserver._forkserver_pid
-    finally:
-        executors.stop_pool(pool)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(server, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError(f"the fork server {server} still runs")
-    pool = executors.start_pool(1)  # a new build's pool starts a new server
-    try:
-        assert pool.submit(int).result(timeout=60) == 0
-        assert forkserver._forkserver._forkserver_pid not in (None, server)
-    finally:
-        executors.stop_pool(pool)

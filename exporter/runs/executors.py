@@ -89,17 +89,14 @@ def start_pool(workers: int, modules: tuple[str, ...] = ()) -> ProcessPoolExecut
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Shut *pool* down and end the fork server, so that no process outlives the build by more than its exit."""
+    """Shut *pool* down and end the fork server, so that no process outlives the build."""
     pool.shutdown(wait=True, cancel_futures=True)
     from multiprocessing import forkserver
 
     server = getattr(forkserver, "_forkserver", None)
     stop = getattr(server, "_stop", None)  # not public API; without it the server ends when we exit
     if stop is not None:
-        # Told to stop, the server finishes its interpreter, renderers loaded: a seventh of a
-        # 40-report build's time with two workers. Its end is waited for (and the process reaped)
-        # in the background; a pool started meanwhile waits for it under the server's lock.
-        threading.Thread(target=stop, name="exporter-forkserver-stop", daemon=True).start()
+        stop()
 
 
 def _import(modules: tuple[str, ...]) -> None:
