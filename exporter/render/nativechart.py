@@ -20,6 +20,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 from lxml.etree import fromstring  # type: ignore[import-untyped]
 from openpyxl import Workbook
@@ -312,8 +313,7 @@ def _categories(chart: Chart, cells: ChartCells) -> str:
     f = _text(cells.ref(0, 1, n))
     if all(isinstance(c, int) and not isinstance(c, bool) for c in chart.categories):
         # Years stay numbers, as in the cells; "0" keeps 2024 from showing as 2,024.
-        years = [c for c in chart.categories if isinstance(c, int)]
-        points = "".join(f'<pt idx="{k}"><v>{_number(c)}</v></pt>' for k, c in enumerate(years))
+        points = "".join(f'<pt idx="{k}"><v>{_number(cast(int, c))}</v></pt>' for k, c in enumerate(chart.categories))
         return f'<cat><numRef><f>{f}</f><numCache><formatCode>0</formatCode><ptCount val="{n}"/>{points}</numCache></numRef></cat>'
     points = "".join(f'<pt idx="{k}"><v>{_text(xml_safe(str(c)))}</v></pt>' for k, c in enumerate(chart.categories))
     return f'<cat><strRef><f>{f}</f><strCache><ptCount val="{n}"/>{points}</strCache></strRef></cat>'

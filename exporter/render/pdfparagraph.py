@@ -204,9 +204,18 @@ def _spaces(words: list[str], text: str) -> int:
 
 
 def _left(text: TextOperators, offset: float, extra: float, words: list[str], last: bool) -> None:
+    _from_offset(text, offset, extra, words, simple=extra > -1e-8)
+
+
+def _justify(text: TextOperators, offset: float, extra: float, words: list[str], last: bool) -> None:
+    _from_offset(text, offset, extra, words, simple=-1e-8 < extra <= 1e-8 or (last and extra > -1e-8))
+
+
+def _from_offset(text: TextOperators, offset: float, extra: float, words: list[str], *, simple: bool) -> None:
+    """A line from *offset*, its *extra* room spread over its spaces unless it is *simple* (or has none)."""
     line = " ".join(words)
     text.move(offset)
-    spaces = 0 if extra > -1e-8 else _spaces(words, line)
+    spaces = 0 if simple else _spaces(words, line)
     if spaces <= 0:
         text.line(line)
     else:
@@ -221,7 +230,7 @@ def _center(text: TextOperators, offset: float, extra: float, words: list[str], 
         move = offset + share * extra
         text.move(move)
         text.line(line)
-    else:
+    else:  # the word spacing set before the move, as platypus sets it
         move = offset
         text.code.append(f"{fp_str(extra / spaces)} Tw")
         text.move(move)
@@ -232,18 +241,6 @@ def _center(text: TextOperators, offset: float, extra: float, words: list[str], 
 
 def _right(text: TextOperators, offset: float, extra: float, words: list[str], last: bool) -> None:
     _center(text, offset, extra, words, last, share=1.0)
-
-
-def _justify(text: TextOperators, offset: float, extra: float, words: list[str], last: bool) -> None:
-    text.move(offset)
-    line = " ".join(words)
-    simple = -1e-8 < extra <= 1e-8 or (last and extra > -1e-8)
-    spaces = 0 if simple else _spaces(words, line)
-    if spaces <= 0:
-        text.line(line)
-    else:
-        text.spaced(line, extra / spaces)
-    text.move(-offset)
 
 
 _LINE_OPERATORS = {TA_LEFT: _left, TA_CENTER: _center, TA_RIGHT: _right, TA_JUSTIFY: _justify}
