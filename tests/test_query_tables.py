@@ -401,4 +401,4 @@ def test_a_report_file_gone_before_its_queries_ran_is_its_own_problem(tmp_path):
 
     with pytest.raises(DataError) as raised:
         run_queries(ReportSource.at(tmp_path / "gone.yaml"), dict, tmp_path / "snapshots", {})
-    assert "gone.yaml" in str(raised.value)
+    assert "gone.yaml" in str(raised.value) and "cannot read file: No such file or directory" in str(raised.value)

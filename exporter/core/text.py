@@ -9,16 +9,18 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# XML 1.0 allows TAB, LF, CR and everything from U+0020 except surrogates and U+FFFE/U+FFFF.
+# XML 1.0 allows TAB, LF, CR and everything from U+0020 except surrogates and U+FFFE/U+FFFF
+# (as the inside of a regular expression's character class, for patterns built on it).
 # openpyxl's own check misses U+FFFE/U+FFFF and lone surrogates, which then fail at save time.
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+NOT_XML_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_NOT_XML = re.compile(f"[{NOT_XML_CHARS}]")
 # Data's text also loses DEL, which XML allows but no reader shows.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_ILLEGAL = re.compile(f"[{NOT_XML_CHARS}\x7f]")
 
 
 def xml_safe(text: str) -> str:
     """*text* without the characters XML 1.0 cannot carry (for text made here, past `clean_text`)."""
-    return NOT_XML.sub("", text)
+    return _NOT_XML.sub("", text)
 
 
 def clean_text(value: str) -> str:

@@ -99,14 +99,12 @@ class Paragraph(platypus.Paragraph):
                 word_width = memo[word] = instanceStringWidthTTF(font, word, size, encoding)
             new = current + space + word_width
             limit = room + shrink * len(line)
+            if new > limit and style.splitLongWords and word_width > room:
+                return None
             if new <= limit or not line:
-                if new > limit and style.splitLongWords and word_width > widths[min(number, last)]:
-                    return None
                 line.append(word)
                 current = new
                 continue
-            if style.splitLongWords and word_width > widths[min(number, last)]:
-                return None
             widest = max(widest, current)
             lines.append((room - current, line))
             line, current = [word], word_width

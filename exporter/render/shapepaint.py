@@ -100,10 +100,13 @@ class _Painter:
         if colour is None:
             return False
         _plain(shape, "fillOpacity", "fillOverprint", "overprintMask")
+        self._set_fill(colour)
+        return True
+
+    def _set_fill(self, colour) -> None:
         if colour != self.fill:
             self.canvas.setFillColor(colour)
             self.fill = colour
-        return True
 
     def _stroke_with(self, shape) -> bool:
         colour = shape.strokeColor
@@ -259,9 +262,7 @@ class _Painter:
 
     def _text(self, x: float, y: float, text: str, anchor: str, font: tuple[str, float], colour,
               encoding: str = "utf8") -> None:
-        if colour != self.fill:
-            self.canvas.setFillColor(colour)
-            self.fill = colour
+        self._set_fill(colour)
         if font != self.font:
             self.canvas.setFont(*font)
             self.font = font

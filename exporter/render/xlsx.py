@@ -61,7 +61,7 @@ from ..core.errors import BuildError
 from ..core.helvetica import string_width
 from ..core.messages import Words
 from ..core.numbers import PLAIN, NumberFormat, needed_decimals
-from ..core.text import xml_safe
+from ..core.text import NOT_XML_CHARS, xml_safe
 from . import RenderJob, RenderOptions
 from .exceltemplate import open_template
 from .nativechart import ChartCells, build_chart, data_table, excel_format
@@ -1015,7 +1015,7 @@ def _rows_xml(
 _EXCEL_DAY_ZERO = dt.date(1899, 12, 30).toordinal()
 # What a text needs done before it goes between <t> and </t>: markup escaped; characters XML
 # cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF) removed.
-_NEEDS_CARE = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NEEDS_CARE = re.compile(f"[&<>\r{NOT_XML_CHARS}]")
 
 
 def _xml_text(value: str) -> str:

@@ -233,13 +233,15 @@ def process_gone(pid: int | None, host: str | None, pid_ns: str | None, state: P
     """
     if not pid or host != _HOST or pid_ns is None or pid_ns != PID_NS:
         return None
-    if held(state / LOCK_NAME, locks)[0] is not False:
-        return None
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # first: cheaper than reading the kernel's lock table, and a running build answers it
     except ProcessLookupError:
-        return (f"its process (pid {pid}) ended without finishing the run: killed (SIGKILL, out of memory) "
-                "or crashed; the next run marks it interrupted")
+        pass
     except OSError:  # another user's process of that pid
         return None
-    return None
+    else:
+        return None
+    if held(state / LOCK_NAME, locks)[0] is not False:
+        return None
+    return (f"its process (pid {pid}) ended without finishing the run: killed (SIGKILL, out of memory) "
+            "or crashed; the next run marks it interrupted")
