@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from tenacity import retry_if_exception
-
 from ..core.env import env_number
 from ..core.errors import UsageError
 from ..core.formats import FORMATS
@@ -135,18 +133,14 @@ def message_id_for(key: str, domain: str = "exporter.invalid") -> str:
     return f"<{key}@{domain}>"
 
 
-def _is_temporary(exc: BaseException) -> bool:
-    return isinstance(exc, TemporaryMailError)
-
-
 def send(settings: SmtpSettings, message: EmailMessage, *, sleep=None, to: list[str] | None = None) -> int:
     """Send *message* (to the envelope addresses *to*; default: its To header), retrying temporary failures;
     return the attempts made.
 
     Raise `PermanentMailError`, or `TemporaryMailError` once the attempts are used up.
     """
-    return retried(lambda: _send_once(settings, message, to), retry=retry_if_exception(_is_temporary),
-                   attempts=settings.attempts, backoff=settings.backoff, sleep=sleep)
+    return retried(lambda: _send_once(settings, message, to), attempts=settings.attempts, backoff=settings.backoff,
+                   sleep=sleep)
 
 
 def size_text(n: int) -> str:

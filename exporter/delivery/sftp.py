@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncssh
-from tenacity import retry_if_exception_type
 
 from ..core.env import env_number
 from .channel import Parcel, PermanentDeliveryError, TemporaryDeliveryError, retried
@@ -118,8 +117,7 @@ def upload(parcel: Parcel, target: SftpTarget, settings: SftpSettings, *, sleep=
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise PermanentSftpError(f"cannot read the known_hosts file {settings.known_hosts}: {reason}") from None
     keys = _client_keys(settings) if settings.key_file else None
-    return retried(lambda: _run(lambda: _attempt(parcel, target, settings, keys)),
-                   retry=retry_if_exception_type(TemporarySftpError), attempts=settings.attempts,
+    return retried(lambda: _run(lambda: _attempt(parcel, target, settings, keys)), attempts=settings.attempts,
                    backoff=settings.backoff, sleep=sleep)
 
 

@@ -62,7 +62,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr, model_validator
-from tenacity import retry_if_exception, wait_exponential
 
 from .. import __version__
 from ..core.env import env_number
@@ -148,12 +147,7 @@ class PermanentWebhookError(PermanentDeliveryError):
 
 
 class TemporaryWebhookError(TemporaryDeliveryError):
-    """Worth another try: refused connection, timeout, 408, 429, 5xx."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, give_up: bool = False):
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.give_up = give_up  # the server asked for a pause longer than we wait: the next deliver tries
+    """Worth another try: refused connection, timeout, 408, 429, 5xx (after the pause a Retry-After asks for)."""
 
 
 @dataclass(frozen=True)
@@ -421,14 +415,6 @@ def send(parcel: Parcel, spec: WebhookSpec, list_id: str, env: Mapping[str, str]
     elif spec.style == "json":
         secret = env.get(SECRET_ENV) or None
     body = json.dumps(PAYLOADS[spec.style](parcel, list_id, links), ensure_ascii=False).encode("utf-8")
-    exponential = wait_exponential(multiplier=settings.backoff, max=300)
-
-    def wait(state) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TemporaryWebhookError) and exc.retry_after is not None:
-            return exc.retry_after
-        return exponential(state)
-
     def once() -> None:
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": f"exporter/{__version__}",
                    "X-Exporter-Delivery": delivery_id(parcel, list_id)}
@@ -438,8 +424,7 @@ def send(parcel: Parcel, spec: WebhookSpec, list_id: str, env: Mapping[str, str]
             headers["X-Exporter-Signature"] = signature(secret, timestamp, body)
         _post_once(url, body, headers, settings.timeout, clock, [secret] if secret else [])
 
-    return retried(once, retry=retry_if_exception(lambda exc: isinstance(exc, TemporaryWebhookError) and not exc.give_up),
-                   attempts=settings.attempts, backoff=settings.backoff, sleep=sleep, wait=wait)
+    return retried(once, attempts=settings.attempts, backoff=settings.backoff, sleep=sleep)
 
 
 def _opener() -> urllib.request.OpenerDirector:
