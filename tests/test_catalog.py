@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -35,13 +36,29 @@ def digests(out: Path) -> dict[str, str]:
             for p in sorted(out.glob("*/*.*")) if p.suffix in (".docx", ".xlsx", ".pdf")}
 
 
+def differing_parts(one: Path, other: Path) -> dict[str, list[str]]:
+    """The files that differ between two output folders, with the differing parts of each package
+    (so that a failure says where to look)."""
+    found = {}
+    for name, digest in digests(one).items():
+        if digests(other).get(name) != digest:
+            parts: list[str] = []
+            if name.endswith((".docx", ".xlsx")) and (other / name).exists():
+                with zipfile.ZipFile(one / name) as a, zipfile.ZipFile(other / name) as b:
+                    parts = sorted(n for n in {*a.namelist(), *b.namelist()}
+                                   if n not in a.namelist() or n not in b.namelist() or a.read(n) != b.read(n))
+            found[name] = parts
+    return found
+
+
 def test_parallel_build_equals_the_serial_one(catalog, tmp_path):
     serial = exporter("build", "--jobs", "1", "--data-dir", str(catalog), "--output-dir", str(tmp_path / "serial"))
     parallel = exporter("build", "--jobs", "2", "--data-dir", str(catalog), "--output-dir", str(tmp_path / "parallel"))
     assert serial.returncode == 0, serial.stderr
     assert parallel.returncode == 0, parallel.stderr
     assert len(digests(tmp_path / "serial")) == 15
-    assert digests(tmp_path / "serial") == digests(tmp_path / "parallel")
+    assert digests(tmp_path / "serial") == digests(tmp_path / "parallel"), \
+        differing_parts(tmp_path / "serial", tmp_path / "parallel")
     lines = parallel.stdout.splitlines()
     assert sorted(line.split(":")[0] for line in lines[:-1]) == [f"market-{n}" for n in range(5)]
     assert lines[-1].startswith("summary: 5 built, 0 unchanged, 0 failed in ")

@@ -58,8 +58,13 @@ def data(tmp_path: Path) -> Path:
     return target
 
 
-def many_reports(data: Path, count: int) -> None:
-    """Add copies of the report, so that a build takes a few seconds."""
+# Copies of the report that make a build last some seconds (about 70 ms a report here), long enough
+# for what a test does while it runs: a build of 6 once took that long, and now ends too soon.
+SLOW_BUILD = 40
+
+
+def many_reports(data: Path, count: int = SLOW_BUILD) -> None:
+    """Add *count* copies of the report, so that a build takes a few seconds."""
     source = data / "reports" / f"{REPORT_ID}.yaml"
     for n in range(count):
         shutil.copy(source, data / "reports" / f"copy-{n}.yaml")
@@ -135,7 +140,7 @@ def test_scheduled_run_meeting_the_lock_is_recorded_as_skipped(tmp_path, data):
 
 
 def test_cron_style_build_during_a_scheduled_build_exits_75(tmp_path, data):
-    many_reports(data, 5)
+    many_reports(data)
     out = tmp_path / "out"
     schedule = write_timetable(tmp_path / "s.yaml", "timezone: UTC\njobs:\n  - id: slow\n    every: 1s\n")
     service = Service(schedule, data, out)
@@ -164,7 +169,7 @@ def assert_all_sets_consistent(out: Path) -> None:
 
 
 def test_sigterm_during_a_build_exits_0_and_publishes_nothing_partial(tmp_path, data):
-    many_reports(data, 6)
+    many_reports(data)
     out = tmp_path / "out"
     schedule = write_timetable(tmp_path / "s.yaml", "timezone: UTC\njobs:\n  - id: slow\n    every: 1s\n")
     service = Service(schedule, data, out)
@@ -195,7 +200,7 @@ def test_sigint_stops_the_service_too(tmp_path, data):
 def test_a_run_past_its_deadline_is_stopped_and_recorded_as_failed(tmp_path, data):
     from conftest import HealthChecks
 
-    many_reports(data, 12)  # a build of some seconds
+    many_reports(data)
     out = tmp_path / "out"
     checks = HealthChecks()
     schedule = write_timetable(tmp_path / "s.yaml", "timezone: UTC\nrun_deadline: 1s\n"

@@ -26,7 +26,6 @@ from lxml.etree import fromstring  # type: ignore[import-untyped]
 from openpyxl import Workbook
 from openpyxl.chart._chart import ChartBase
 from openpyxl.utils import get_column_letter, quote_sheetname
-from openpyxl.writer.excel import ExcelWriter
 
 from ..core.document import Chart
 from ..core.helvetica import string_width
@@ -34,6 +33,7 @@ from ..core.numbers import AUTO_DECIMALS, NumberFormat
 from ..core.text import xml_safe
 from .chartscale import basis_shown, derived_at, label_format, labels_below, nice_range, value_extent
 from .ooxml import Parts, write_package
+from .sheetwriter import SheetsInMemory
 from .theme import Theme
 
 __all__ = ["ChartCells", "data_table", "excel_format", "build_chart", "chart_space_xml", "data_workbook",
@@ -487,7 +487,7 @@ def data_workbook(chart: Chart) -> bytes:
     props.creator = props.lastModifiedBy = ""  # client files do not advertise the tool
     props.created = props.modified = EMBEDDED_DATE
     parts = Parts()
-    ExcelWriter(book, parts).save()  # not book.save(), which stamps `modified` with the clock
+    SheetsInMemory(book, parts).save()  # not book.save(), which stamps `modified` with the clock
     return write_package(parts.entries, EMBEDDED_DATE)
 
 

@@ -44,17 +44,14 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.drawing.image import Image as SheetImage
-from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.named_styles import NamedStyleList
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.indexed_list import IndexedList
-from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.pagebreak import ColBreak, RowBreak
 from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.writer.excel import ExcelWriter
 
 from ..core.document import QA, Bullets, Chart, Column, Dataset, Document, Figure, Figures, Paragraph, Scenario, Sheet
 from ..core.errors import BuildError
@@ -66,6 +63,7 @@ from . import RenderJob, RenderOptions
 from .exceltemplate import open_template
 from .nativechart import ChartCells, build_chart, data_table, excel_format
 from .ooxml import Parts, repack, utc_naive, write_package
+from .sheetwriter import SheetsInMemory
 from .theme import DEFAULT_THEME, Theme
 
 # The first sheet's name is fixed, never taken from data: other tools find it by this name.
@@ -757,41 +755,29 @@ def _declare_dimension(ws: Worksheet, ref: str) -> None:
     ws.calculate_dimension = lambda: ref
 
 
-# Streams the rows of a data sheet into its part (a file) before `</sheetData>`.
-_Splice = Callable[[str], None]
+# Writes a data sheet's part: openpyxl's XML of the sheet around an empty body, and the rows streamed in.
+_Splice = Callable[[bytes, IO[bytes]], None]
 
 
-class _Writer(ExcelWriter):
-    """openpyxl's package writer, with each report sheet serialised in memory (no temporary file)
-    and the formula cells' cached values added, and each data sheet's rows streamed into its part."""
+class _Writer(SheetsInMemory):
+    """openpyxl's package writer, with each sheet serialised in memory, the formula cells' cached
+    values added, and each data sheet's rows streamed into its part."""
 
     def __init__(self, wb: Workbook, archive: zipfile.ZipFile | Parts, streams: dict[str, _Splice]):
         super().__init__(wb, archive)
         self._streams = streams
 
-    def write_worksheet(self, ws: Worksheet) -> None:  # as ExcelWriter's, which writes every sheet to a file
-        ws._drawing = SpreadsheetDrawing()
-        ws._drawing.charts = ws._charts
-        ws._drawing.images = ws._images
+    def write_part(self, ws: Worksheet, xml: bytes) -> None:
         splice = self._streams.get(ws.title)
-        if splice is None:
-            writer = WorksheetWriter(ws, out=io.BytesIO())
-            writer.write()
-            xml = writer.out.getvalue()
-            cached = getattr(ws, "_exporter_cached", None)
-            if cached:
-                xml = _with_cached_values(xml.decode("utf-8"), cached, ws.title).encode("utf-8")
-            self._archive.writestr(ws.path[1:], xml)
-        else:
-            writer = WorksheetWriter(ws)
-            try:
-                writer.write()
-                splice(writer.out)
-                self._archive.write(writer.out, ws.path[1:])
-            finally:
-                writer.cleanup()
-        ws._rels = writer._rels
-        self.manifest.append(ws)
+        if splice is not None:
+            # ZIP64 whatever the size: the rows may pass 4 GiB, and `repack` writes the entry anew anyway.
+            with self._archive.open(ws.path[1:], "w", force_zip64=True) as part:
+                splice(xml, part)
+            return
+        cached = getattr(ws, "_exporter_cached", None)
+        if cached:
+            xml = _with_cached_values(xml.decode("utf-8"), cached, ws.title).encode("utf-8")
+        super().write_part(ws, xml)
 
 
 def _save(wb: Workbook, when: dt.datetime, out: IO[bytes], streams: dict[str, _Splice]) -> None:
@@ -881,10 +867,10 @@ def _data_sheet(ws: Worksheet, table: Dataset, theme: Theme) -> _Splice:
     quoted.quotePrefix = True
     quoted_style = f' s="{quoted.style_id}"'
 
-    def splice(path: str) -> None:
+    def splice(xml: bytes, part: IO[bytes]) -> None:
         # openpyxl writes the sheet around an empty body (settings, header row, filter, page setup);
         # the data rows then go in before its </sheetData>.
-        count = _insert_rows(path, itertools.chain(sample, rows), styles, quoted_style)
+        count = _insert_rows(xml, part, itertools.chain(sample, rows), styles, quoted_style)
         if count != table.rows:
             raise BuildError(f"data table {table.id!r}: {count} rows read, {table.rows} expected")
 
@@ -942,22 +928,20 @@ def _shown(value, fmt: str | None) -> str:
     return str(value)
 
 
-def _insert_rows(path: str, rows: Iterable[Sequence], styles: Sequence[str], quoted: str) -> int:
-    """Put *rows*, from row 2 on, into the sheet part at *path* before its `</sheetData>`.
+def _insert_rows(xml: bytes, part: IO[bytes], rows: Iterable[Sequence], styles: Sequence[str], quoted: str) -> int:
+    """Write the sheet part *xml* to *part* with *rows*, from row 2 on, before its `</sheetData>`.
 
     Return the number of rows written.
     """
-    with open(path, "rb") as part:
-        head, end, tail = part.read().rpartition(b"</sheetData>")
+    head, end, tail = xml.rpartition(b"</sheetData>")
     if not end:
-        raise AssertionError(f"no </sheetData> in {path}")
-    with open(path, "wb") as part:
-        part.write(head)
-        count = 0
-        for chunk in _rows_xml(rows, styles, quoted):
-            part.write(chunk.encode("utf-8"))
-            count += chunk.count("</row>")
-        part.write(end + tail)
+        raise AssertionError("openpyxl wrote a sheet without </sheetData>")
+    part.write(head)
+    count = 0
+    for chunk in _rows_xml(rows, styles, quoted):
+        part.write(chunk.encode("utf-8"))
+        count += chunk.count("</row>")
+    part.write(end + tail)
     return count
 
 
