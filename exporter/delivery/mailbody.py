@@ -185,19 +185,19 @@ def _hex(value: str) -> bool:
 
 
 def _chart_png_text_as_text(chart: dict[str, Any]) -> bytes | None:
-    """`_chart_png` with matplotlib's mathtext off: "$5M to $10M" from the data is text, not a formula."""
-    import matplotlib
-
-    with matplotlib.rc_context({"text.parse_math": False}):
-        return _chart_png(chart)
-
-
-def _chart_png(chart: dict[str, Any]) -> bytes | None:
-    """The summary's chart as a PNG, or None when it has nothing to draw."""
+    """The summary's chart as a PNG, or None when it has nothing to draw (matplotlib is then not even
+    imported), with matplotlib's mathtext off: "$5M to $10M" from the data is text, not a formula."""
     categories = [str(c) for c in chart.get("categories", [])]
     series = [s for s in chart.get("series", []) if isinstance(s, dict)]
     if not categories or not series:
         return None
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _chart_png(chart, categories, series)
+
+
+def _chart_png(chart: dict[str, Any], categories: list[str], series: list[dict[str, Any]]) -> bytes | None:
     import matplotlib
 
     matplotlib.use("Agg")
