@@ -16,27 +16,31 @@ from pathlib import Path
 
 import pytest
 
-from exporter.render import render
+from exporter.render import render, xlsx
 from exporter.runs.catalog import ReportSource, load
 
 from conftest import ROOT, SHIPPED
 
 EXAMPLE = ROOT / "examples" / "sales-pipeline" / "data"
+ROW_XML_BYTES = 300  # about what a row of the example's deals takes in the sheet's XML (more, in fact)
 
 # Runs in the namespace: the temporary folder is chosen while there is room (as by a process started
 # before the disk filled), then filled up; each report's DOCX and XLSX go to argv[1], or the error.
 SCRIPT = r"""
-import sys, tempfile
+import os, sys, tempfile
 from pathlib import Path
 
-with Path(tempfile.gettempdir(), "filler").open("wb", buffering=0) as filler:
+full = os.environ["TMPDIR"]
+assert tempfile.gettempdir() == full, tempfile.gettempdir()
+with Path(full, "filler").open("wb", buffering=0) as filler:
     try:
         while True:
             filler.write(bytes(4096))
     except OSError:
         pass
+assert os.statvfs(full).f_bavail == 0, "the temporary folder is not full"
 import exporter.render.reportlab_speed
-from exporter.render import render
+from exporter.render import render, xlsx
 from exporter.runs.catalog import ReportSource, load
 
 out = Path(sys.argv[1])
@@ -50,21 +54,37 @@ for path in map(Path, sys.argv[2:]):
 """
 
 
-def render_with_full_tmp(tmp_path: Path, reports: list[Path]) -> Path:
+def namespace_with_tmpfs(folder: Path) -> list[str]:
+    """The command prefix that runs a command in a mount namespace with a 64 KiB tmpfs at *folder*:
+    as root, a mount namespace; otherwise (or as a root without CAP_SYS_ADMIN, as in many containers)
+    in a user namespace too, where a tmpfs may be mounted. Skip the test where neither works."""
     if not shutil.which("unshare"):
         pytest.skip("needs unshare (util-linux)")
+    mount = ["sh", "-c", f'mount -t tmpfs -o size=64k tmpfs "$0" || exit {NO_MOUNT}; exec "$@"', str(folder)]
+    tried = []
+    for namespace in (["unshare", "--mount", "--propagation", "private"],
+                      ["unshare", "--map-root-user", "--mount", "--propagation", "private"]):
+        if namespace[1] == "--mount" and os.geteuid() != 0:
+            continue
+        probe = subprocess.run([*namespace, *mount, "true"], capture_output=True, text=True, timeout=30)
+        if probe.returncode == 0:
+            return [*namespace, *mount]
+        tried.append(probe.stderr.strip())
+    pytest.skip(f"cannot mount a tmpfs in a namespace here: {tried}")
+
+
+NO_MOUNT = 97  # the exit code of the namespace's shell when the mount fails
+
+
+def render_with_full_tmp(tmp_path: Path, reports: list[Path]) -> Path:
     full, out = tmp_path / "full-tmp", tmp_path / "out"
     full.mkdir()
     out.mkdir()
-    # As root, a mount namespace; otherwise a user namespace as well, where tmpfs may be mounted too.
-    namespace = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--map-root-user", "--mount"]
     done = subprocess.run(
-        [*namespace, "sh", "-c", 'mount -t tmpfs -o size=64k tmpfs "$0" && exec "$@"', str(full),
-         sys.executable, "-c", SCRIPT, str(out), *map(str, reports)],
+        [*namespace_with_tmpfs(full), sys.executable, "-c", SCRIPT, str(out), *map(str, reports)],
         cwd=ROOT, env={**os.environ, "TMPDIR": str(full)}, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0 and "mount" in done.stderr and not list(out.iterdir()):
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
+    assert not list(full.iterdir()), "the filler was written outside the tmpfs"
     return out
 
 
@@ -87,14 +107,21 @@ def test_word_and_excel_files_need_no_temporary_space(tmp_path):
     assert sheet_parts(embedded)["xl/worksheets/sheet1.xml"] > 1000
 
 
-def test_a_workbook_too_big_for_memory_fails_aloud_on_a_full_disk(tmp_path):
+def test_a_workbook_bigger_than_its_memory_spool_fails_aloud_on_a_full_disk(tmp_path):
+    """Past `xlsx.SPOOL_BYTES` the package is spooled to a temporary file: on a full disk the write
+    fails with ENOSPC, and the render with it (a build reports it and keeps the previous set)."""
     data = tmp_path / "data"
     shutil.copytree(EXAMPLE, data)
     deals = data / "reports" / "sales-pipeline.deals.csv"
     with deals.open(encoding="utf-8", newline="") as handle:
         header, *rows = list(csv.reader(handle))
-    with deals.open("w", encoding="utf-8", newline="") as handle:  # about 1.5 MiB of sheet XML
-        csv.writer(handle).writerows([header, *(rows * (6_000 // len(rows)))])
-    out = render_with_full_tmp(tmp_path, [data / "reports" / "sales-pipeline.yaml"])
+    copies = 2 * xlsx.SPOOL_BYTES // (len(rows) * ROW_XML_BYTES) + 1
+    with deals.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, *(rows * copies)])
+    report = data / "reports" / "sales-pipeline.yaml"
+    with zipfile.ZipFile(io.BytesIO(render("xlsx", load(ReportSource.at(report)).job))) as book:
+        deals_sheet = max(book.infolist(), key=lambda entry: entry.file_size)
+        assert deals_sheet.file_size > 2 * xlsx.SPOOL_BYTES  # it spills, with room to spare
+    out = render_with_full_tmp(tmp_path, [report])
     assert (out / "sales-pipeline.xlsx.error").read_text() == "28 No space left on device"
     assert not (out / "sales-pipeline.xlsx").exists()

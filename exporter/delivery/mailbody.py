@@ -198,6 +198,7 @@ def _chart_png_text_as_text(chart: dict[str, Any]) -> bytes | None:
 
 
 def _chart_png(chart: dict[str, Any], categories: list[str], series: list[dict[str, Any]]) -> bytes | None:
+    """The summary's chart as a PNG, or None when none of its values can be drawn."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -70,18 +70,15 @@ def write_package(entries: Mapping[str, bytes], when: dt.datetime) -> bytes:
 
 
 class Parts:
-    """What openpyxl's package writer (`ExcelWriter`) needs of a zip file: it keeps each part's
-    bytes by name, for `write_package` to zip them once, in order and dated."""
+    """What openpyxl's package writer (`sheetwriter.SheetsInMemory`) needs of a zip file: it keeps each
+    part's bytes by name, for `write_package` to zip them once, in order and dated. It has no `write`
+    (a part from a file): openpyxl's own sheet writer, which makes such files, must not come back."""
 
     def __init__(self) -> None:
         self.entries: dict[str, bytes] = {}
 
     def writestr(self, name: str, data: str | bytes) -> None:
         self.entries[name] = data.encode("utf-8") if isinstance(data, str) else data
-
-    def write(self, filename: str, arcname: str) -> None:  # a part openpyxl wrote to a temporary file
-        with open(filename, "rb") as part:
-            self.entries[arcname] = part.read()
 
     def namelist(self) -> list[str]:
         return list(self.entries)

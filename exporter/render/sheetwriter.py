@@ -8,6 +8,10 @@ if nothing had happened. A sheet serialised in memory has no such error to lose,
 
 from __future__ import annotations
 
+from ..core import openpyxl_lean  # noqa: F401 -- first: openpyxl without NumPy and Pillow (see there)
+
+# isort: split
+
 import io
 
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
@@ -21,7 +25,9 @@ __all__ = ["SheetsInMemory"]
 class SheetsInMemory(ExcelWriter):
     """`ExcelWriter`, whose archive gets each sheet's part from `write_part`, serialised in memory."""
 
-    def write_worksheet(self, ws: Worksheet) -> None:  # as ExcelWriter's, but for where the part is written
+    def write_worksheet(self, ws: Worksheet) -> None:  # as ExcelWriter's for an ordinary workbook
+        if self.workbook.write_only:  # its rows went to openpyxl's temporary files as they were added
+            raise TypeError("SheetsInMemory writes ordinary workbooks, not write-only ones")
         ws._drawing = SpreadsheetDrawing()
         ws._drawing.charts = ws._charts
         ws._drawing.images = ws._images

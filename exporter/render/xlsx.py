@@ -770,7 +770,7 @@ class _Writer(SheetsInMemory):
     def write_part(self, ws: Worksheet, xml: bytes) -> None:
         splice = self._streams.get(ws.title)
         if splice is not None:
-            # ZIP64 whatever the size: the rows may pass 4 GiB, and `repack` writes the entry anew anyway.
+            # ZIP64 whatever the size, since the rows may pass zipfile's 2 GiB limit (`repack` writes the entry anew).
             with self._archive.open(ws.path[1:], "w", force_zip64=True) as part:
                 splice(xml, part)
             return
