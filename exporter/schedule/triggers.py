@@ -38,14 +38,20 @@ from .timetable import JobSpec, seconds
 class OncePerWallTimeCronTrigger(CronTrigger):
     """A cron trigger that skips the repeat of a wall-clock time when clocks go back.
 
-    It also guards against APScheduler 3.11 answering, from inside a repeated hour, with a time
-    before the one asked for (seen: from 01:01 EST, ``*/20 1 * * *`` gave 01:20 EDT).
+    It also guards against two slips of APScheduler 3.11 at DST changes: answering, from inside a
+    repeated hour, with a time before the one asked for (seen: from 01:01 EST, ``*/20 1 * * *`` gave
+    01:20 EDT), and skipping the first midnight after clocks go forward (`_missed_after_a_change`).
     """
 
     def get_next_fire_time(self, previous_fire_time, now):
         # Compare in UTC: aware datetimes sharing a tzinfo compare by wall time, ignoring fold.
         floor = _utc(now) if previous_fire_time is None else _utc(previous_fire_time) + _TICK
-        fire = super().get_next_fire_time(previous_fire_time, now)
+        fire = self._next_from(floor, super().get_next_fire_time(previous_fire_time, now))
+        return fire if fire is None else self._missed_after_a_change(floor, fire) or fire
+
+    def _next_from(self, floor: dt.datetime, fire: dt.datetime | None) -> dt.datetime | None:
+        """*fire*, APScheduler's answer from *floor*, or the next one that is not before *floor*
+        nor the repeat of a fixed wall time."""
         for _ in range(48):  # each round moves on by an hour; a DST change repeats one or two
             if fire is None:
                 return None
@@ -57,6 +63,28 @@ class OncePerWallTimeCronTrigger(CronTrigger):
                 return fire
             fire = super().get_next_fire_time(None, floor.astimezone(self.timezone))
         return fire
+
+    def _missed_after_a_change(self, floor: dt.datetime, fire: dt.datetime) -> dt.datetime | None:
+        """A fire time before *fire* that APScheduler stepped over, or None.
+
+        APScheduler 3.11 moves on to the next day with the UTC offset of the day it started from:
+        after clocks go forward, the next day's 00:00 comes out as 01:00, matches no fire time, and
+        the whole day is passed by (a daily 00:00 job in New York had no fire on 2027-03-15, nor one
+        in Berlin on 2027-03-29). Asked again from the start of each day whose UTC offset differs
+        from the day before's, it finds them.
+        """
+        day, last = _local_day(floor, self.timezone) + _ONE_DAY, _local_day(fire, self.timezone)
+        before = _day_start(day - _ONE_DAY, self.timezone).utcoffset()
+        while day <= last:
+            start = _day_start(day, self.timezone)
+            if start.utcoffset() != before:
+                found = self._next_from(floor, super().get_next_fire_time(None, max(_utc(start), floor).astimezone(
+                    self.timezone)))
+                if found is not None and _utc(found) < _utc(fire):
+                    return found
+            before = start.utcoffset()
+            day += _ONE_DAY
+        return None
 
     def _fixed_hour(self) -> bool:
         hour = next(f for f in self.fields if f.name == "hour")
