@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from exporter.runs.lock import exclusive_run
 from exporter.schedule.pings import request_for
 
-from conftest import DATA_DIR, TOKEN
+from conftest import DATA_DIR, TOKEN, ScheduleService
 
 REPORT_ID = "us-intrathecal-pump-market"
 
@@ -185,6 +187,37 @@ def test_a_closed_day_on_the_cron_path_pings_success_saying_so(tmp_path, data, h
     method, _, body = hc.requests[0]
     assert method == "POST" and body.startswith("run ") and ": skipped: closed" in body
     assert not (tmp_path / "out" / REPORT_ID).exists()
+
+
+@pytest.mark.slow
+def test_a_closed_day_in_the_service_pings_success_as_the_cron_path_does(tmp_path, data, hc):
+    """The service's own trigger fires nothing on a closed day; its closed-day watcher, at the times of
+    the job's crontab line, records the skipped run and pings the check as a success, as the line does."""
+    import datetime as dt
+
+
+    today = dt.datetime.now(dt.UTC).date()
+    days = ", ".join((today + dt.timedelta(days=n)).isoformat() for n in (-1, 0, 1))  # whenever midnight falls
+    (tmp_path / "s.yaml").write_text(calendar_job(hc.url, "* * * * *", closed=days), encoding="utf-8")
+    out = tmp_path / "out"
+    service = ScheduleService("--data-dir", str(data), "--output-dir", str(out), "--schedule", str(tmp_path / "s.yaml"),
+                              env={**os.environ, "EXPORTER_PING_TIMEOUT": "0.5"})
+    try:
+        deadline = time.monotonic() + 90  # the next minute, and the service's start
+        while not hc.requests and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        code, stderr = service.stop()
+    assert code == 0, stderr
+    assert hc.paths()[:1] == ["(success)"], (hc.requests, stderr)  # no start: nothing was started
+    method, _, body = hc.requests[0]
+    assert method == "POST" and body.startswith("run ") and ": skipped: closed" in body
+    listed = subprocess.run([sys.executable, "-m", "exporter", "history", "--json", "--output-dir", str(out)],
+                            capture_output=True, text=True, check=True)
+    runs = json.loads(listed.stdout)
+    assert runs[0]["status"] == "skipped" and runs[0]["trigger"] == "schedule" and runs[0]["job_id"] == "nightly"
+    assert runs[0]["error"].startswith("closed: ") and body.startswith(f"run {runs[0]['run_id']}: skipped: closed")
+    assert not (out / REPORT_ID).exists()
 
 
 def test_a_fire_time_lost_to_a_late_start_pings_fail(tmp_path, data, hc):

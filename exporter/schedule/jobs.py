@@ -15,7 +15,7 @@ from ..runs.catalog import report_ids
 from ..runs.history import RunHistory
 from ..runs.record import Clock, RunContext, iso, new_run_id, utc_now
 from .timetable import JobSpec, Timetable, load_timetable, seconds
-from .triggers import cron_decision, describe, fire_times, trigger_for
+from .triggers import Decision, cron_decision, describe, fire_times, trigger_for
 from .watch import Alerts, Watch
 
 log = logging.getLogger(__name__)
@@ -113,17 +113,41 @@ def run_job(workspace: Workspace, job_id: str, *, run: RunContext | None = None,
         return result
 
 
+def closed_day(workspace: Workspace, job_id: str, run: RunContext) -> JobSkipped | None:
+    """What the service does at a time of a calendar job's crontab line: on a day the job's calendar
+    closes, what the line itself does there (the run recorded as skipped, the health check pinged as
+    a success); None on any other day, when the service's own trigger runs the job or nothing is due.
+
+    So a check scheduled like the job's cron stays quiet on holidays whichever runs the timetable.
+    """
+    timetable = load_schedule(workspace)
+    job = find(timetable, job_id, workspace)
+    calendar = timetable.calendar_of(job)
+    if calendar is None:
+        return None
+    decision = cron_decision(trigger_for(job, timetable.zone, calendar=calendar), run.clock(), job_id=job.id)
+    if decision.action != "closed":
+        return None
+    with logs.context(job_id=job.id):
+        return _skipped(workspace, timetable, job, run, decision)
+
+
 def _closed_or_not_due(workspace: Workspace, timetable: Timetable, job: JobSpec,
                        run: RunContext) -> JobSkipped | None:
     """None when the crontab line's run is at a fire time of the job; else why it builds nothing."""
-    now = run.clock()
-    decision = cron_decision(trigger_for(job, timetable.zone, calendar=timetable.calendar_of(job)), now,
+    decision = cron_decision(trigger_for(job, timetable.zone, calendar=timetable.calendar_of(job)), run.clock(),
                              dt.timedelta(seconds=seconds(timetable.misfire_grace)), job.id)
     if decision.action == "run":
         return None
     if decision.action == "not due":  # the line fires on every candidate day: most of them are not the job's
         log.info("job %s: nothing to do: %s", job.id, decision.reason)
         return JobSkipped(None, decision.reason)
+    return _skipped(workspace, timetable, job, run, decision)
+
+
+def _skipped(workspace: Workspace, timetable: Timetable, job: JobSpec, run: RunContext, decision: Decision) -> JobSkipped:
+    """A closed day or a lost fire time: recorded as a skipped run, logged, and told to the health check."""
+    now = run.clock()
     run_id = new_run_id(now)
     with RunHistory(workspace.state) as history:
         history.skipped(run_id, run.trigger, iso(now), decision.reason, job_id=job.id, catch_up=run.catch_up)

@@ -31,10 +31,10 @@ from ..core.workspace import Workspace
 from ..runs.history import RunHistory
 from ..runs.lock import SCHEDULER_LOCK_NAME, exclusive_run
 from ..runs.record import Clock, RunContext, new_run_id, utc_now
-from .jobs import alerts_for, load_schedule, run_job_argv
+from .jobs import alerts_for, closed_day, load_schedule, run_job_argv
 from .systemd import WATCHDOG_JOB_ID, Notifier, add_watchdog
 from .timetable import JobSpec, Timetable, seconds
-from .triggers import cron_of, outdated, trigger_for
+from .triggers import LATE_START, CrontabTrigger, cron_of, outdated, trigger_for
 from .watch import Watch
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ JOB_FUNCTION = "exporter.schedule.service:scheduled_build"
 # Where stores written before the package move point; such jobs are rewritten at start-up.
 LEGACY_JOB_FUNCTIONS = ("exporter.service:scheduled_build",)
 STOP_GRACE_SECONDS = 30  # after SIGTERM, how long a stopping child may take before it is killed
+# The closed-day watchers (`watch_closed_days`): an in-memory store and a thread of their own.
+CLOSED_DAYS = "closed-days"
 
 
 class _Runs:
@@ -112,6 +114,11 @@ def _make_scheduler(workspace: Workspace, timetable: Timetable, clock: Clock):
         timezone=timetable.zone,
     )
     sync_jobs(scheduler, store, workspace, timetable, clock().astimezone(timetable.zone))
+    from apscheduler.jobstores.memory import MemoryJobStore
+
+    scheduler.add_jobstore(MemoryJobStore(), CLOSED_DAYS)
+    scheduler.add_executor(ThreadPoolExecutor(max_workers=1), CLOSED_DAYS)
+    watch_closed_days(scheduler, workspace, timetable)
     scheduler.add_listener(
         lambda event: _record_not_run(workspace, event, clock), EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
     )
@@ -226,9 +233,42 @@ def _missed(trigger, first: dt.datetime | None, now: dt.datetime) -> list[dt.dat
     return times
 
 
+def watch_closed_days(scheduler, workspace: Workspace, timetable: Timetable) -> None:
+    """Put a closed-day watcher beside each calendar job: at each time of the job's crontab line it
+    does what the line would on a day the calendar closes (`jobs.closed_day`: the skipped run
+    recorded, the health check pinged as a success). The service's own trigger fires nothing on such
+    a day, so without it a check scheduled like the job's cron would report every holiday as down.
+
+    The watchers live in memory, in a thread of their own (never behind a build, which would make
+    them late), and are placed anew from the timetable at each start and reload.
+    """
+    scheduler.remove_all_jobs(CLOSED_DAYS)
+    for job in timetable.jobs:
+        calendar = timetable.calendar_of(job)
+        if calendar is None:
+            continue
+        line = trigger_for(job, timetable.zone, calendar=calendar).line
+        scheduler.add_job(closed_day_watch, CrontabTrigger(line, timetable.zone), args=(workspace, job.id),
+                          id=f"{job.id} (closed days)", name=f"{job.id} (closed days)", jobstore=CLOSED_DAYS,
+                          executor=CLOSED_DAYS, coalesce=True, max_instances=1,
+                          misfire_grace_time=int(LATE_START.total_seconds()), replace_existing=True)
+
+
+def closed_day_watch(workspace: Workspace, job_id: str) -> None:
+    """A closed-day watcher's run (see `watch_closed_days`); it never stops the scheduler."""
+    if _RUNS.stopping.is_set():
+        return
+    try:
+        closed_day(workspace, job_id, RunContext(trigger="schedule", clock=_RUNS.clock))
+    except Exception:  # a timetable broken since the last reload, a state folder gone: said, not fatal
+        log.exception("job %s: cannot check whether its calendar closes the day", job_id)
+
+
 def _record_not_run(workspace: Workspace, event, clock: Clock) -> None:
     from apscheduler.events import EVENT_JOB_MISSED
 
+    if event.jobstore == CLOSED_DAYS:  # a watcher's time passed while the service was busy or down: nothing to record
+        return
     if event.job_id == WATCHDOG_JOB_ID:  # not a run: the previous ping is still waiting on the job store
         log.warning("systemd watchdog ping late: the previous one has not finished")
         return
@@ -313,6 +353,7 @@ def _reload(scheduler, workspace: Workspace, clock: Clock) -> None:
         return
     before = {job.id: job.kwargs for job in _RUNS.store.get_all_jobs()}
     sync_jobs(scheduler, _RUNS.store, workspace, timetable, clock().astimezone(timetable.zone))
+    watch_closed_days(scheduler, workspace, timetable)
     grace = seconds(timetable.misfire_grace)
     for job in scheduler.get_jobs("default"):
         if job.misfire_grace_time != grace:  # job_defaults hold the grace read at start-up
