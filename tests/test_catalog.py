@@ -47,13 +47,16 @@ def differing_parts(one: Path, other: Path) -> dict[str, list[str]]:
             continue
         parts: list[str] = []
         if name.endswith((".docx", ".xlsx")) and name in mine and name in theirs:
-            with zipfile.ZipFile(one / name) as a, zipfile.ZipFile(other / name) as b:
-                for n in sorted({*a.namelist(), *b.namelist()}):
-                    try:
-                        if n not in a.namelist() or n not in b.namelist() or a.read(n) != b.read(n):
-                            parts.append(n)
-                    except (zipfile.BadZipFile, zlib.error) as exc:  # a part that does not inflate (to its CRC)
-                        parts.append(f"{n}: {exc}")
+            try:
+                with zipfile.ZipFile(one / name) as a, zipfile.ZipFile(other / name) as b:
+                    for n in sorted({*a.namelist(), *b.namelist()}):
+                        try:
+                            if n not in a.namelist() or n not in b.namelist() or a.read(n) != b.read(n):
+                                parts.append(n)
+                        except (zipfile.BadZipFile, zlib.error) as exc:  # a part that does not inflate (to its CRC)
+                            parts.append(f"{n}: {exc}")
+            except zipfile.BadZipFile as exc:  # not a zip at all
+                parts.append(f"(package: {exc})")
         found[name] = parts
     return found
 

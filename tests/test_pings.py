@@ -220,6 +220,38 @@ def test_a_closed_day_in_the_service_pings_success_as_the_cron_path_does(tmp_pat
     assert not (out / REPORT_ID).exists()
 
 
+def test_the_closed_day_watcher_handles_each_line_time_since_its_last_run_by_the_loaded_timetable(
+        tmp_path, data, hc, monkeypatch):
+    """A watcher kept waiting handles every line time it missed, once; it judges by the timetable the
+    service loaded, not by the file as edited since (the job fires by what was loaded too)."""
+    import datetime as dt
+
+    from exporter.core.workspace import Workspace
+    from exporter.schedule import service
+    from exporter.schedule.jobs import load_schedule
+
+    schedule = tmp_path / "s.yaml"
+    schedule.write_text(calendar_job(hc.url, "0 6 * * *", closed="2026-12-24, 2026-12-25"), encoding="utf-8")
+    out = tmp_path / "out"
+    workspace = Workspace(data, out, schedule_file=schedule)
+    timetable = load_schedule(workspace)
+    watcher = service._ClosedDayWatcher(workspace, timetable, timetable.jobs[0],
+                                        since=dt.datetime(2026, 12, 23, 12, tzinfo=dt.UTC))
+    schedule.write_text("jobs: [not a timetable\n", encoding="utf-8")  # broken since it was loaded
+    monkeypatch.setenv("EXPORTER_PING_TIMEOUT", "0.5")
+    monkeypatch.setattr(service._RUNS, "clock", lambda: dt.datetime(2026, 12, 26, 12, tzinfo=dt.UTC))
+    watcher()
+    watcher()  # nothing new since the first call
+    assert hc.paths() == ["(success)", "(success)"]
+    listed = subprocess.run([sys.executable, "-m", "exporter", "history", "--json", "--output-dir", str(out)],
+                            capture_output=True, text=True, check=True)
+    runs = json.loads(listed.stdout)
+    assert [(r["status"], r["trigger"], r["error"][:7]) for r in runs] == [("skipped", "schedule", "closed:")] * 2
+    bodies = sorted(body for _, _, body in hc.requests)
+    assert [b.split(": skipped: ")[0] for b in bodies] == sorted(f"run {r['run_id']}" for r in runs)
+    assert "2026-12-26T06:00" in runs[0]["error"]  # the next fire time: the 26th is open
+
+
 def test_a_fire_time_lost_to_a_late_start_pings_fail(tmp_path, data, hc):
     import datetime as dt
 

@@ -118,8 +118,8 @@ def serving(workspace: Workspace, port: int | None, address: str = "127.0.0.1") 
 
 def _history_families(path: Path) -> list[Metric]:
     """Every family read from the history database; empty families when there is none yet."""
-    runs = CounterMetricFamily("exporter_runs", "Finished runs by trigger and status (skipped: met the lock "
-                               "or a missed fire time; invalid: could not start).", labels=["trigger", "status"])
+    runs = CounterMetricFamily("exporter_runs", "Finished runs by trigger and status (skipped: met the lock, "
+                               "a missed fire time or a calendar's closed day; invalid: could not start).", labels=["trigger", "status"])
     job_runs = CounterMetricFamily("exporter_job_runs", "Finished runs of each timetable job by status.",
                                    labels=["job", "status"])
     report_outcomes = CounterMetricFamily("exporter_report_outcomes", "Outcomes of each report (a published set: "

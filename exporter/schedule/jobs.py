@@ -113,21 +113,12 @@ def run_job(workspace: Workspace, job_id: str, *, run: RunContext | None = None,
         return result
 
 
-def closed_day(workspace: Workspace, job_id: str, run: RunContext) -> JobSkipped | None:
-    """What the service does at a time of a calendar job's crontab line: on a day the job's calendar
-    closes, what the line itself does there (the run recorded as skipped, the health check pinged as
-    a success); None on any other day, when the service's own trigger runs the job or nothing is due.
-
-    So a check scheduled like the job's cron stays quiet on holidays whichever runs the timetable.
-    """
-    timetable = load_schedule(workspace)
-    job = find(timetable, job_id, workspace)
-    calendar = timetable.calendar_of(job)
-    if calendar is None:
-        return None
-    decision = cron_decision(trigger_for(job, timetable.zone, calendar=calendar), run.clock(), job_id=job.id)
-    if decision.action != "closed":
-        return None
+def closed_day(workspace: Workspace, timetable: Timetable, job: JobSpec, run: RunContext,
+               decision: Decision) -> JobSkipped:
+    """What the service does at a time of a calendar job's crontab line on a day the calendar closes
+    (*decision*, from `triggers.closed_at`): what the line itself does there, the run recorded as
+    skipped and the health check pinged as a success. So a check scheduled like the job's cron stays
+    quiet on holidays whichever runs the timetable."""
     with logs.context(job_id=job.id):
         return _skipped(workspace, timetable, job, run, decision)
 

@@ -34,7 +34,7 @@ from ..runs.record import Clock, RunContext, new_run_id, utc_now
 from .jobs import alerts_for, closed_day, load_schedule, run_job_argv
 from .systemd import WATCHDOG_JOB_ID, Notifier, add_watchdog
 from .timetable import JobSpec, Timetable, seconds
-from .triggers import LATE_START, CrontabTrigger, cron_of, outdated, trigger_for
+from .triggers import CrontabTrigger, closed_at, cron_of, outdated, trigger_for
 from .watch import Watch
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class _Runs:
         self.clock: Clock = utc_now
         self.store: Any = None  # the scheduler's job store, for a reload and the watchdog's health check
         self.metrics_file: Path | None = None  # the service's --metrics-file, passed on to each run
+        self.watch_lock = threading.Lock()  # held by a closed-day watcher while it records and pings
 
 
 _RUNS = _Runs()
@@ -93,6 +94,8 @@ def run_service(workspace: Workspace, *, child_options: list[str] | tuple[str, .
                  workspace.state)
         scheduler.start()  # blocks until a signal shuts it down
         _wait_for_children()
+        with _RUNS.watch_lock:  # a closed-day watcher halfway through finishes first
+            pass
         log.info("scheduler stopped")
 
 
@@ -234,34 +237,68 @@ def _missed(trigger, first: dt.datetime | None, now: dt.datetime) -> list[dt.dat
 
 
 def watch_closed_days(scheduler, workspace: Workspace, timetable: Timetable) -> None:
-    """Put a closed-day watcher beside each calendar job: at each time of the job's crontab line it
-    does what the line would on a day the calendar closes (`jobs.closed_day`: the skipped run
-    recorded, the health check pinged as a success). The service's own trigger fires nothing on such
-    a day, so without it a check scheduled like the job's cron would report every holiday as down.
+    """Put a closed-day watcher beside each calendar job: at the times of the job's crontab line it does
+    what the line would on a day the calendar closes (`jobs.closed_day`: the skipped run recorded,
+    the health check pinged as a success). The service's own trigger fires nothing on such a day, so
+    without it a check scheduled like the job's cron would report every holiday as down.
 
-    The watchers live in memory, in a thread of their own (never behind a build, which would make
-    them late), and are placed anew from the timetable at each start and reload.
+    The watchers judge by the timetable as loaded (at start-up or the last SIGHUP), as the jobs fire.
+    They live in memory, in a thread apart from the builds, and are replaced at each reload; one that
+    runs late (the thread busy pinging) still handles every line time since its last run.
     """
-    scheduler.remove_all_jobs(CLOSED_DAYS)
+    now = _RUNS.clock()
+    previous = {job.id: job.func for job in scheduler.get_jobs(CLOSED_DAYS)}
+    wanted = set()
     for job in timetable.jobs:
-        calendar = timetable.calendar_of(job)
-        if calendar is None:
+        if job.calendar is None:  # weekends only (a business_day job's default) close no day it would fire on
             continue
-        line = trigger_for(job, timetable.zone, calendar=calendar).line
-        scheduler.add_job(closed_day_watch, CrontabTrigger(line, timetable.zone), args=(workspace, job.id),
-                          id=f"{job.id} (closed days)", name=f"{job.id} (closed days)", jobstore=CLOSED_DAYS,
-                          executor=CLOSED_DAYS, coalesce=True, max_instances=1,
-                          misfire_grace_time=int(LATE_START.total_seconds()), replace_existing=True)
+        watcher = _ClosedDayWatcher(workspace, timetable, job, since=getattr(previous.get(_watcher_id(job.id)),
+                                                                             "since", now))
+        wanted.add(_watcher_id(job.id))
+        scheduler.add_job(watcher, watcher.line, id=_watcher_id(job.id), name=_watcher_id(job.id),
+                          jobstore=CLOSED_DAYS, executor=CLOSED_DAYS, coalesce=True, max_instances=1,
+                          misfire_grace_time=None, replace_existing=True)
+    for stale in previous.keys() - wanted:
+        scheduler.remove_job(stale, CLOSED_DAYS)
 
 
-def closed_day_watch(workspace: Workspace, job_id: str) -> None:
-    """A closed-day watcher's run (see `watch_closed_days`); it never stops the scheduler."""
-    if _RUNS.stopping.is_set():
-        return
-    try:
-        closed_day(workspace, job_id, RunContext(trigger="schedule", clock=_RUNS.clock))
-    except Exception:  # a timetable broken since the last reload, a state folder gone: said, not fatal
-        log.exception("job %s: cannot check whether its calendar closes the day", job_id)
+def _watcher_id(job_id: str) -> str:
+    return f"{job_id} (closed days)"
+
+
+class _ClosedDayWatcher:
+    """The closed-day watcher of one calendar job (see `watch_closed_days`)."""
+
+    def __init__(self, workspace: Workspace, timetable: Timetable, job: JobSpec, *, since: dt.datetime):
+        self.workspace, self.timetable, self.job = workspace, timetable, job
+        self.trigger = trigger_for(job, timetable.zone, calendar=timetable.calendar_of(job))
+        self.line = CrontabTrigger(self.trigger.line, timetable.zone)
+        self.since = since  # line times up to this one are handled
+
+    def __call__(self) -> None:
+        with _RUNS.watch_lock:  # the service does not stop halfway through a record and its ping
+            if _RUNS.stopping.is_set():
+                return
+            now = _RUNS.clock()
+            moments, self.since = self._line_times(self.since, now), now
+            for moment in moments:
+                decision = closed_at(self.trigger, moment)
+                if decision is None:
+                    continue
+                try:
+                    closed_day(self.workspace, self.timetable, self.job, RunContext(trigger="schedule",
+                                                                                    clock=_RUNS.clock), decision)
+                except Exception:  # a state folder gone, say: told, and the service goes on
+                    log.exception("job %s: cannot record its closed day", self.job.id)
+
+    def _line_times(self, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
+        times: list[dt.datetime] = []
+        fire = self.line.get_next_fire_time(None, after.astimezone(self.timetable.zone))
+        while fire is not None and fire <= until and len(times) < 10_000:
+            if fire > after:
+                times.append(fire)
+            fire = self.line.get_next_fire_time(fire, fire)
+        return times
 
 
 def _record_not_run(workspace: Workspace, event, clock: Clock) -> None:

@@ -70,19 +70,21 @@ class OncePerWallTimeCronTrigger(CronTrigger):
         APScheduler 3.11 moves on to the next day with the UTC offset of the day it started from:
         after clocks go forward, the next day's 00:00 comes out as 01:00, matches no fire time, and
         the whole day is passed by (a daily 00:00 job in New York had no fire on 2027-03-15, nor one
-        in Berlin on 2027-03-29). Asked again from the start of each day whose UTC offset differs
-        from the day before's, it finds them.
+        in Berlin on 2027-03-29; where clocks jump at midnight, none on the day of the jump). Asked
+        again from the start of each day whose UTC offsets differ from the day before's, it finds them.
         """
         day, last = _local_day(floor, self.timezone) + _ONE_DAY, _local_day(fire, self.timezone)
-        before = _day_start(day - _ONE_DAY, self.timezone).utcoffset()
+        before = _offsets(_day_start(day - _ONE_DAY, self.timezone))
         while day <= last:
             start = _day_start(day, self.timezone)
-            if start.utcoffset() != before:
-                found = self._next_from(floor, super().get_next_fire_time(None, max(_utc(start), floor).astimezone(
-                    self.timezone)))
+            if _offsets(start) != before:
+                # From the day's 00:00 as named, even where clocks jump at midnight and it does not exist
+                # (Santiago, Beirut, Havana): APScheduler then puts a 00:xx time just after the jump.
+                since = start if _utc(start) >= floor else floor.astimezone(self.timezone)
+                found = self._next_from(floor, super().get_next_fire_time(None, since))
                 if found is not None and _utc(found) < _utc(fire):
                     return found
-            before = start.utcoffset()
+            before = _offsets(start)
             day += _ONE_DAY
         return None
 
@@ -96,6 +98,12 @@ _TICK = dt.timedelta(microseconds=1)
 
 def _utc(when: dt.datetime) -> dt.datetime:
     return when.astimezone(dt.UTC)
+
+
+def _offsets(when: dt.datetime) -> tuple[dt.timedelta | None, dt.timedelta | None]:
+    """The UTC offset *when* is named with, and the one of the instant it stands for: they differ for
+    a wall time that does not exist (the hour skipped when clocks go forward)."""
+    return when.utcoffset(), _utc(when).astimezone(when.tzinfo).utcoffset()
 
 
 def _next_hour(when: dt.datetime) -> dt.datetime:
@@ -538,6 +546,19 @@ def cron_decision(trigger, now: dt.datetime, grace: dt.timedelta = dt.timedelta(
     if reason is not None and _fires_at(trigger.raw, moment):
         return Decision("closed", f"{reason}; {then}", moment)
     return Decision("not due", f"{_shown(moment, zone)} is not a fire time of the job; {then}")
+
+
+def closed_at(trigger, moment: dt.datetime) -> Decision | None:
+    """The decision "closed" for *moment*, a time of the job's crontab line as its trigger gives it,
+    when the job's calendar closes that day and the job would have fired then without it; else None.
+    The service's side of `cron_decision`, for a time it knows exactly (it fired it)."""
+    zone = trigger.timezone
+    reason = trigger.calendar.reason(_local_day(moment, zone))
+    if reason is None or _fires_at(trigger, moment) or not _fires_at(trigger.raw, moment):
+        return None
+    following = trigger.get_next_fire_time(None, moment)
+    then = f"next fire time {_shown(following, zone)}" if following is not None else "no next fire time"
+    return Decision("closed", f"{reason}; {then}", moment)
 
 
 def _missed_fire(trigger, now: dt.datetime, grace: dt.timedelta) -> dt.datetime | None:
