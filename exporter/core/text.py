@@ -23,6 +23,16 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+def xml_text(text: str) -> str:
+    """*text* as element text, escaped as lxml escapes it (for XML written as text)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def xml_attribute(text: str) -> str:
+    """*text* as an attribute value, escaped as lxml escapes it."""
+    return xml_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+
+
 def clean_text(value: str) -> str:
     """Return *value* without XML-illegal characters, with newlines normalised and NFC applied."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")

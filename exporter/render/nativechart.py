@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from ..core.document import Chart
 from ..core.helvetica import string_width
 from ..core.numbers import AUTO_DECIMALS, NumberFormat
-from ..core.text import xml_safe
+from ..core.text import xml_attribute, xml_safe, xml_text
 from .chartscale import basis_shown, derived_at, label_format, labels_below, nice_range, value_extent
 from .ooxml import Parts, write_package
 from .sheetwriter import SheetsInMemory
@@ -264,7 +264,7 @@ def _hbar_layout(chart: Chart, width_cm: float, height_cm: float, title_lines: l
 def _series(chart: Chart, i: int, series, cells: ChartCells, look: _Look, label_code: str) -> str:
     n = len(chart.categories)
     col = 1 + i
-    name = _text(xml_safe(series.name))
+    name = xml_text(xml_safe(series.name))
     points = "".join(f'<pt idx="{k}"><v>{_number(v)}</v></pt>'
                      for k in range(n) if (v := _value(series.values, k)) is not None)  # a gap, not a zero bar
     colour = look.series(i)
@@ -301,21 +301,21 @@ def _series(chart: Chart, i: int, series, cells: ChartCells, look: _Look, label_
         one_by_one = "".join(f"<dLbl><idx val=\"{k}\"/>{_label_settings(look, label_code, 'b', None)}</dLbl>"
                              for k in range(n) if (i, k) in below)
         labels = f"<dLbls>{one_by_one}{_data_labels(kind, look, label_code)}</dLbls>"
-    return (f'<ser><idx val="{i}"/><order val="{i}"/><tx><strRef><f>{_text(cells.ref(col, 0))}</f><strCache>'
+    return (f'<ser><idx val="{i}"/><order val="{i}"/><tx><strRef><f>{xml_text(cells.ref(col, 0))}</f><strCache>'
             f'<ptCount val="1"/><pt idx="0"><v>{name}</v></pt></strCache></strRef></tx>{shape}{"".join(dots)}'
-            f'{labels}{_categories(chart, cells)}<val><numRef><f>{_text(cells.ref(col, 1, n))}</f><numCache>'
-            f'<formatCode>{_text(label_code)}</formatCode><ptCount val="{n}"/>{points}</numCache></numRef></val>'
+            f'{labels}{_categories(chart, cells)}<val><numRef><f>{xml_text(cells.ref(col, 1, n))}</f><numCache>'
+            f'<formatCode>{xml_text(label_code)}</formatCode><ptCount val="{n}"/>{points}</numCache></numRef></val>'
             f'{after}</ser>')
 
 
 def _categories(chart: Chart, cells: ChartCells) -> str:
     n = len(chart.categories)
-    f = _text(cells.ref(0, 1, n))
+    f = xml_text(cells.ref(0, 1, n))
     if all(isinstance(c, int) and not isinstance(c, bool) for c in chart.categories):
         # Years stay numbers, as in the cells; "0" keeps 2024 from showing as 2,024.
         points = "".join(f'<pt idx="{k}"><v>{_number(cast(int, c))}</v></pt>' for k, c in enumerate(chart.categories))
         return f'<cat><numRef><f>{f}</f><numCache><formatCode>0</formatCode><ptCount val="{n}"/>{points}</numCache></numRef></cat>'
-    points = "".join(f'<pt idx="{k}"><v>{_text(xml_safe(str(c)))}</v></pt>' for k, c in enumerate(chart.categories))
+    points = "".join(f'<pt idx="{k}"><v>{xml_text(xml_safe(str(c)))}</v></pt>' for k, c in enumerate(chart.categories))
     return f'<cat><strRef><f>{f}</f><strCache><ptCount val="{n}"/>{points}</strCache></strRef></cat>'
 
 
@@ -337,7 +337,7 @@ def _label_settings(look: _Look, code: str, position: str, colour: str | None) -
     sourceLinked="0": else LibreOffice shows the cells' format (all the decimals of 3.7281041629)
     instead of the label's.
     """
-    return (f'<numFmt formatCode="{_attribute(code)}" sourceLinked="0"/>{look.text(LABEL_SIZE, colour=colour)}'
+    return (f'<numFmt formatCode="{xml_attribute(code)}" sourceLinked="0"/>{look.text(LABEL_SIZE, colour=colour)}'
             f'<dLblPos val="{position}"/><showLegendKey val="0"/><showVal val="1"/><showCatName val="0"/>'
             '<showSerName val="0"/><showPercent val="0"/><showBubbleSize val="0"/>')
 
@@ -376,7 +376,7 @@ def _axes(chart: Chart, look: _Look) -> str:
                   '<lblOffset val="100"/></catAx>')
     values = (f'<valAx><axId val="100"/><scaling><orientation val="minMax"/><max val="{_number(top)}"/>'
               f'<min val="{_number(bottom)}"/></scaling><delete val="0"/><axPos val="{positions[1]}"/>{grid}{y_title}'
-              f'<numFmt formatCode="{_attribute(_axis_format(chart.format, step))}" sourceLinked="0"/>'
+              f'<numFmt formatCode="{xml_attribute(_axis_format(chart.format, step))}" sourceLinked="0"/>'
               f'<majorTickMark val="none"/><minorTickMark val="none"/>{look.text(TICK_SIZE)}<crossAx val="10"/>'
               f'{crosses}<majorUnit val="{_number(step)}"/></valAx>')
     return categories + values
@@ -396,22 +396,12 @@ def _number(value: float) -> str:
     return "%.16g" % value  # noqa: UP031 -- openpyxl's form: 2022 for 2022.0, 0.1 for 0.1
 
 
-def _text(text: str) -> str:
-    """*text* as element text, escaped as lxml escapes it."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-
-
-def _attribute(text: str) -> str:
-    """*text* as an attribute value, escaped as lxml escapes it."""
-    return (_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;"))
-
-
 class _Look:
     """The theme as DrawingML text and colours (hex strings, upper case as Office writes them)."""
 
     def __init__(self, theme: Theme):
         self.theme = theme
-        self.font = _attribute(theme.office_font)
+        self.font = xml_attribute(theme.office_font)
         self.ink = theme.ink.upper()
         self.muted = theme.muted.upper()
         self.rule = theme.rule.upper()
@@ -436,7 +426,7 @@ class _Look:
         """A title (`c:title`) of one or more lines, each (text, size in 1/100 pt, bold)."""
         paragraphs = "".join(
             f'<a:p{_A}><a:pPr>{self.chars("defRPr", size, bold)}</a:pPr><a:r>{self.chars("rPr", size, bold)}'
-            f"<a:t>{_text(text)}</a:t></a:r></a:p>" for text, size, bold in lines)
+            f"<a:t>{xml_text(text)}</a:t></a:r></a:p>" for text, size, bold in lines)
         return f'<title><tx><rich><a:bodyPr{_A}/>{paragraphs}</rich></tx><overlay val="0"/></title>'
 
 
@@ -453,7 +443,7 @@ def chart_space_xml(chart: Chart, theme: Theme, *, title: bool = True, workbook_
     space = _chart_space(chart, theme, ChartCells(DOCX_SHEET), *DEFAULT_SIZE_CM, title=title, frame=False)
     if workbook_rid is not None:
         # Its place in the sequence: after chart and spPr, the part's last elements.
-        external = (f'<externalData xmlns:r="{R_NS}" r:id="{_attribute(workbook_rid)}"><autoUpdate val="0"/>'
+        external = (f'<externalData xmlns:r="{R_NS}" r:id="{xml_attribute(workbook_rid)}"><autoUpdate val="0"/>'
                     "</externalData>")
         space = space[: -len("</chartSpace>")] + external + "</chartSpace>"
     return b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n" + space.encode("utf-8")

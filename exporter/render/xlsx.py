@@ -58,7 +58,7 @@ from ..core.errors import BuildError
 from ..core.helvetica import string_width
 from ..core.messages import Words
 from ..core.numbers import PLAIN, NumberFormat, needed_decimals
-from ..core.text import NOT_XML_CHARS, xml_safe
+from ..core.text import NOT_XML_CHARS, xml_safe, xml_text
 from . import RenderJob, RenderOptions
 from .exceltemplate import open_template
 from .nativechart import ChartCells, build_chart, data_table, excel_format
@@ -1004,5 +1004,4 @@ _NEEDS_CARE = re.compile(f"[&<>\r{NOT_XML_CHARS}]")
 
 def _xml_text(value: str) -> str:
     """Return *value* cut to what a cell holds, without characters XML cannot carry, escaped."""
-    value = xml_safe(value)[:CELL_TEXT_LIMIT]
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return xml_text(xml_safe(value)[:CELL_TEXT_LIMIT])
