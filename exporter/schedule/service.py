@@ -292,13 +292,8 @@ class _ClosedDayWatcher:
                     log.exception("job %s: cannot record its closed day", self.job.id)
 
     def _line_times(self, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
-        times: list[dt.datetime] = []
-        fire = self.line.get_next_fire_time(None, after.astimezone(self.timetable.zone))
-        while fire is not None and fire <= until and len(times) < 10_000:
-            if fire > after:
-                times.append(fire)
-            fire = self.line.get_next_fire_time(fire, fire)
-        return times
+        first = self.line.get_next_fire_time(None, after.astimezone(self.timetable.zone))
+        return [t for t in _missed(self.line, first, until) if t > after]  # the time *after* itself was handled
 
 
 def _record_not_run(workspace: Workspace, event, clock: Clock) -> None:

@@ -532,8 +532,7 @@ def cron_decision(trigger, now: dt.datetime, grace: dt.timedelta = dt.timedelta(
     moment = _latest_start(CrontabTrigger(trigger.line, zone), now)
     if moment is not None and _fires_at(trigger, moment):
         return Decision("run", f"fire time {_shown(moment, zone)}", moment)
-    following = trigger.get_next_fire_time(None, now)
-    then = f"next fire time {_shown(following, zone)}" if following is not None else "no next fire time"
+    then = _next_fire_text(trigger, now)
     if moment is None:
         missed = _missed_fire(trigger, now, grace)
         if missed is not None:  # cron started the line late (a loaded host): said loudly, never silently lost
@@ -542,23 +541,24 @@ def cron_decision(trigger, now: dt.datetime, grace: dt.timedelta = dt.timedelta(
                                     f"{int(LATE_START.total_seconds() // 60)} min late: not built (run it with "
                                     f"`exporter run-job {job_id}`); {then}", missed)
         return Decision("not due", f"not a time of the job's crontab line; {then}")
-    reason = trigger.calendar.reason(_local_day(moment, zone))
-    if reason is not None and _fires_at(trigger.raw, moment):
-        return Decision("closed", f"{reason}; {then}", moment)
-    return Decision("not due", f"{_shown(moment, zone)} is not a fire time of the job; {then}")
+    return closed_at(trigger, moment, now) or Decision("not due", f"{_shown(moment, zone)} is not a fire time "
+                                                                  f"of the job; {then}")
 
 
-def closed_at(trigger, moment: dt.datetime) -> Decision | None:
+def closed_at(trigger, moment: dt.datetime, now: dt.datetime | None = None) -> Decision | None:
     """The decision "closed" for *moment*, a time of the job's crontab line as its trigger gives it,
     when the job's calendar closes that day and the job would have fired then without it; else None.
-    The service's side of `cron_decision`, for a time it knows exactly (it fired it)."""
-    zone = trigger.timezone
-    reason = trigger.calendar.reason(_local_day(moment, zone))
+    Its reason names the next fire time after *now* (default: *moment*). The service asks it for a
+    time it fired; `cron_decision` for the time a crontab line started at."""
+    reason = trigger.calendar.reason(_local_day(moment, trigger.timezone))
     if reason is None or _fires_at(trigger, moment) or not _fires_at(trigger.raw, moment):
         return None
-    following = trigger.get_next_fire_time(None, moment)
-    then = f"next fire time {_shown(following, zone)}" if following is not None else "no next fire time"
-    return Decision("closed", f"{reason}; {then}", moment)
+    return Decision("closed", f"{reason}; {_next_fire_text(trigger, moment if now is None else now)}", moment)
+
+
+def _next_fire_text(trigger, after: dt.datetime) -> str:
+    following = trigger.get_next_fire_time(None, after)
+    return f"next fire time {_shown(following, trigger.timezone)}" if following is not None else "no next fire time"
 
 
 def _missed_fire(trigger, now: dt.datetime, grace: dt.timedelta) -> dt.datetime | None:
