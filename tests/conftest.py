@@ -39,6 +39,14 @@ settings.register_profile("ci", derandomize=True, database=None, print_blob=True
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# Golden files (tests/golden) are rewritten from what the code makes now with EXPORTER_ACCEPT_GOLDEN=1.
+ACCEPT_VAR = "EXPORTER_ACCEPT_GOLDEN"
+
+
+def accepting_golden() -> bool:
+    return os.environ.get(ACCEPT_VAR, "").strip() not in ("", "0", "false", "no")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 SHIPPED = DATA_DIR / "reports" / "us-intrathecal-pump-market.yaml"

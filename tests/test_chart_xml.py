@@ -14,7 +14,6 @@ and reviewing their diff, as for the text dumps (tests/test_golden.py).
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import pytest
@@ -27,8 +26,9 @@ from exporter.render.nativechart import ChartCells, build_chart, chart_space_xml
 from exporter.render.theme import DEFAULT_THEME
 from exporter.source.themes import load_theme
 
+from conftest import ACCEPT_VAR, accepting_golden
+
 GOLDEN = Path(__file__).resolve().parent / "golden" / "charts"
-ACCEPT = os.environ.get("EXPORTER_ACCEPT_GOLDEN") == "1"
 EXAMPLE_THEMES = Path(__file__).resolve().parent.parent / "examples" / "sales-pipeline" / "data" / "themes"
 ACME = load_theme(EXAMPLE_THEMES, "acme")
 
@@ -78,8 +78,9 @@ def test_chart_xml_is_what_it_was(name):
     chart, theme = CASES[name]
     for host, xml in _outputs(chart, theme).items():
         path = GOLDEN / f"{name}.{host}.xml"
-        if ACCEPT or not path.exists():
-            if not ACCEPT:
-                pytest.fail(f"no golden file {path.name}; accept with EXPORTER_ACCEPT_GOLDEN=1")
+        if accepting_golden():
             path.write_bytes(xml)
+            continue
+        if not path.exists():
+            pytest.fail(f"no golden file {path.name}; accept with {ACCEPT_VAR}=1")
         assert xml == path.read_bytes(), f"{name} ({host}) differs from {path.name}"

@@ -25,19 +25,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = ROOT / "data"
+from conftest import ACCEPT_VAR, DATA_DIR, ROOT, accepting_golden
+
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 REPORT_ID = "us-intrathecal-pump-market"
 # Each golden input: its data folder (the shipped data, the examples).
 DATA_DIRS = {REPORT_ID: DATA_DIR, "sales-pipeline": ROOT / "examples" / "sales-pipeline" / "data"}
 
-ACCEPT_VAR = "EXPORTER_ACCEPT_GOLDEN"
 ACCEPT_COMMAND = f"{ACCEPT_VAR}=1 .venv/bin/python -m pytest tests/test_golden.py"
-
-
-def _accepting() -> bool:
-    return os.environ.get(ACCEPT_VAR, "").strip() not in ("", "0", "false", "no")
 
 
 def _child_env() -> dict[str, str]:
@@ -79,7 +74,7 @@ def test_text_dump_matches_golden_file(tmp_path: Path, report_id: str) -> None:
     produced = build_txt(output_dir, report_id)
     actual = produced.read_bytes()
 
-    if _accepting():
+    if accepting_golden():
         expected_path.parent.mkdir(parents=True, exist_ok=True)
         expected_path.write_bytes(actual)
         return

@@ -16,7 +16,7 @@ import pytest
 from exporter.runs.lock import exclusive_run
 from exporter.schedule.pings import request_for
 
-from conftest import DATA_DIR, TOKEN, ScheduleService
+from conftest import DATA_DIR, TOKEN, ScheduleService, exporter
 
 REPORT_ID = "us-intrathecal-pump-market"
 
@@ -195,7 +195,6 @@ def test_a_closed_day_in_the_service_pings_success_as_the_cron_path_does(tmp_pat
     the job's crontab line, records the skipped run and pings the check as a success, as the line does."""
     import datetime as dt
 
-
     today = dt.datetime.now(dt.UTC).date()
     days = ", ".join((today + dt.timedelta(days=n)).isoformat() for n in (-1, 0, 1))  # whenever midnight falls
     (tmp_path / "s.yaml").write_text(calendar_job(hc.url, "* * * * *", closed=days), encoding="utf-8")
@@ -212,9 +211,7 @@ def test_a_closed_day_in_the_service_pings_success_as_the_cron_path_does(tmp_pat
     assert hc.paths()[:1] == ["(success)"], (hc.requests, stderr)  # no start: nothing was started
     method, _, body = hc.requests[0]
     assert method == "POST" and body.startswith("run ") and ": skipped: closed" in body
-    listed = subprocess.run([sys.executable, "-m", "exporter", "history", "--json", "--output-dir", str(out)],
-                            capture_output=True, text=True, check=True)
-    runs = json.loads(listed.stdout)
+    runs = json.loads(exporter("history", "--json", "--output-dir", str(out)).stdout)
     assert runs[0]["status"] == "skipped" and runs[0]["trigger"] == "schedule" and runs[0]["job_id"] == "nightly"
     assert runs[0]["error"].startswith("closed: ") and body.startswith(f"run {runs[0]['run_id']}: skipped: closed")
     assert not (out / REPORT_ID).exists()
@@ -243,9 +240,7 @@ def test_the_closed_day_watcher_handles_each_line_time_since_its_last_run_by_the
     watcher()
     watcher()  # nothing new since the first call
     assert hc.paths() == ["(success)", "(success)"]
-    listed = subprocess.run([sys.executable, "-m", "exporter", "history", "--json", "--output-dir", str(out)],
-                            capture_output=True, text=True, check=True)
-    runs = json.loads(listed.stdout)
+    runs = json.loads(exporter("history", "--json", "--output-dir", str(out)).stdout)
     assert [(r["status"], r["trigger"], r["error"][:7]) for r in runs] == [("skipped", "schedule", "closed:")] * 2
     bodies = sorted(body for _, _, body in hc.requests)
     assert [b.split(": skipped: ")[0] for b in bodies] == sorted(f"run {r['run_id']}" for r in runs)
